@@ -1,0 +1,52 @@
+"""DRF authentication for the OpenAI API: ``Authorization: Bearer oar_…``."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from accounts.api_key_cache import find_authenticated_key
+from accounts.api_key_secret import hash_api_key, verify_api_key
+from accounts.authenticated_key import ApiKeyPrincipal, AuthenticatedKey
+from accounts.errors import ExpiredApiKey, InvalidApiKey, MissingApiKey, RevokedApiKey
+
+
+async def authenticate_secret(secret: str) -> AuthenticatedKey:
+    """The key behind ``secret``, or the reason it is refused. No database query when cached."""
+    secret_hash = hash_api_key(secret)
+    key = await find_authenticated_key(secret_hash)
+    # The lookup is by hash already; the constant-time comparison keeps timing flat anyway.
+    if key is None or not verify_api_key(secret, secret_hash):
+        raise InvalidApiKey()
+    now = timezone.now()
+    if key.revoked_at is not None and key.revoked_at <= now:
+        raise RevokedApiKey()
+    if not key.tenant_active:
+        raise RevokedApiKey("The tenant of this API key is disabled.")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise ExpiredApiKey()
+    if key.valid_until is not None and key.valid_until <= now:
+        raise ExpiredApiKey("This API key was rotated and its old secret is no longer valid.")
+    return key
+
+
+def bearer_token(authorization: str) -> str:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise MissingApiKey()
+    return token.strip()
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """Async (awaited directly by ``OpenAIApiView``, no thread hop)."""
+
+    async def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, AuthenticatedKey]:
+        authorization = request.META.get("HTTP_AUTHORIZATION", "")
+        if not authorization:
+            raise MissingApiKey()
+        key = await authenticate_secret(bearer_token(authorization))
+        return ApiKeyPrincipal(key), key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="oarlock"'

@@ -1,0 +1,77 @@
+"""Tenants and their API keys."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class BudgetPeriod(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+
+
+class LimitFields(models.Model):
+    """Limits a tenant and each of its keys may carry; blank means unlimited."""
+
+    rpm = models.PositiveIntegerField("requests per minute", null=True, blank=True)
+    tpm = models.PositiveIntegerField("tokens per minute", null=True, blank=True)
+    max_concurrent = models.PositiveIntegerField("requests in flight", null=True, blank=True)
+    token_budget = models.PositiveBigIntegerField(null=True, blank=True)
+    budget_period = models.CharField(
+        max_length=8, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH
+    )
+    allowed_models = models.JSONField(
+        default=list, blank=True, help_text="Model names this may use; empty means all."
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Tenant(LimitFields):
+    name = models.CharField(max_length=120, unique=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(LimitFields):
+    """A bearer key. The secret is never stored: only its keyed hash and a display prefix."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=16, unique=True, help_text="Non-secret lookup prefix.")
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # After a rotation the old secret keeps working until ``previous_secret_expires_at``.
+    previous_secret_hash = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="api_keys",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tenant__name", "name"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None and self.revoked_at <= timezone.now()

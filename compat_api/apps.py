@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class CompatApiConfig(AppConfig):
+    name = "compat_api"

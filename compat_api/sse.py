@@ -1,0 +1,26 @@
+"""Server-sent events framing shared by both endpoints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+SSE_DONE = b"data: [DONE]\n\n"
+
+
+def encode_json(payload: Mapping[str, Any]) -> bytes:
+    """Compact JSON, UTF-8: what every body and event on the wire uses."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encode_sse(payload: Mapping[str, Any], event: str | None = None) -> bytes:
+    """One SSE event as its own bytes item, so it is flushed on its own.
+
+    Chat completions never name events (openai-node 4.x wraps named events); Responses
+    always do, with the JSON ``type``.
+    """
+    data = b"data: " + encode_json(payload) + b"\n\n"
+    if event is None:
+        return data
+    return b"event: " + event.encode() + b"\n" + data

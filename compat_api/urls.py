@@ -1,0 +1,10 @@
+"""The OpenAI-compatible routes, resolved by the API consumer (not by Django's handler)."""
+
+from django.urls import path
+
+from compat_api.model_list_view import ModelDetailView, ModelListView
+
+urlpatterns = [
+    path("v1/models", ModelListView.as_view()),
+    path("v1/models/<path:model_id>", ModelDetailView.as_view()),
+]

@@ -1,0 +1,30 @@
+"""ASGI entry point: ``daphne -b HOST -p PORT oarlock.asgi:application``.
+
+/v1/ goes to the API consumer (no Django handler, no middleware: see design.md); everything
+else — admin, portal, management API, /health — through Django's normal handler.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oarlock.settings")
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+from django.urls import re_path  # noqa: E402
+
+django_application = get_asgi_application()
+
+from compat_api.api_consumer import ApiConsumer  # noqa: E402  (needs the app registry ready)
+
+application = ProtocolTypeRouter(
+    {
+        "http": URLRouter(
+            [
+                re_path(r"^v1/", ApiConsumer()),
+                re_path(r"", django_application),
+            ]
+        ),
+    }
+)

@@ -1,0 +1,11 @@
+"""Routes served by Django's handler. /v1/ is served by compat_api's consumer (see asgi.py)."""
+
+from django.contrib import admin
+from django.urls import path
+
+from oarlock.health_view import health
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("admin/", admin.site.urls),
+]

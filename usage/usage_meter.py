@@ -1,0 +1,177 @@
+"""Counts one request's tokens as they pass and hands exactly one record to the writer.
+
+The meter is created when a request to an inference endpoint has been authenticated; it sees
+every upstream line (``observe``) and is finished exactly once, whatever ended the request
+(``finish``; later calls are ignored). Finishing never waits on the database: the record goes
+to the usage writer's queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from django.utils import timezone
+
+from inference.paddler_message import (
+    ContentToken,
+    Done,
+    PaddlerLine,
+    ReasoningToken,
+    ToolCallToken,
+    UndeterminableToken,
+)
+from inference.token_usage import TokenUsage
+from usage.usage_writer import usage_writer
+
+logger = logging.getLogger(__name__)
+
+Outcome = Literal["completed", "incomplete", "failed", "client_disconnected", "rejected"]
+UsageSource = Literal["reported", "counted"]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecordDraft:
+    """Everything a usage record holds, before it is written."""
+
+    request_id: str
+    endpoint: str
+    tenant_id: int
+    api_key_id: int
+    model: str
+    upstream: str
+    streamed: bool
+    started_at: datetime
+    duration_ms: int
+    time_to_first_token_ms: int | None
+    outcome: Outcome
+    http_status: int
+    error_class: str
+    usage_source: UsageSource
+    tokens: TokenUsage
+    # Prompt tokens are only known from Paddler's Done: when it never came they are unknown.
+    prompt_tokens_known: bool
+    paddler_request_id: str
+    generated_by: str
+
+
+@dataclass
+class UsageMeter:
+    request_id: str
+    endpoint: str
+    tenant_id: int
+    api_key_id: int
+    model: str = ""
+    upstream: str = ""
+    streamed: bool = False
+    started_at: datetime = field(default_factory=timezone.now)
+    _started_monotonic: float = field(default_factory=time.monotonic)
+    _first_token_monotonic: float | None = None
+    _counted: dict[str, int] = field(
+        default_factory=lambda: {"content": 0, "reasoning": 0, "tool_call": 0, "undeterminable": 0}
+    )
+    _reported: TokenUsage | None = None
+    paddler_request_id: str = ""
+    generated_by: str = ""
+    record: UsageRecordDraft | None = None
+
+    def set_target(self, *, model: str, upstream: str, streamed: bool) -> None:
+        self.model, self.upstream, self.streamed = model, upstream, streamed
+
+    def observe(self, line: PaddlerLine) -> None:
+        if line.request_id:
+            self.paddler_request_id = line.request_id
+        if line.generated_by:
+            self.generated_by = line.generated_by
+        match line.message:
+            case ContentToken():
+                self._count("content")
+            case ReasoningToken():
+                self._count("reasoning")
+            case ToolCallToken():
+                self._count("tool_call")
+            case UndeterminableToken():
+                self._count("undeterminable")
+            case Done(usage):
+                self._reported = usage
+
+    def _count(self, kind: str) -> None:
+        if self._first_token_monotonic is None:
+            self._first_token_monotonic = time.monotonic()
+        self._counted[kind] += 1
+
+    @property
+    def finished(self) -> bool:
+        return self.record is not None
+
+    @property
+    def tokens(self) -> TokenUsage:
+        """Paddler's reported usage when it came, else what was counted so far."""
+        if self._reported is not None:
+            return self._reported
+        return TokenUsage(
+            content_tokens=self._counted["content"],
+            reasoning_tokens=self._counted["reasoning"],
+            tool_call_tokens=self._counted["tool_call"],
+            undeterminable_tokens=self._counted["undeterminable"],
+        )
+
+    def finish(
+        self, *, outcome: Outcome, http_status: int, error: BaseException | str | None = None
+    ) -> UsageRecordDraft | None:
+        """Close the meter and submit its record; only the first call counts."""
+        if self.record is not None:
+            return None
+        now = time.monotonic()
+        ttft = (
+            None
+            if self._first_token_monotonic is None
+            else round((self._first_token_monotonic - self._started_monotonic) * 1000)
+        )
+        reported = self._reported is not None
+        self.record = UsageRecordDraft(
+            request_id=self.request_id,
+            endpoint=self.endpoint,
+            tenant_id=self.tenant_id,
+            api_key_id=self.api_key_id,
+            model=self.model,
+            upstream=self.upstream,
+            streamed=self.streamed,
+            started_at=self.started_at,
+            duration_ms=round((now - self._started_monotonic) * 1000),
+            time_to_first_token_ms=ttft,
+            outcome=outcome,
+            http_status=http_status,
+            error_class=_error_class(error),
+            usage_source="reported" if reported else "counted",
+            tokens=self.tokens,
+            prompt_tokens_known=reported or outcome == "rejected",
+            paddler_request_id=self.paddler_request_id,
+            generated_by=self.generated_by,
+        )
+        _submit(self.record)
+        return self.record
+
+
+def _error_class(error: BaseException | str | None) -> str:
+    if error is None:
+        return ""
+    if isinstance(error, str):
+        return error
+    return type(error).__name__
+
+
+def _submit(record: UsageRecordDraft) -> None:
+    usage_writer.submit(record)
+    logger.info(
+        "usage endpoint=%s tenant=%s key=%s model=%s outcome=%s status=%s prompt=%s completion=%s "
+        "source=%s duration_ms=%s paddler_request_id=%s generated_by=%s",
+        record.endpoint, record.tenant_id, record.api_key_id, record.model, record.outcome,
+        record.http_status, record.tokens.prompt_tokens if record.prompt_tokens_known else "unknown",
+        record.tokens.completion_tokens, record.usage_source, record.duration_ms,
+        record.paddler_request_id or "-", record.generated_by or "-",
+    )
+
