@@ -1,6 +1,6 @@
 """Model name → upstream. The default upstream comes from settings; named ones from the database.
 
-The table is read from the database at most every ``REFRESH_SECONDS`` per process (and at once
+The table is read from the database at most every ``OARLOCK_UPSTREAM_REFRESH_SECONDS`` per process (and at once
 after a change made in this process), so routing costs no query per request. One
 ``PaddlerClient`` (one httpx pool) per inference URL, owned here and closed at shutdown.
 """
@@ -18,7 +18,6 @@ from inference.errors import ModelNotFound
 from inference.models import Upstream as UpstreamRow
 from inference.paddler_client import PaddlerClient
 
-REFRESH_SECONDS: Final = 5.0
 DEFAULT_UPSTREAM_NAME: Final = "default"
 
 
@@ -79,7 +78,7 @@ class UpstreamRegistry:
             await client.aclose()
 
     async def _refresh(self) -> None:
-        if time.monotonic() - self._loaded_at < REFRESH_SECONDS:
+        if time.monotonic() - self._loaded_at < settings.OARLOCK_UPSTREAM_REFRESH_SECONDS:
             return
         rows = await _enabled_rows()
         routes: dict[str, Upstream] = {}

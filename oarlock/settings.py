@@ -140,6 +140,8 @@ PADDLER_MANAGEMENT_URL = env_url("PADDLER_MANAGEMENT_URL")
 OARLOCK_DEFAULT_MODEL = env_str("OARLOCK_DEFAULT_MODEL", "default")
 # Other names the default upstream answers to (comma-separated).
 OARLOCK_DEFAULT_MODEL_ALIASES = env_list("OARLOCK_DEFAULT_MODEL_ALIASES")
+# How often each process re-reads the upstream table (a change made in-process applies at once).
+OARLOCK_UPSTREAM_REFRESH_SECONDS = env_float("OARLOCK_UPSTREAM_REFRESH_SECONDS", 5.0)
 OARLOCK_UPSTREAM_CONNECT_TIMEOUT = env_float("OARLOCK_UPSTREAM_CONNECT_TIMEOUT", 5.0)
 # Longest silence tolerated between two upstream lines; Paddler's own item timeout is 30 s,
 # so this only fires when Paddler itself hangs.

@@ -1,0 +1,85 @@
+"""Shared fixtures: the fake Paddler, a live Oarlock server, API keys and OpenAI clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import openai
+import pytest
+
+from inference.fake_paddler import FakePaddlerServer
+from tests.factories import make_api_key
+from tests.live_server import LiveServer
+
+
+@pytest.fixture(scope="session")
+def fake_paddler_server() -> Iterator[FakePaddlerServer]:
+    server = FakePaddlerServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_paddler(fake_paddler_server: FakePaddlerServer) -> Iterator[FakePaddlerServer]:
+    """The fake Paddler behind the live server's default upstream, reset for this test."""
+    fake_paddler_server.reset()
+    yield fake_paddler_server
+    fake_paddler_server.reset()
+
+
+def _live_server_env(fake_url: str) -> dict[str, str]:
+    return {
+        "PADDLER_INFERENCE_URL": fake_url,
+        "OARLOCK_DEFAULT_MODEL": "default",
+        "OARLOCK_DEFAULT_MODEL_ALIASES": "fake-model",
+    }
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    django_db_setup: None, django_db_blocker: object, fake_paddler_server: FakePaddlerServer
+) -> Iterator[LiveServer]:
+    """Real Daphne serving oarlock.asgi on the test database, upstream = the fake Paddler."""
+    server = LiveServer(_live_server_env(fake_paddler_server.url)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_server_factory(
+    django_db_setup: None, fake_paddler_server: FakePaddlerServer
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start a live server with extra environment (stopped after the test)."""
+    started: list[LiveServer] = []
+
+    def start(env: dict[str, str] | None = None, *, server: str = "daphne") -> LiveServer:
+        live = LiveServer({**_live_server_env(fake_paddler_server.url), **(env or {})}, server=server)
+        started.append(live.start())
+        return live
+
+    yield start
+    for live in started:
+        live.stop()
+
+
+@pytest.fixture
+def api_key(transactional_db: None) -> tuple[object, str]:
+    """A committed (tenant, key): visible to the live server process."""
+    return make_api_key()
+
+
+@pytest.fixture
+def openai_client(live_server: LiveServer, api_key: tuple[object, str]) -> Iterator[openai.OpenAI]:
+    client = openai.OpenAI(base_url=live_server.base_url, api_key=api_key[1], max_retries=0, timeout=30)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+async def async_openai_client(
+    live_server: LiveServer, api_key: tuple[object, str]
+) -> AsyncIterator[openai.AsyncOpenAI]:
+    client = openai.AsyncOpenAI(base_url=live_server.base_url, api_key=api_key[1], max_retries=0, timeout=30)
+    yield client
+    await client.close()
