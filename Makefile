@@ -1,0 +1,48 @@
+# Oarlock — the two commands a new user needs are `make serve` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8070
+ENGINE_PORT ?= 8061
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: help install serve test bench clean
+
+help:
+	@echo "make serve   run Oarlock on http://$(HOST):$(PORT) (local engine unless PADDLER_INFERENCE_URL is set)"
+	@echo "make test    run the whole test suite"
+	@echo "make install create $(VENV) and install Oarlock with its dev and local-engine extras"
+	@echo "make bench   run the load benchmark (minutes; see bench/README.md)"
+
+install: $(STAMP)
+
+# The venv is (re)built when it is missing or pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "Installing the local engine (llama-cpp-python compiles llama.cpp: about 10 minutes on 2 cores the first time; cached afterwards)..."
+	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/python -m pip install -v -e '.[dev,local]' 2>&1 \
+		| grep --line-buffered -E '^\s*\[ *[0-9]+%\]|^Successfully|^ERROR|error:' \
+		| sed -u 's/^ */  llama.cpp build: /' || { echo "Installing the local engine failed (see above)."; exit 1; }
+	@$(BIN)/python -c "import llama_cpp" || { echo "llama-cpp-python did not install."; exit 1; }
+	@touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python -m inference.local_engine.supervisor --host $(HOST) --port $(PORT) --engine-port $(ENGINE_PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) var/test_*.sqlite3
