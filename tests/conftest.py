@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import openai
 import pytest
+from django.conf import settings
 
 from inference.fake_paddler import FakePaddlerServer
 from tests.factories import make_api_key
@@ -34,6 +36,24 @@ def _live_server_env(fake_url: str) -> dict[str, str]:
         "OARLOCK_DEFAULT_MODEL": "default",
         "OARLOCK_DEFAULT_MODEL_ALIASES": "fake-model",
     }
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings() -> None:
+    """One test database per pytest process, so that concurrent runs never share one."""
+    database = settings.DATABASES["default"]
+    test_name = database.get("TEST", {}).get("NAME") or f"test_{database['NAME']}"
+    suffix = f"_{os.getpid()}"
+    if database["ENGINE"].endswith("sqlite3"):
+        stem, dot, extension = test_name.rpartition(".")
+        database.setdefault("TEST", {})["NAME"] = f"{stem}{suffix}{dot}{extension}" if dot else test_name + suffix
+    else:
+        database.setdefault("TEST", {})["NAME"] = test_name + suffix
+
+
+@pytest.fixture(autouse=True)
+def _live_server_helper() -> None:
+    """Switch off pytest-django's helper for its own ``live_server``, which ours replaces."""
 
 
 @pytest.fixture(scope="session")
