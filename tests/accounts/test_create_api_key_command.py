@@ -54,3 +54,17 @@ def test_rejects_a_malformed_expiry_date() -> None:
 def test_a_budget_period_needs_a_budget() -> None:
     with pytest.raises(CommandError, match="--token-budget"):
         run("acme", "--create-tenant", "--budget-period", "day")
+
+
+def test_the_demo_key_is_printed_once_with_usage_examples() -> None:
+    first = StringIO()
+    call_command("ensure_demo_key", "--model", "gemma-3-270m", stdout=first)
+    key = ApiKey.objects.get(tenant__name="demo")
+    secrets = [word for word in first.getvalue().split() if word.startswith("oar_")]
+    assert secrets and hash_api_key(secrets[0]) == key.secret_hash
+    assert "curl http://127.0.0.1:8070/v1/chat/completions" in first.getvalue()
+    assert '"model": "gemma-3-270m"' in first.getvalue()
+    second = StringIO()
+    call_command("ensure_demo_key", stdout=second)
+    assert "oar_" not in second.getvalue().replace("create_api_key", "")
+    assert ApiKey.objects.filter(tenant__name="demo").count() == 1
