@@ -1,0 +1,106 @@
+"""A validated ``POST /v1/chat/completions`` body, as plain values.
+
+``request_schema.py`` builds it from the JSON body; ``paddler_params.py`` turns it into what
+Paddler accepts. Only what changes the output is kept: parameters we accept and ignore
+(temperature, seed, ...) are validated by the schema and then dropped here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+MessageRole: TypeAlias = Literal["system", "developer", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextContent:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageContent:
+    """An ``image_url`` part; ``url`` is always a ``data:`` URI (the schema refuses others)."""
+
+    url: str
+
+
+ContentPart: TypeAlias = TextContent | ImageContent
+
+
+@dataclass(frozen=True, slots=True)
+class AssistantToolCall:
+    """A tool call replayed in an earlier assistant turn; ``arguments`` is the raw JSON string."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: MessageRole
+    # None only for an assistant turn that carries tool calls (or nothing at all).
+    content: str | tuple[ContentPart, ...] | None
+    tool_calls: tuple[AssistantToolCall, ...] = ()
+    # Only on ``tool`` messages: which call this is the result of.
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDefinition:
+    name: str
+    description: str | None = None
+    # The JSON Schema as the client sent it; reduced for Paddler in paddler_params.
+    parameters: dict[str, Any] | None = None
+
+
+ToolChoiceMode: TypeAlias = Literal["none", "auto", "required"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolChoice:
+    """``mode`` says whether a call may or must happen; ``names`` (when set) restricts which
+    tools the model is shown: a named function, or the ``allowed_tools`` list."""
+
+    mode: ToolChoiceMode
+    names: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextFormat:
+    """``response_format: {"type": "text"}``: the default, no constraint."""
+
+
+@dataclass(frozen=True, slots=True)
+class JsonObjectFormat:
+    """``response_format: {"type": "json_object"}``: any JSON object."""
+
+
+@dataclass(frozen=True, slots=True)
+class JsonSchemaFormat:
+    name: str
+    schema: dict[str, Any]
+
+
+ResponseFormat: TypeAlias = TextFormat | JsonObjectFormat | JsonSchemaFormat
+
+ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCompletionRequest:
+    model: str
+    messages: tuple[ChatMessage, ...]
+    stream: bool = False
+    include_usage: bool = False
+    # max_completion_tokens, else the legacy max_tokens, else None (the deployment default).
+    max_tokens: int | None = None
+    tools: tuple[FunctionDefinition, ...] = ()
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool = True
+    response_format: ResponseFormat | None = None
+    reasoning_effort: ReasoningEffort | None = None
+    # ``chat_template_kwargs.enable_thinking`` (vLLM/Qwen convention), the one template
+    # variable Paddler lets a request set.
+    enable_thinking: bool | None = None

@@ -1,0 +1,135 @@
+"""Serializers for ``tools`` and ``tool_choice`` (wire-format reference 1.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from compat_api.chat.request import FunctionDefinition, ToolChoice
+from compat_api.chat.schema_errors import invalid, missing, refuse
+from compat_api.chat.tool_parameters import reduce_tool_parameters
+
+TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
+
+
+class FunctionDefinitionSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        validators=[RegexValidator(TOOL_NAME_PATTERN, "Must match ^[a-zA-Z0-9_-]{1,64}$.", code="invalid_name")]
+    )
+    description = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    parameters = serializers.DictField(required=False, allow_null=True)
+    # The agent validates every parsed call against the schema anyway; accepted, no effect.
+    strict = serializers.BooleanField(required=False, allow_null=True)
+
+    def validate_parameters(self, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        if schema is None:
+            return None
+        reduced = reduce_tool_parameters(schema)
+        # Paddler's own checks (400 before streaming), made here so the error names the field.
+        if not isinstance(reduced["type"], str):
+            raise invalid("The top-level 'type' of tool parameters must be a string.")
+        properties = reduced.get("properties", {})
+        if not isinstance(properties, dict):
+            raise invalid("Tool parameters 'properties' must be an object.")
+        required = reduced.get("required", [])
+        if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
+            raise invalid("Tool parameters 'required' must be an array of property names.")
+        for name in required:
+            if name not in properties:
+                raise invalid(f"Required field '{name}' is not defined in the tool's 'properties'.")
+        return schema
+
+    def validate(self, attrs: dict[str, Any]) -> FunctionDefinition:
+        return FunctionDefinition(
+            name=attrs["name"],
+            description=attrs.get("description"),
+            parameters=attrs.get("parameters"),
+        )
+
+
+class ToolSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(["function", "custom"])
+    function = FunctionDefinitionSerializer(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> FunctionDefinition:
+        if attrs["type"] == "custom":
+            raise serializers.ValidationError(
+                {"type": refuse("Custom tools are not supported; use function tools.", code="unsupported_value").detail}
+            )
+        if "function" not in attrs:
+            raise serializers.ValidationError({"function": missing("A function tool needs 'function'.").detail})
+        definition: FunctionDefinition = attrs["function"]
+        return definition
+
+
+class FunctionNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+
+
+class NamedToolChoiceSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(["function", "custom", "allowed_tools"])
+    function = FunctionNameSerializer(required=False)
+
+
+class AllowedToolSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(["function", "custom"])
+    function = FunctionNameSerializer(required=False)
+
+
+class AllowedToolsSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(["auto", "required"])
+    tools = AllowedToolSerializer(many=True)
+
+
+class ToolChoiceField(serializers.Field):
+    """``"none"`` / ``"auto"`` / ``"required"``, a named function, or ``allowed_tools``."""
+
+    default_error_messages = {
+        "invalid": "Expected 'none', 'auto', 'required' or a tool choice object.",
+    }
+
+    def to_internal_value(self, data: Any) -> ToolChoice:
+        if data in ("none", "auto", "required"):
+            return ToolChoice(data)
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        kind = data.get("type")
+        if kind == "custom":
+            raise serializers.ValidationError(
+                {"type": refuse("Custom tools are not supported; use function tools.", code="unsupported_value").detail}
+            )
+        if kind == "allowed_tools":
+            return _allowed_tools(data.get("allowed_tools"))
+        named = _validated(NamedToolChoiceSerializer, data)
+        if "function" not in named:
+            raise serializers.ValidationError({"function": missing("A named tool choice needs 'function'.").detail})
+        return ToolChoice("required", (named["function"]["name"],))
+
+    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
+        return value
+
+
+def _allowed_tools(data: Any) -> ToolChoice:
+    if data is None:
+        raise serializers.ValidationError({"allowed_tools": missing("'allowed_tools' is required.").detail})
+    try:
+        allowed = _validated(AllowedToolsSerializer, data)
+    except serializers.ValidationError as error:
+        raise serializers.ValidationError({"allowed_tools": error.detail}) from error
+    names: list[str] = []
+    for index, tool in enumerate(allowed["tools"]):
+        if tool["type"] != "function" or "function" not in tool:
+            raise serializers.ValidationError(
+                {"allowed_tools": {"tools": {index: invalid("Only function tools can be allowed.").detail}}}
+            )
+        names.append(tool["function"]["name"])
+    return ToolChoice(allowed["mode"], tuple(names))
+
+
+def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    validated: dict[str, Any] = serializer.validated_data
+    return validated
