@@ -1,0 +1,239 @@
+"""Validation of a ``POST /v1/responses`` body into a ``ResponsesRequest``.
+
+Every parameter of the current spec is recognised (wire-format reference 4.1 and the Addendum,
+plus Codex's ``client_metadata``); an unknown key is a 400 ``unknown_parameter``, as OpenAI
+answers. What needs machinery we do not have (``background``, ``conversation``, stored
+``prompt`` templates) is refused with a 400 that says why, never silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from compat_api.errors import InvalidRequest
+from compat_api.responses.input_item_schema import InputField
+from compat_api.responses.json_fields import (
+    AnyJsonField,
+    JsonObjectField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictFloatField,
+    StrictIntegerField,
+)
+from compat_api.responses.request import (
+    JsonObjectFormat,
+    JsonSchemaFormat,
+    PlainTextFormat,
+    ReasoningOptions,
+    ResponsesRequest,
+    TextFormat,
+    ToolChoice,
+)
+from compat_api.responses.tool_schema import ToolChoiceField, ToolField
+
+_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+
+
+class _ReasoningSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    effort = serializers.ChoiceField(choices=_EFFORTS, required=False, allow_null=True)
+    summary = serializers.ChoiceField(
+        choices=["auto", "concise", "detailed"], required=False, allow_null=True
+    )
+    # Deprecated / newer knobs: accepted, nothing here to apply them to.
+    generate_summary = AnyJsonField(required=False, allow_null=True)
+    mode = AnyJsonField(required=False, allow_null=True)
+    context = AnyJsonField(required=False, allow_null=True)
+
+
+class _TextFormatSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    type = serializers.ChoiceField(choices=["text", "json_object", "json_schema"])
+    name = StrictCharField(required=False, allow_null=True, max_length=64)
+    schema = JsonObjectField(required=False)
+    description = StrictCharField(required=False, allow_null=True, allow_blank=True)
+    strict = StrictBooleanField(required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["type"] == "json_schema" and "schema" not in attrs:
+            raise serializers.ValidationError(
+                {"schema": ["This field is required."]}, code="required"
+            )
+        return attrs
+
+
+class _TextSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    format = _TextFormatSerializer(required=False, allow_null=True)
+    verbosity = serializers.ChoiceField(
+        choices=["low", "medium", "high"], required=False, allow_null=True
+    )
+
+
+def _validate_metadata(value: dict[str, Any] | None) -> None:
+    if value is None:
+        return
+    if len(value) > 16:
+        raise serializers.ValidationError("metadata holds at most 16 pairs.", code="max_length")
+    for key, item in value.items():
+        if len(key) > 64 or not isinstance(item, str) or len(item) > 512:
+            raise serializers.ValidationError(
+                "metadata keys are strings of up to 64 characters and values strings of up to "
+                "512 characters.",
+                code="invalid",
+            )
+
+
+def _optional(field_class: type[serializers.Field], **kwargs: Any) -> Any:  # type: ignore[type-arg]
+    return field_class(required=False, allow_null=True, **kwargs)
+
+
+class ResponsesRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    model = StrictCharField(max_length=256)
+    input = _optional(InputField)
+    instructions = _optional(StrictCharField, allow_blank=True)
+    max_output_tokens = _optional(StrictIntegerField, min_value=1)
+    temperature = _optional(StrictFloatField, min_value=0, max_value=2)
+    top_p = _optional(StrictFloatField, min_value=0, max_value=1)
+    top_logprobs = _optional(StrictIntegerField, min_value=0, max_value=20)
+    reasoning = _optional(_ReasoningSerializer)
+    text = _optional(_TextSerializer)
+    tools = _optional(serializers.ListField, child=ToolField())
+    tool_choice = _optional(ToolChoiceField)
+    parallel_tool_calls = _optional(StrictBooleanField)
+    max_tool_calls = _optional(StrictIntegerField, min_value=1)
+    stream = _optional(StrictBooleanField)
+    stream_options = _optional(JsonObjectField)
+    store = _optional(StrictBooleanField)
+    previous_response_id = _optional(StrictCharField, max_length=256)
+    include = _optional(serializers.ListField, child=StrictCharField())
+    metadata = _optional(JsonObjectField, validators=[_validate_metadata])
+    truncation = _optional(serializers.ChoiceField, choices=["auto", "disabled"])
+    background = _optional(StrictBooleanField)
+    service_tier = _optional(StrictCharField)
+    user = _optional(StrictCharField, allow_blank=True)
+    safety_identifier = _optional(StrictCharField, allow_blank=True)
+    prompt_cache_key = _optional(StrictCharField, allow_blank=True)
+    prompt_cache_retention = _optional(StrictCharField)
+    # Accepted whatever their value; nothing here to apply them to.
+    access_programs = _optional(AnyJsonField)
+    background_options = _optional(AnyJsonField)
+    client_metadata = _optional(AnyJsonField)  # Codex CLI; typed by no SDK
+    context_management = _optional(AnyJsonField)
+    image = _optional(AnyJsonField)
+    moderation = _optional(AnyJsonField)
+    prompt_cache_options = _optional(AnyJsonField)
+    # Refused when set (``refuse_unsupported``); declared so they count as known.
+    conversation = _optional(AnyJsonField)
+    prompt = _optional(AnyJsonField)
+
+    @classmethod
+    def parse(cls, data: Any) -> ResponsesRequest:
+        if not isinstance(data, dict):
+            raise InvalidRequest("The request body must be a JSON object.", code="invalid_type")
+        for key in data:
+            if key not in cls._declared_fields:
+                raise InvalidRequest(
+                    f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter"
+                )
+        refuse_unsupported(data)
+        serializer = cls(data=data)
+        serializer.is_valid(raise_exception=True)
+        return _build_request(serializer.validated_data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("input") is None and not attrs.get("previous_response_id"):
+            raise serializers.ValidationError(
+                {"input": ["Missing required parameter: 'input'."]}, code="required"
+            )
+        choice: ToolChoice | None = attrs.get("tool_choice")
+        if choice is not None and choice.names and len(choice.names) == 1:
+            declared = {tool.name for tool in attrs.get("tools") or () if tool is not None}
+            if choice.names[0] not in declared:
+                raise serializers.ValidationError(
+                    {
+                        "tool_choice": {
+                            "name": [
+                                f"Tool choice '{choice.names[0]}' not found in 'tools' parameter."
+                            ]
+                        }
+                    },
+                    code="invalid_value",
+                )
+        return attrs
+
+
+def refuse_unsupported(data: dict[str, Any]) -> None:
+    """Parameters that need machinery this gateway does not have: a clear 400, not a no-op."""
+    if data.get("background") is True:
+        raise InvalidRequest(
+            "Background responses are not supported by this server; send the request without "
+            "'background' (or with background: false) and read the result from the stream.",
+            param="background",
+            code="unsupported_value",
+        )
+    if data.get("conversation") is not None:
+        raise InvalidRequest(
+            "The Conversations API is not supported by this server; use previous_response_id, "
+            "or send the whole conversation in 'input'.",
+            param="conversation",
+            code="unsupported_parameter",
+        )
+    if data.get("prompt") is not None:
+        raise InvalidRequest(
+            "Stored prompt templates are not supported by this server; send 'instructions' "
+            "and 'input' instead.",
+            param="prompt",
+            code="unsupported_parameter",
+        )
+
+
+def _text_format(text: dict[str, Any] | None) -> TextFormat:
+    text_format = (text or {}).get("format") or {"type": "text"}
+    if text_format["type"] == "json_schema":
+        return JsonSchemaFormat(
+            schema=text_format["schema"],
+            name=text_format.get("name"),
+            description=text_format.get("description"),
+            strict=text_format.get("strict"),
+        )
+    if text_format["type"] == "json_object":
+        return JsonObjectFormat()
+    return PlainTextFormat()
+
+
+def _reasoning(reasoning: dict[str, Any] | None) -> ReasoningOptions | None:
+    if reasoning is None:
+        return None
+    return ReasoningOptions(effort=reasoning.get("effort"), summary=reasoning.get("summary"))
+
+
+def _build_request(values: dict[str, Any]) -> ResponsesRequest:
+    def given(name: str, default: Any) -> Any:
+        value = values.get(name)
+        return default if value is None else value
+
+    return ResponsesRequest(
+        model=values["model"],
+        input=given("input", ()),
+        instructions=values.get("instructions"),
+        stream=given("stream", False),
+        store=given("store", True),
+        previous_response_id=values.get("previous_response_id") or None,
+        max_output_tokens=values.get("max_output_tokens"),
+        reasoning=_reasoning(values.get("reasoning")),
+        text_format=_text_format(values.get("text")),
+        verbosity=(values.get("text") or {}).get("verbosity"),
+        tools=tuple(tool for tool in given("tools", ()) if tool is not None),
+        tool_choice=given("tool_choice", ToolChoice("auto")),
+        temperature=values.get("temperature"),
+        top_p=values.get("top_p"),
+        top_logprobs=values.get("top_logprobs"),
+        parallel_tool_calls=given("parallel_tool_calls", True),
+        max_tool_calls=values.get("max_tool_calls"),
+        metadata=given("metadata", {}),
+        truncation=given("truncation", "disabled"),
+        user=values.get("user"),
+        safety_identifier=values.get("safety_identifier"),
+        prompt_cache_key=values.get("prompt_cache_key"),
+        include=tuple(given("include", ())),
+    )
