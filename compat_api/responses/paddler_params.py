@@ -1,0 +1,103 @@
+"""``ResponsesRequest`` (+ the conversation items) -> the ``ConversationParams`` Paddler accepts.
+
+Pure: no I/O. What Paddler's own layer gets wrong and we do not copy (protocol reference 5.1, 8):
+
+* ``text.format`` ``json_schema`` / ``json_object`` become a grammar *and* switch thinking off,
+  since Paddler refuses a grammar together with thinking (``GrammarIncompatibleWithThinking``);
+  the client need not know that rule.
+* ``reasoning.effort`` ``minimal`` switches thinking off too, not only ``none``.
+* ``tool_choice`` is applied: ``none`` shows the model no tools, a named function shows only it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, assert_never
+
+from django.conf import settings
+
+from compat_api.chat.tool_parameters import reduce_tool_parameters
+from compat_api.errors import PayloadTooLarge
+from compat_api.responses.input_item import InputItem
+from compat_api.responses.input_items import conversation_messages
+from compat_api.responses.request import (
+    FunctionToolSpec,
+    JsonObjectFormat,
+    JsonSchemaFormat,
+    PlainTextFormat,
+    ResponsesRequest,
+    TextFormat,
+)
+from inference.conversation_params import ConversationParams, FunctionTool, JsonSchemaGrammar
+
+_ANY_JSON_OBJECT = {"type": "object"}
+_THINKING_OFF_EFFORTS = frozenset({"none", "minimal"})
+
+
+def build_paddler_params(
+    request: ResponsesRequest, items: Iterable[InputItem]
+) -> ConversationParams:
+    """``items`` is the whole conversation: items inherited through ``previous_response_id``
+    followed by the request's own ``input``."""
+    grammar = _grammar(request.text_format)
+    tools = _tools(request)
+    params = ConversationParams(
+        conversation_history=conversation_messages(items, instructions=request.instructions),
+        max_tokens=request.max_output_tokens or settings.OARLOCK_DEFAULT_MAX_TOKENS,
+        enable_thinking=grammar is None and not _effort_disables_thinking(request),
+        grammar=grammar,
+        tools=tools,
+        parse_tool_calls=bool(tools),
+    )
+    _check_size(params)
+    return params
+
+
+def _effort_disables_thinking(request: ResponsesRequest) -> bool:
+    return request.reasoning is not None and request.reasoning.effort in _THINKING_OFF_EFFORTS
+
+
+def _grammar(text_format: TextFormat) -> JsonSchemaGrammar | None:
+    match text_format:
+        case PlainTextFormat():
+            return None
+        case JsonObjectFormat():
+            return JsonSchemaGrammar(_compact(_ANY_JSON_OBJECT))
+        case JsonSchemaFormat(schema=schema):
+            return JsonSchemaGrammar(_compact(schema))
+        case _:
+            assert_never(text_format)
+
+
+def _tools(request: ResponsesRequest) -> tuple[FunctionTool, ...]:
+    choice = request.tool_choice
+    if choice.mode == "none":
+        return ()
+    shown = request.tools
+    if choice.names is not None:
+        shown = tuple(tool for tool in shown if tool.name in choice.names)
+    return tuple(_function_tool(tool) for tool in shown)
+
+
+def _function_tool(tool: FunctionToolSpec) -> FunctionTool:
+    return FunctionTool(
+        name=tool.name,
+        description=tool.description or "",
+        # Reduced exactly as chat reduces them: the same four keys, local $refs inlined.
+        parameters=None if tool.parameters is None else reduce_tool_parameters(tool.parameters),
+    )
+
+
+def _check_size(params: ConversationParams) -> None:
+    size = len(_compact(params.to_json()).encode())
+    limit = settings.OARLOCK_UPSTREAM_MAX_BODY_BYTES
+    if size > limit:
+        raise PayloadTooLarge(
+            f"The request is too large for the inference upstream: {size} bytes once translated, "
+            f"over the {limit}-byte limit. Send fewer or smaller images, or a shorter input."
+        )
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
