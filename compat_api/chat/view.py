@@ -1,0 +1,31 @@
+"""``POST /v1/chat/completions``: parse, open the upstream, answer as SSE or one JSON body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponseBase, JsonResponse
+from rest_framework.request import Request
+
+from compat_api.chat.chat_completion_stream import ChatCompletionStream
+from compat_api.chat.request_schema import ChatCompletionRequestSerializer
+from compat_api.openai_api_view import OpenAIApiView
+from compat_api.sse_response import sse_response
+
+COMPACT_JSON = {"separators": (",", ":"), "ensure_ascii": False}
+
+
+class ChatCompletionView(OpenAIApiView):
+    usage_endpoint = "chat.completions"
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The body's "stream" decides the response type, never Accept: the SDKs send
+        # Accept: application/json on streaming requests, curl users send text/event-stream.
+        return super().perform_content_negotiation(request, force=True)
+
+    async def post(self, request: Request) -> HttpResponseBase:
+        chat_request = ChatCompletionRequestSerializer.parse(request.data)
+        stream = await ChatCompletionStream.open(chat_request, meter=request.usage_meter)
+        if chat_request.stream:
+            return sse_response(stream.sse_bytes())
+        return JsonResponse(await stream.body(), json_dumps_params=COMPACT_JSON)
