@@ -1,15 +1,54 @@
 """Admission: may this key send this request now? Returns an ``Admission`` to release at the end.
 
-This first version enforces the allowed models of the key and its tenant; rate limits,
-concurrency and budgets plug in here (see the limits issue).
+Checks, for the key and for its tenant (so a key never gets more than its tenant): the allowed
+models, the token budget of the current period, requests in flight, requests per minute and
+tokens per minute. Token limits and budgets reserve ``estimated_tokens`` now and settle to the
+real usage on ``release``, which the request lifecycle calls once however the request ended.
+
+No database query here: the limits come from the cached ``AuthenticatedKey`` snapshot, and the
+counters from one ``LimitStore`` call (one Redis round trip, or none in process).
+
+When the store (Redis) is unreachable, budgets fail closed — a budget that cannot be checked
+could be overspent without bound — and rate limits fail open unless
+``OARLOCK_RATE_LIMIT_FAIL_OPEN`` is off; the 503 says which.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from accounts.authenticated_key import AuthenticatedKey
-from accounts.errors import ModelNotAllowed
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.authenticated_key import AuthenticatedKey, Limits
+from accounts.errors import AdmissionUnavailable, BudgetExhausted, ModelNotAllowed, RateLimited
+from accounts.limit_store import (
+    AdmissionPlan,
+    Denial,
+    LimitStore,
+    LimitStoreUnavailable,
+    ScopeKind,
+    ScopePlan,
+)
+from accounts.memory_limit_store import MemoryLimitStore
+from accounts.rate_limit_headers import rate_limit_headers, retry_headers, try_again_in
+from accounts.rate_window import WINDOW_MS, WindowState
+from accounts.redis_limit_store import RedisLimitStore
+from accounts.token_budget import BudgetPeriodName, BudgetWindow, budget_window
+
+logger = logging.getLogger(__name__)
+
+# A budget counter outlives its period by this much, so a request that ends after the boundary
+# still settles in the period it was admitted in.
+BUDGET_COUNTER_GRACE_SECONDS = 86_400
+# Logging "Redis is down" once per request would flood the log exactly when it matters.
+UNAVAILABLE_LOG_INTERVAL_SECONDS = 10.0
+_PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
 @dataclass
@@ -19,13 +58,173 @@ class Admission:
     reserved_tokens: int = 0
     released: bool = False
     headers: dict[str, str] | None = None
+    plan: AdmissionPlan | None = field(default=None, repr=False)
+    store: LimitStore | None = field(default=None, repr=False)
 
     async def release(self, *, used_tokens: int | None = None) -> None:
-        """Give back what was reserved, settling to ``used_tokens``. Idempotent."""
+        """Give back the request slot and settle reservations to ``used_tokens``. Idempotent.
+
+        Never raises: a store that cannot be reached now is covered by the lease, which gives
+        the slot and the reservation back when it ends.
+        """
+        if self.released:
+            return
         self.released = True
+        if self.plan is None or self.store is None:
+            return
+        used = self.reserved_tokens if used_tokens is None else max(used_tokens, 0)
+        try:
+            await self.store.release(self.plan, used_tokens=used)
+        except LimitStoreUnavailable as error:
+            logger.warning(
+                "could not release admission %s (%s); its lease ends in %ss",
+                self.plan.admission_id, error, self.plan.lease_seconds,
+            )
+
+
+class AdmissionController:
+    """Owns the limit store of this process: Redis when ``REDIS_URL`` is set, else in process."""
+
+    def __init__(self) -> None:
+        self._store: LimitStore | None = None
+        self._store_url: str | None = None
+        self._windows: dict[str, BudgetWindow] = {}
+        self._unavailable_logged_at = float("-inf")
+
+    @property
+    def store(self) -> LimitStore:
+        url = settings.REDIS_URL
+        if self._store is None or url != self._store_url:
+            self._store = RedisLimitStore(url) if url else MemoryLimitStore()
+            self._store_url = url
+        return self._store
+
+    async def admit(self, *, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
+        if not key.allows_model(model):
+            raise ModelNotAllowed(model)
+        scopes = self._scope_plans(key)
+        if not scopes:
+            return Admission(key=key, model=model, reserved_tokens=estimated_tokens)
+        plan = AdmissionPlan(
+            admission_id=secrets.token_hex(8),
+            tenant_id=key.tenant_id,
+            scopes=scopes,
+            tokens=max(estimated_tokens, 0),
+            lease_seconds=settings.OARLOCK_ADMISSION_LEASE_SECONDS,
+        )
+        store = self.store
+        try:
+            verdict = await store.admit(plan)
+        except LimitStoreUnavailable as error:
+            self._fail_open_or_raise(plan, key, error)
+            return Admission(key=key, model=model)
+        if verdict.denial is not None:
+            raise self._refusal(verdict.denial, key=key, model=model, plan=plan)
+        headers = rate_limit_headers(requests=verdict.requests, tokens=verdict.tokens)
+        return Admission(
+            key=key, model=model, reserved_tokens=plan.tokens, headers=headers or None,
+            plan=plan, store=store,
+        )
+
+    def _scope_plans(self, key: AuthenticatedKey) -> tuple[ScopePlan, ...]:
+        scopes = []
+        for scope, scope_id, limits in (
+            ("key", key.key_id, key.key_limits),
+            ("tenant", key.tenant_id, key.tenant_limits),
+        ):
+            if limits.rpm is None and limits.tpm is None and limits.max_concurrent is None and (
+                limits.token_budget is None
+            ):
+                continue
+            scopes.append(self._scope_plan(scope, scope_id, limits))  # type: ignore[arg-type]
+        return tuple(scopes)
+
+    def _scope_plan(self, scope: ScopeKind, scope_id: int, limits: Limits) -> ScopePlan:
+        label, ttl = "", 0
+        if limits.token_budget is not None:
+            now = timezone.now()
+            window = self.budget_window(limits.budget_period, now)  # type: ignore[arg-type]
+            label = window.label
+            ttl = int((window.end - now).total_seconds()) + BUDGET_COUNTER_GRACE_SECONDS
+        return ScopePlan(
+            scope=scope, scope_id=scope_id, rpm=limits.rpm, tpm=limits.tpm,
+            max_concurrent=limits.max_concurrent, token_budget=limits.token_budget,
+            budget_label=label, budget_ttl_seconds=ttl,
+        )
+
+    def budget_window(self, period: BudgetPeriodName, now: datetime) -> BudgetWindow:
+        """The period containing ``now``, remembered until it ends (it is asked per request)."""
+        window = self._windows.get(period)
+        if window is None or not window.contains(now):
+            window = budget_window(period, now, timezone.get_default_timezone())
+            self._windows[period] = window
+        return window
+
+    def _fail_open_or_raise(self, plan: AdmissionPlan, key: AuthenticatedKey, error: Exception) -> None:
+        if any(scope.token_budget is not None for scope in plan.scopes):
+            raise AdmissionUnavailable(
+                "The limit store is unavailable and token budgets fail closed, so this request "
+                "was not admitted. Please try again in a few seconds."
+            )
+        if not settings.OARLOCK_RATE_LIMIT_FAIL_OPEN:
+            raise AdmissionUnavailable(
+                "The limit store is unavailable and rate limits are configured to fail closed, "
+                "so this request was not admitted. Please try again in a few seconds."
+            )
+        now = time.monotonic()
+        if now - self._unavailable_logged_at >= UNAVAILABLE_LOG_INTERVAL_SECONDS:
+            self._unavailable_logged_at = now
+            logger.warning(
+                "limit store unavailable (%s): admitting %s… without rate limits (fail open)",
+                error, key.key_prefix,
+            )
+
+    def _refusal(
+        self, denial: Denial, *, key: AuthenticatedKey, model: str, plan: AdmissionPlan
+    ) -> Exception:
+        who = f"API key {key.key_prefix}…" if denial.scope == "key" else f"tenant {key.tenant_name}"
+        if denial.kind == "budget":
+            limits = key.key_limits if denial.scope == "key" else key.tenant_limits
+            window = self.budget_window(limits.budget_period, timezone.now())  # type: ignore[arg-type]
+            resets = timezone.localtime(window.end).strftime("%Y-%m-%d %H:%M %Z")
+            return BudgetExhausted(
+                f"You exceeded your current quota: the {_PERIOD_ADJECTIVE[window.period]} token "
+                f"budget of {who} ({denial.limit} tokens) is spent. It resets at {resets}."
+            )
+        wait = try_again_in(denial.retry_after_ms)
+        headers = retry_headers(denial.retry_after_ms)
+        if denial.kind == "concurrency":
+            message = (
+                f"Too many requests in flight for {who}: Limit {denial.limit} at a time. "
+                f"Please try again in {wait}."
+            )
+            return RateLimited(message, retry_after=denial.retry_after_ms / 1000, headers=headers)
+        if denial.kind == "requests":
+            unit, detail = "requests per min (RPM)", f"Limit {denial.limit}"
+            headers.update(rate_limit_headers(requests=_exhausted_window(denial, 1)))
+        else:
+            unit, detail = "tokens per min (TPM)", f"Limit {denial.limit}, Requested {plan.tokens}"
+            taken = min(plan.tokens, max(denial.limit, 1))
+            headers.update(rate_limit_headers(tokens=_exhausted_window(denial, taken)))
+        return RateLimited(
+            f"Rate limit reached for {model} by {who} on {unit}: {detail}. Please try again in {wait}.",
+            retry_after=denial.retry_after_ms / 1000,
+            limit_kind="requests" if denial.kind == "requests" else "tokens",
+            headers=headers,
+        )
+
+
+def _exhausted_window(denial: Denial, amount: int) -> WindowState:
+    """The window that refused: the bucket is busy for the wait plus what one more would take."""
+    if denial.limit <= 0:
+        return WindowState(limit=0, remaining=0, reset_ms=WINDOW_MS)
+    busy = max(denial.retry_after_ms + WINDOW_MS - amount * WINDOW_MS / denial.limit, 0.0)
+    remaining = math.floor((WINDOW_MS - busy) * denial.limit / WINDOW_MS + 1e-9)
+    return WindowState(limit=denial.limit, remaining=max(remaining, 0), reset_ms=math.ceil(busy))
+
+
+admission_controller = AdmissionController()
 
 
 async def admit_request(*, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
-    if not key.allows_model(model):
-        raise ModelNotAllowed(model)
-    return Admission(key=key, model=model, reserved_tokens=estimated_tokens)
+    return await admission_controller.admit(key=key, model=model, estimated_tokens=estimated_tokens)

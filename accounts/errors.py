@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from oarlock.errors import OarlockError
@@ -41,11 +42,18 @@ class RateLimited(OarlockError):
     """A request or token rate limit, or a concurrency cap, was hit."""
 
     def __init__(
-        self, message: str, *, retry_after: float, limit_kind: Literal["requests", "tokens"] = "requests"
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        limit_kind: Literal["requests", "tokens"] = "requests",
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.limit_kind = limit_kind
+        # retry-after-ms and the x-ratelimit-* state of the limit that was hit.
+        self.headers = dict(headers or {})
 
 
 class BudgetExhausted(OarlockError):

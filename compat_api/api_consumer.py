@@ -94,6 +94,10 @@ class _Exchange:
         except Exception:
             logger.exception("the view failed outside its exception handler")
             response = _error_response(ErrorDescription(500, "server_error", SERVER_ERROR_MESSAGE))
+        # x-ratelimit-* of the limits that admitted this request (accounts/admission.py).
+        admission = getattr(getattr(request, "api_call", None), "admission", None)
+        for name, value in (getattr(admission, "headers", None) or {}).items():
+            response.setdefault(name, value)
         await self.send_response(response)
 
     async def send_response(self, response: HttpResponseBase) -> None:

@@ -110,7 +110,7 @@ def describe_error(exc: BaseException) -> ErrorDescription:
         case RateLimited():
             return ErrorDescription(
                 429, exc.limit_kind, exc.message, None, "rate_limit_exceeded",
-                {"retry-after": str(max(1, round(exc.retry_after + 0.49)))},
+                {"retry-after": str(max(1, round(exc.retry_after + 0.49))), **exc.headers},
             )
         case AdmissionUnavailable():
             return ErrorDescription(503, "server_error", exc.message, None, "admission_unavailable",

@@ -161,6 +161,11 @@ OARLOCK_RESPONSES_RETENTION_DAYS = env_int("OARLOCK_RESPONSES_RETENTION_DAYS", 3
 
 # A key lookup is cached this long; revocation also drops the cached entry at once.
 OARLOCK_API_KEY_CACHE_SECONDS = env_int("OARLOCK_API_KEY_CACHE_SECONDS", 60)
+# Redis unreachable: rate and concurrency limits admit anyway (logged) unless this is off;
+# token budgets always fail closed (503).
+OARLOCK_RATE_LIMIT_FAIL_OPEN = env_bool("OARLOCK_RATE_LIMIT_FAIL_OPEN", True)
+# A request whose release never came (a killed worker) frees its slot and budget after this.
+OARLOCK_ADMISSION_LEASE_SECONDS = env_int("OARLOCK_ADMISSION_LEASE_SECONDS", 900)
 
 # --- usage -------------------------------------------------------------------------------
 

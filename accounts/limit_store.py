@@ -1,0 +1,98 @@
+"""Where limit counters live, and the values admission exchanges with it.
+
+Admission turns a key's limits into an ``AdmissionPlan``; a ``LimitStore`` checks every limit of
+the plan and, only if all pass, takes them all — one atomic step (one Redis script, or one
+uninterrupted piece of code in process). ``release`` gives back the request slot and settles the
+token reservations to real usage, also atomically.
+
+Every reservation carries a lease: a request whose release never comes (a worker killed
+mid-request) stops counting against concurrency and gives its budget reservation back when the
+lease ends, so nothing leaks for longer than ``OARLOCK_ADMISSION_LEASE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from accounts.rate_window import WindowState
+
+ScopeKind = Literal["key", "tenant"]
+LimitKind = Literal["requests", "tokens", "concurrency", "budget"]
+
+
+class LimitStoreUnavailable(Exception):
+    """The shared store (Redis) did not answer; admission decides whether to fail open."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScopePlan:
+    """The limits of one scope (the key, or its tenant) that apply to a request; None = none."""
+
+    scope: ScopeKind
+    scope_id: int
+    rpm: int | None = None
+    tpm: int | None = None
+    max_concurrent: int | None = None
+    token_budget: int | None = None
+    # BudgetWindow.label of the period the request is admitted in, and how long its counter is
+    # kept (the rest of the period plus a day, so late releases still find it).
+    budget_label: str = ""
+    budget_ttl_seconds: int = 0
+
+    @property
+    def tracks_leases(self) -> bool:
+        return self.max_concurrent is not None or self.token_budget is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionPlan:
+    admission_id: str
+    tenant_id: int
+    scopes: tuple[ScopePlan, ...]
+    # The estimate reserved against token limits and budgets until the request settles.
+    tokens: int
+    lease_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    kind: LimitKind
+    scope: ScopeKind
+    limit: int
+    retry_after_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The store's decision. When admitted, the tightest per-minute windows after taking."""
+
+    denial: Denial | None = None
+    requests: WindowState | None = None
+    tokens: WindowState | None = None
+
+
+class LimitStore(Protocol):
+    async def admit(self, plan: AdmissionPlan) -> Verdict: ...
+
+    async def release(self, plan: AdmissionPlan, *, used_tokens: int) -> None: ...
+
+    async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
+        """Tokens spent plus reserved in that budget period (for reports and tests)."""
+        ...
+
+
+def counter_key(prefix: str, tenant_id: int, scope: ScopeKind, scope_id: int, name: str) -> str:
+    """One naming scheme for both stores. The ``{t…}`` hash tag keeps every counter of a tenant
+    in one Redis Cluster slot, which a multi-key script requires."""
+    owner = "t" if scope == "tenant" else f"k{scope_id}"
+    return f"{prefix}:{{t{tenant_id}}}:{owner}:{name}"
+
+
+def tighter(current: WindowState | None, candidate: WindowState) -> WindowState:
+    """Of two limits on the same thing, the one a client runs into first."""
+    if current is None or candidate.remaining < current.remaining:
+        return candidate
+    if candidate.remaining == current.remaining and candidate.reset_ms > current.reset_ms:
+        return candidate
+    return current

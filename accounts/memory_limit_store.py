@@ -1,0 +1,187 @@
+"""The in-process limit store: exact for ONE worker process (the embedded default).
+
+Several workers each keep their own counters here, so each would admit the full limit: a
+deployment with more than one worker process needs ``REDIS_URL`` (``RedisLimitStore``). The
+logic is the same as the Lua scripts', step for step; the methods never await, so on the event
+loop each admission is atomic, and a lock covers callers from other threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from accounts import rate_window
+from accounts.limit_store import (
+    AdmissionPlan,
+    Denial,
+    ScopeKind,
+    ScopePlan,
+    Verdict,
+    counter_key,
+    tighter,
+)
+from accounts.rate_window import WindowState
+
+PREFIX = "mem"
+
+
+def wall_clock_ms() -> float:
+    return time.time() * 1000
+
+
+@dataclass
+class _Budget:
+    used: int = 0
+    reservations: dict[str, int] = field(default_factory=dict)
+    expires_at: float = 0.0
+
+
+@dataclass
+class _Taken:
+    """What one admission changes, computed before anything is changed."""
+
+    tats: dict[str, float] = field(default_factory=dict)
+    requests: WindowState | None = None
+    tokens: WindowState | None = None
+
+
+class MemoryLimitStore:
+    def __init__(self, *, clock: Callable[[], float] = wall_clock_ms) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tats: dict[str, float] = {}
+        self._leases: dict[str, dict[str, float]] = {}
+        self._budgets: dict[str, _Budget] = {}
+
+    async def admit(self, plan: AdmissionPlan) -> Verdict:
+        with self._lock:
+            return self._admit(plan, self._clock())
+
+    async def release(self, plan: AdmissionPlan, *, used_tokens: int) -> None:
+        with self._lock:
+            self._release(plan, used_tokens, self._clock())
+
+    async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
+        with self._lock:
+            budget = self._budget(counter_key(PREFIX, tenant_id, scope, scope_id, f"budget:{label}"), self._clock())
+            return 0 if budget is None else budget.used
+
+    # --- the steps, in the order of the Lua script ----------------------------------------
+
+    def _admit(self, plan: AdmissionPlan, now: float) -> Verdict:
+        for scope in plan.scopes:
+            if scope.tracks_leases:
+                self._purge_leases(plan.tenant_id, scope, now)
+        denial = self._first_denial(plan, now)
+        if denial is not None:
+            return Verdict(denial=denial)
+        taken = self._take_windows(plan, now)
+        if isinstance(taken, Denial):
+            return Verdict(denial=taken)
+        self._tats.update(taken.tats)
+        deadline = now + plan.lease_seconds * 1000
+        for scope in plan.scopes:
+            if scope.tracks_leases:
+                self._leases.setdefault(self._key(plan, scope, "leases"), {})[plan.admission_id] = deadline
+            if scope.token_budget is not None:
+                budget = self._budget_for_write(plan, scope, now)
+                budget.used += plan.tokens
+                budget.reservations[plan.admission_id] = plan.tokens
+        return Verdict(requests=taken.requests, tokens=taken.tokens)
+
+    def _first_denial(self, plan: AdmissionPlan, now: float) -> Denial | None:
+        for scope in plan.scopes:
+            if scope.token_budget is not None:
+                budget = self._budget(self._budget_key(plan, scope), now)
+                if (0 if budget is None else budget.used) >= scope.token_budget:
+                    return Denial("budget", scope.scope, scope.token_budget, 0)
+        for scope in plan.scopes:
+            if scope.max_concurrent is not None:
+                in_flight = len(self._leases.get(self._key(plan, scope, "leases"), ()))
+                if in_flight >= scope.max_concurrent:
+                    return Denial("concurrency", scope.scope, scope.max_concurrent, 1000)
+        return None
+
+    def _take_windows(self, plan: AdmissionPlan, now: float) -> _Taken | Denial:
+        taken = _Taken()
+        for kind, amount in (("requests", 1), ("tokens", plan.tokens)):
+            for scope in plan.scopes:
+                limit = scope.rpm if kind == "requests" else scope.tpm
+                if limit is None:
+                    continue
+                key = self._key(plan, scope, "rpm" if kind == "requests" else "tpm")
+                new_tat, retry_ms = rate_window.take(self._tats.get(key, 0.0), now, limit, amount)
+                if new_tat is None:
+                    return Denial(kind, scope.scope, limit, retry_ms)  # type: ignore[arg-type]
+                taken.tats[key] = new_tat
+                window = rate_window.state(new_tat, now, limit)
+                if kind == "requests":
+                    taken.requests = tighter(taken.requests, window)
+                else:
+                    taken.tokens = tighter(taken.tokens, window)
+        return taken
+
+    def _release(self, plan: AdmissionPlan, used_tokens: int, now: float) -> None:
+        for scope in plan.scopes:
+            if scope.tracks_leases:
+                self._leases.get(self._key(plan, scope, "leases"), {}).pop(plan.admission_id, None)
+            if scope.token_budget is not None:
+                budget = self._budget(self._budget_key(plan, scope), now)
+                if budget is not None:
+                    # A reservation already given back by an expired lease: charge the usage whole.
+                    reserved = budget.reservations.pop(plan.admission_id, 0)
+                    budget.used += used_tokens - reserved
+            if scope.tpm is not None:
+                key = self._key(plan, scope, "tpm")
+                delta = used_tokens - min(plan.tokens, scope.tpm)
+                self._tats[key] = rate_window.settle(self._tats.get(key, 0.0), now, scope.tpm, delta)
+
+    def _purge_leases(self, tenant_id: int, scope: ScopePlan, now: float) -> None:
+        leases = self._leases.get(counter_key(PREFIX, tenant_id, scope.scope, scope.scope_id, "leases"))
+        if not leases:
+            return
+        expired = [admission_id for admission_id, deadline in leases.items() if deadline <= now]
+        budget = (
+            self._budget(counter_key(PREFIX, tenant_id, scope.scope, scope.scope_id, f"budget:{scope.budget_label}"), now)
+            if scope.token_budget is not None
+            else None
+        )
+        for admission_id in expired:
+            del leases[admission_id]
+            if budget is not None and admission_id in budget.reservations:
+                budget.used -= budget.reservations.pop(admission_id)
+
+    # --- storage --------------------------------------------------------------------------
+
+    def _key(self, plan: AdmissionPlan, scope: ScopePlan, name: str) -> str:
+        return counter_key(PREFIX, plan.tenant_id, scope.scope, scope.scope_id, name)
+
+    def _budget_key(self, plan: AdmissionPlan, scope: ScopePlan) -> str:
+        return self._key(plan, scope, f"budget:{scope.budget_label}")
+
+    def _budget(self, key: str, now: float) -> _Budget | None:
+        budget = self._budgets.get(key)
+        if budget is not None and budget.expires_at <= now:
+            del self._budgets[key]
+            return None
+        return budget
+
+    def _budget_for_write(self, plan: AdmissionPlan, scope: ScopePlan, now: float) -> _Budget:
+        key = self._budget_key(plan, scope)
+        budget = self._budget(key, now)
+        if budget is None:
+            budget = self._budgets[key] = _Budget(expires_at=now + scope.budget_ttl_seconds * 1000)
+            self._sweep(now)
+        return budget
+
+    def _sweep(self, now: float) -> None:
+        """Forget counters nobody needs any more (run when a new budget period starts)."""
+        for key in [key for key, budget in self._budgets.items() if budget.expires_at <= now]:
+            del self._budgets[key]
+        for key in [key for key, tat in self._tats.items() if tat <= now]:
+            del self._tats[key]
+        for key in [key for key, leases in self._leases.items() if not leases]:
+            del self._leases[key]

@@ -1,0 +1,136 @@
+"""Admission: limits of key and tenant, refusals that say which limit, release, Redis outages."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from accounts.admission import AdmissionController
+from accounts.authenticated_key import AuthenticatedKey, Limits
+from accounts.errors import AdmissionUnavailable, BudgetExhausted, ModelNotAllowed, RateLimited
+from accounts.memory_limit_store import MemoryLimitStore
+
+_ids = itertools.count(100)
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def controller(settings: Any) -> Iterator[AdmissionController]:
+    settings.REDIS_URL = ""
+    yield AdmissionController()
+
+
+def make_key(*, tenant: Limits | None = None, **key_limits: object) -> AuthenticatedKey:
+    return AuthenticatedKey(
+        key_id=next(_ids), key_name="k", key_prefix="oar_abcd1234", tenant_id=next(_ids), tenant_name="acme",
+        key_limits=Limits(**key_limits),  # type: ignore[arg-type]
+        tenant_limits=tenant or Limits(),
+    )
+
+
+async def test_a_model_outside_the_allowed_list_is_refused_naming_the_model(controller: AdmissionController) -> None:
+    key = make_key(allowed_models=("small",))
+    with pytest.raises(ModelNotAllowed, match="`big`"):
+        await controller.admit(key=key, model="big", estimated_tokens=10)
+
+
+async def test_the_tenant_allowed_models_apply_to_every_key(controller: AdmissionController) -> None:
+    key = make_key(tenant=Limits(allowed_models=("small",)))
+    with pytest.raises(ModelNotAllowed):
+        await controller.admit(key=key, model="big", estimated_tokens=10)
+
+
+async def test_a_key_without_limits_needs_no_store_and_gets_no_headers(controller: AdmissionController) -> None:
+    admission = await controller.admit(key=make_key(), model="m", estimated_tokens=10)
+    assert admission.headers is None and admission.plan is None
+
+
+async def test_an_admitted_request_carries_the_openai_rate_limit_headers(controller: AdmissionController) -> None:
+    admission = await controller.admit(key=make_key(rpm=60, tpm=1000), model="m", estimated_tokens=100)
+    assert admission.headers == {
+        "x-ratelimit-limit-requests": "60",
+        "x-ratelimit-remaining-requests": "59",
+        "x-ratelimit-reset-requests": "1s",
+        "x-ratelimit-limit-tokens": "1000",
+        "x-ratelimit-remaining-tokens": "900",
+        "x-ratelimit-reset-tokens": "6s",
+    }
+
+
+async def test_a_requests_limit_refusal_says_which_limit_and_when_to_retry(controller: AdmissionController) -> None:
+    key = make_key(rpm=2)
+    for _ in range(2):
+        await controller.admit(key=key, model="m", estimated_tokens=1)
+    with pytest.raises(RateLimited) as refused:
+        await controller.admit(key=key, model="m", estimated_tokens=1)
+    error = refused.value
+    assert error.limit_kind == "requests"
+    assert "requests per min (RPM)" in error.message and "API key oar_abcd1234" in error.message
+    assert error.message.endswith("Please try again in 30s.")
+    assert error.headers["retry-after"] == "30"
+    assert error.headers["x-ratelimit-remaining-requests"] == "0"
+
+
+async def test_a_tenant_limit_refusal_names_the_tenant(controller: AdmissionController) -> None:
+    key = make_key(tenant=Limits(tpm=100))
+    with pytest.raises(RateLimited, match=r"by tenant acme on tokens per min \(TPM\): Limit 100") as refused:
+        await controller.admit(key=key, model="m", estimated_tokens=60)
+        await controller.admit(key=key, model="m", estimated_tokens=60)
+    assert refused.value.limit_kind == "tokens"
+
+
+async def test_too_many_requests_in_flight_is_a_rate_limit(controller: AdmissionController) -> None:
+    key = make_key(max_concurrent=1)
+    first = await controller.admit(key=key, model="m", estimated_tokens=1)
+    with pytest.raises(RateLimited, match="Too many requests in flight"):
+        await controller.admit(key=key, model="m", estimated_tokens=1)
+    await first.release(used_tokens=1)
+    await controller.admit(key=key, model="m", estimated_tokens=1)
+
+
+async def test_an_exhausted_budget_says_when_it_resets(controller: AdmissionController, settings: Any) -> None:
+    settings.TIME_ZONE = "UTC"
+    key = make_key(token_budget=50, budget_period="day")
+    admission = await controller.admit(key=key, model="m", estimated_tokens=80)
+    await admission.release(used_tokens=70)
+    with pytest.raises(BudgetExhausted, match=r"daily token budget of API key oar_abcd1234… \(50 tokens\) "
+                                              r"is spent\. It resets at \d{4}-\d\d-\d\d 00:00 UTC"):
+        await controller.admit(key=key, model="m", estimated_tokens=1)
+
+
+async def test_release_is_idempotent(controller: AdmissionController) -> None:
+    key = make_key(token_budget=1000)
+    admission = await controller.admit(key=key, model="m", estimated_tokens=100)
+    await admission.release(used_tokens=40)
+    await admission.release(used_tokens=40)
+    assert isinstance(admission.store, MemoryLimitStore) and admission.plan is not None
+    label = admission.plan.scopes[0].budget_label
+    used = await admission.store.budget_used(tenant_id=key.tenant_id, scope="key", scope_id=key.key_id, label=label)
+    assert used == 40
+
+
+async def test_with_redis_down_rate_limits_fail_open_by_default(
+    controller: AdmissionController, settings: Any
+) -> None:
+    settings.REDIS_URL = UNREACHABLE_REDIS
+    admission = await controller.admit(key=make_key(rpm=1), model="m", estimated_tokens=1)
+    assert admission.headers is None
+    await admission.release(used_tokens=1)
+
+
+async def test_with_redis_down_rate_limits_can_fail_closed(
+    controller: AdmissionController, settings: Any
+) -> None:
+    settings.REDIS_URL = UNREACHABLE_REDIS
+    settings.OARLOCK_RATE_LIMIT_FAIL_OPEN = False
+    with pytest.raises(AdmissionUnavailable, match="rate limits are configured to fail closed"):
+        await controller.admit(key=make_key(rpm=1), model="m", estimated_tokens=1)
+
+
+async def test_with_redis_down_budgets_fail_closed(controller: AdmissionController, settings: Any) -> None:
+    settings.REDIS_URL = UNREACHABLE_REDIS
+    with pytest.raises(AdmissionUnavailable, match="token budgets fail closed"):
+        await controller.admit(key=make_key(rpm=1, tenant=Limits(token_budget=10)), model="m", estimated_tokens=1)
