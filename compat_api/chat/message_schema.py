@@ -110,11 +110,11 @@ class ToolCallArgumentsField(serializers.Field):
     default_error_messages = {"invalid": "Expected a JSON string."}
 
     def to_internal_value(self, data: Any) -> str:
-        if isinstance(data, str):
-            return data
         if isinstance(data, dict):
             return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-        self.fail("invalid")
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
 
     def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
         return value

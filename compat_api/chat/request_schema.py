@@ -76,9 +76,9 @@ class StopField(serializers.Field):
     default_error_messages = {"invalid": "Expected a string or an array of strings."}
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, str) or (isinstance(data, list) and all(isinstance(s, str) for s in data)):
-            return data
-        self.fail("invalid")
+        if not (isinstance(data, str) or (isinstance(data, list) and all(isinstance(s, str) for s in data))):
+            self.fail("invalid")
+        return data
 
     def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
         return value
