@@ -1,0 +1,176 @@
+"""One response in flight: Paddler's stream driven through ``ResponsesStreamState``.
+
+``open`` resolves ``previous_response_id``, builds the Paddler body and returns only once
+Paddler's first message has arrived, so a refusal before any token (overflow, slot timeout,
+template error, unknown model) is raised before a byte is sent and becomes a real HTTP status.
+After that, ``sse_bytes`` relays events — a failure travels in-band as ``error`` then
+``response.failed`` — or ``body`` returns the terminal snapshot (the fold of the same events).
+Either way the upstream is closed in ``finally`` (which is what tells Paddler to stop), the
+usage meter is finished with the outcome, and the response is stored when ``store`` is true —
+after its terminal event was handed to the client, and never at the cost of that event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from compat_api.responses.event import ResponsesEvent
+from compat_api.responses.input_item import InputItem, id_prefix, item_json, with_id
+from compat_api.responses.input_item_schema import parse_input_item
+from compat_api.responses.object_id import new_object_id
+from compat_api.responses.paddler_params import build_paddler_params
+from compat_api.responses.request import ResponsesRequest
+from compat_api.responses.response_object import ResponseObjectBuilder
+from compat_api.responses.response_store import previous_conversation, save_response
+from compat_api.responses.stream_state import ResponsesStreamState
+from compat_api.upstream_stream import UpstreamStream
+from inference.errors import UpstreamProtocolError
+from oarlock.errors import OarlockError
+from usage.usage_meter import Outcome, UsageMeter
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+class ResponseStream:
+    def __init__(
+        self,
+        *,
+        request: ResponsesRequest,
+        tenant_id: int,
+        upstream: UpstreamStream,
+        state: ResponsesStreamState,
+        input_items: tuple[Mapping[str, Any], ...],
+    ) -> None:
+        self._request = request
+        self._tenant_id = tenant_id
+        self._upstream = upstream
+        self._state = state
+        self._meter = upstream.meter
+        # The whole conversation in stored form, ids included, for input_items and later turns.
+        self._input_items = input_items
+        self._stored = False
+
+    @classmethod
+    async def open(
+        cls, request: ResponsesRequest, *, tenant_id: int, meter: UsageMeter
+    ) -> ResponseStream:
+        inherited: tuple[Mapping[str, Any], ...] = ()
+        if request.previous_response_id:
+            inherited = await database_sync_to_async(previous_conversation)(
+                tenant_id=tenant_id, response_id=request.previous_response_id
+            )
+        own = tuple(_with_stored_id(item) for item in request.input)
+        items = (*(parse_input_item(document) for document in inherited), *own)
+        params = build_paddler_params(request, items)
+        meter.streamed = request.stream
+        builder = ResponseObjectBuilder(new_object_id("resp"), _now(), request)
+        upstream = await UpstreamStream.open(model=request.model, params=params, meter=meter)
+        state = ResponsesStreamState(
+            builder=builder, max_tokens=params.max_tokens, new_id=new_object_id, now=_now
+        )
+        input_items = (*inherited, *(item_json(item) for item in own))
+        return cls(
+            request=request,
+            tenant_id=tenant_id,
+            upstream=upstream,
+            state=state,
+            input_items=input_items,
+        )
+
+    async def sse_bytes(self) -> AsyncIterator[bytes]:
+        """The SSE body: ``event:`` + ``data:`` pairs up to the terminal event, no ``[DONE]``."""
+        try:
+            try:
+                async for event in self._events():
+                    if event.is_terminal:
+                        self._finish_with_state()
+                    yield event.to_sse()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                events = self._state.on_error(error)
+                self._finish_with_state()
+                for event in events:
+                    yield event.to_sse()
+        except (asyncio.CancelledError, GeneratorExit):
+            self._finish("client_disconnected", "ClientDisconnected")
+            raise
+        finally:
+            await self._upstream.aclose()
+            await self._store()
+
+    async def body(self) -> Mapping[str, Any]:
+        """The terminal response object; a failure is raised (the view maps it to a status)."""
+        try:
+            async for _ in self._events():
+                pass
+        except asyncio.CancelledError:
+            self._finish("client_disconnected", "ClientDisconnected")
+            raise
+        finally:
+            await self._upstream.aclose()
+        if self._state.failure is not None:
+            raise self._state.failure
+        final = self._state.final_response
+        assert final is not None
+        self._finish_with_state()
+        await self._store()
+        return final
+
+    async def _events(self) -> AsyncIterator[ResponsesEvent]:
+        async for message in self._upstream:
+            for event in self._state.on_message(message):
+                yield event
+            if self._state.final_response is not None:
+                return
+        raise UpstreamProtocolError(
+            "The upstream ended the stream before the response was finished."
+        )
+
+    async def _store(self) -> None:
+        final = self._state.final_response
+        if final is None or not self._request.store or self._stored:
+            return
+        self._stored = True
+        try:
+            await database_sync_to_async(save_response)(
+                tenant_id=self._tenant_id, response=final, input_items=self._input_items
+            )
+        except Exception:
+            # The client already has the response; losing the stored copy is logged, not raised.
+            logger.exception("storing response %s failed", final["id"])
+
+    def _finish_with_state(self) -> None:
+        outcome = self._state.outcome
+        assert outcome is not None
+        self._finish(outcome, self._state.failure)
+
+    def _finish(self, outcome: Outcome, error: BaseException | str | None = None) -> None:
+        if self._meter.finished:
+            return
+        status = 499 if outcome == "client_disconnected" else 200
+        self._meter.finish(outcome=outcome, http_status=status, error=error)
+        if isinstance(error, BaseException) and not isinstance(error, OarlockError):
+            logger.error("response stream failed", exc_info=error)
+        logger.info(
+            "response end outcome=%s store=%s paddler_request_id=%s generated_by=%s",
+            outcome,
+            self._request.store,
+            self._upstream.paddler_request_id or "-",
+            self._upstream.generated_by or "-",
+        )
+
+
+def _with_stored_id(item: InputItem) -> InputItem:
+    # Client ids (Codex's msg_<uuid>) are kept as given; items without one get ours.
+    return item if item.id else with_id(item, new_object_id(id_prefix(item)))

@@ -1,0 +1,65 @@
+"""``/v1/responses`` and the stored-response endpoints: parse, call one service, answer."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from django.http import HttpResponseBase, JsonResponse
+from rest_framework.request import Request
+
+from compat_api.errors import InvalidRequest
+from compat_api.openai_api_view import OpenAIApiView
+from compat_api.responses.input_item_list import InputItemsQuerySerializer, input_item_list_json
+from compat_api.responses.request_schema import ResponsesRequestSerializer
+from compat_api.responses.response_store import delete_response, get_response, list_input_items
+from compat_api.responses.response_stream import ResponseStream
+from compat_api.sse_response import sse_response
+
+COMPACT_JSON = {"separators": (",", ":"), "ensure_ascii": False}
+
+
+class ResponsesView(OpenAIApiView):
+    usage_endpoint = "responses"
+
+    async def post(self, request: Request) -> HttpResponseBase:
+        responses_request = ResponsesRequestSerializer.parse(request.data)
+        stream = await ResponseStream.open(
+            responses_request, tenant_id=request.auth.tenant_id, meter=request.usage_meter
+        )
+        # The body's "stream" decides, never the Accept header.
+        if responses_request.stream:
+            return sse_response(stream.sse_bytes())
+        return JsonResponse(dict(await stream.body()), json_dumps_params=COMPACT_JSON)
+
+
+class ResponseDetailView(OpenAIApiView):
+    async def get(self, request: Request, response_id: str) -> HttpResponseBase:
+        if request.query_params.get("stream") in ("true", "1"):
+            raise InvalidRequest(
+                "Replaying a stored response as a stream is only for background responses, "
+                "which this server does not run.",
+                param="stream",
+                code="unsupported_value",
+            )
+        response = await database_sync_to_async(get_response)(
+            tenant_id=request.auth.tenant_id, response_id=response_id
+        )
+        return JsonResponse(dict(response), json_dumps_params=COMPACT_JSON)
+
+    async def delete(self, request: Request, response_id: str) -> HttpResponseBase:
+        await database_sync_to_async(delete_response)(
+            tenant_id=request.auth.tenant_id, response_id=response_id
+        )
+        return JsonResponse({"id": response_id, "object": "response", "deleted": True})
+
+
+class ResponseInputItemsView(OpenAIApiView):
+    async def get(self, request: Request, response_id: str) -> HttpResponseBase:
+        query = InputItemsQuerySerializer.parse(request.query_params)
+        page = await database_sync_to_async(list_input_items)(
+            tenant_id=request.auth.tenant_id,
+            response_id=response_id,
+            limit=query.limit,
+            order=query.order,
+            after=query.after,
+        )
+        return JsonResponse(input_item_list_json(page), json_dumps_params=COMPACT_JSON)
