@@ -36,6 +36,11 @@ class OpenAIApiView(APIView):
     def get_exception_handler(self) -> Any:
         return openai_exception_handler
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The API answers JSON or SSE as the body's "stream" says, never by Accept: the SDKs
+        # send Accept: application/json on streaming requests, curl users text/event-stream.
+        return super().perform_content_negotiation(request, force=True)
+
     async def async_dispatch(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.args, self.kwargs = args, kwargs
         drf_request = self.initialize_request(request, *args, **kwargs)
@@ -72,6 +77,8 @@ class OpenAIApiView(APIView):
             endpoint=self.usage_endpoint,
             tenant_id=key.tenant_id,
             api_key_id=key.key_id,
+            # Names go on the usage record: billing data outlives renamed and deleted keys.
+            tenant_name=key.tenant_name, key_name=key.key_name, key_prefix=key.key_prefix,
         )
         call = ApiCall(request_id=meter.request_id, key=key, meter=meter)
         current_api_call.set(call)

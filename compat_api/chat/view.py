@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpResponseBase, JsonResponse
 from rest_framework.request import Request
 
@@ -17,11 +15,6 @@ COMPACT_JSON = {"separators": (",", ":"), "ensure_ascii": False}
 
 class ChatCompletionView(OpenAIApiView):
     usage_endpoint = "chat.completions"
-
-    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
-        # The body's "stream" decides the response type, never Accept: the SDKs send
-        # Accept: application/json on streaming requests, curl users send text/event-stream.
-        return super().perform_content_negotiation(request, force=True)
 
     async def post(self, request: Request) -> HttpResponseBase:
         chat_request = ChatCompletionRequestSerializer.parse(request.data)
