@@ -76,7 +76,11 @@ class ResponseStream:
         builder = ResponseObjectBuilder(new_object_id("resp"), _now(), request)
         upstream = await UpstreamStream.open(model=request.model, params=params, meter=meter)
         state = ResponsesStreamState(
-            builder=builder, max_tokens=params.max_tokens, new_id=new_object_id, now=_now
+            builder=builder,
+            max_tokens=params.max_tokens,
+            new_id=new_object_id,
+            now=_now,
+            parallel_tool_calls=request.parallel_tool_calls,
         )
         input_items = (*inherited, *(item_json(item) for item in own))
         return cls(

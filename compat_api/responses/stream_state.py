@@ -49,6 +49,9 @@ class ResponsesStreamState:
     max_tokens: int
     new_id: Callable[[str], str]
     now: Callable[[], int]
+    # False: at most one function call per response, as OpenAI guarantees (Paddler cannot stop
+    # the model from writing more, so later ones are not relayed).
+    parallel_tool_calls: bool = True
     _seq: EventSequence = field(default_factory=EventSequence)
     _started: bool = False
     _open: OpenItem | None = None
@@ -90,7 +93,8 @@ class ResponsesStreamState:
             case ToolCallParsed(calls):
                 events += self._close_open("completed")
                 for call in calls:
-                    events += self._function_call(call)
+                    if self.parallel_tool_calls or not self._call_ids:
+                        events += self._function_call(call)
             case Done(usage):
                 events += self._finish(usage)
             case (

@@ -37,6 +37,7 @@ def new_state(max_tokens: int = 100, **request: Any) -> ResponsesStreamState:
         max_tokens=max_tokens,
         new_id=lambda prefix: f"{prefix}_{next(numbers)}",
         now=lambda: 1700000005,
+        parallel_tool_calls=builder.request.parallel_tool_calls,
     )
 
 
@@ -303,6 +304,20 @@ def test_a_call_id_repeated_by_the_model_is_replaced_to_stay_unique():
     )
 
     assert [item["call_id"] for item in events[-1]["response"]["output"]] == ["0", "call_3"]
+
+
+def test_without_parallel_tool_calls_only_the_first_call_is_relayed():
+    events = run(
+        new_state(parallel_tool_calls=False),
+        [
+            ToolCallParsed((ParsedToolCall("call_a", "f", "{}"), ParsedToolCall("call_b", "f", "{}"))),
+            ToolCallParsed((ParsedToolCall("call_c", "f", "{}"),)),
+            Done(USAGE),
+        ],
+    )
+
+    assert [item["call_id"] for item in events[-1]["response"]["output"]] == ["call_a"]
+    assert events[-1]["response"]["parallel_tool_calls"] is False
 
 
 def test_output_matches_the_output_item_done_items():
