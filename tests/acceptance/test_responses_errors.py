@@ -4,6 +4,7 @@ after it, an ``error`` event then ``response.failed``, then the end of the strea
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -285,21 +286,55 @@ def test_a_failure_after_the_stream_started_is_an_error_event_then_response_fail
     assert events[7]["item"]["status"] == "incomplete"
 
 
-def test_a_client_that_hangs_up_mid_stream_cancels_the_generation(
+def wait_for_log(server: LiveServer, text: str, timeout: float = 5.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in server.log_path.read_text(errors="replace").splitlines():
+            if text in line:
+                return line
+        time.sleep(0.05)
+    raise AssertionError(f"no log line with {text!r}")
+
+
+def test_a_client_that_hangs_up_mid_stream_cancels_the_generation_and_nothing_is_stored(
     live_server: LiveServer, api_key: tuple[object, str], fake_paddler: FakePaddlerServer
 ) -> None:
     fake_paddler.script(slow_stream(200, 0.05))
+    auth = {"Authorization": f"Bearer {api_key[1]}"}
 
     with httpx.stream(
         "POST",
         live_server.base_url + "/responses",
         json={"model": "default", "input": "Hi", "stream": True},
-        headers={"Authorization": f"Bearer {api_key[1]}"},
+        headers=auth,
         timeout=10,
     ) as response:
-        for line in response.iter_lines():
+        request_id = response.headers["x-request-id"]
+        lines = response.iter_lines()
+        next(lines)  # event: response.created
+        response_id = json.loads(next(lines).removeprefix("data: "))["response"]["id"]
+        for line in lines:
             if line == "event: response.output_text.delta":
                 break
 
     assert fake_paddler.wait_for_disconnect(timeout=5)
     assert (fake_paddler.lines_sent_before_disconnect or 0) < 200
+    line = wait_for_log(live_server, f"[{request_id}] response end")
+    assert "outcome=client_disconnected" in line and "generated_by=fake-agent" in line
+    assert httpx.get(live_server.base_url + f"/responses/{response_id}", headers=auth).status_code == 404
+
+
+def test_a_non_streaming_client_that_gives_up_cancels_the_generation(
+    live_server: LiveServer, api_key: tuple[object, str], fake_paddler: FakePaddlerServer
+) -> None:
+    fake_paddler.script(slow_stream(100, 0.05))
+
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            live_server.base_url + "/responses",
+            json={"model": "default", "input": "Hi"},
+            headers={"Authorization": f"Bearer {api_key[1]}"},
+            timeout=httpx.Timeout(5, read=0.5),
+        )
+
+    assert fake_paddler.wait_for_disconnect()
