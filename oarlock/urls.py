@@ -1,11 +1,12 @@
 """Routes served by Django's handler. /v1/ is served by compat_api's consumer (see asgi.py)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from oarlock.health_view import health
 
 urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
+    path("api/", include("accounts.management_api.urls")),
 ]

@@ -1,0 +1,58 @@
+"""``/api/admin-tokens/``: your own personal admin tokens (the secret is shown once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.admin_token_lifecycle import create_admin_token, revoke_admin_token
+from accounts.management_api.access import ManagementApiMixin
+from accounts.models import AdminToken
+
+
+class AdminTokenSerializer(serializers.ModelSerializer[AdminToken]):
+    class Meta:
+        model = AdminToken
+        fields = ("id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+        read_only_fields = ("id", "prefix", "created_at", "last_used_at", "revoked_at")
+
+
+class NewAdminTokenSerializer(AdminTokenSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Shown only in this response. Store it now.")
+
+    class Meta(AdminTokenSerializer.Meta):
+        fields = (*AdminTokenSerializer.Meta.fields, "secret")
+
+
+class AdminTokenViewSet(
+    ManagementApiMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AdminTokenSerializer
+
+    def get_queryset(self) -> QuerySet[AdminToken]:
+        if getattr(self, "swagger_fake_view", False):
+            return AdminToken.objects.none()
+        return AdminToken.objects.filter(user=self.request.user).order_by("-created_at")
+
+    @extend_schema(responses={201: NewAdminTokenSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = create_admin_token(user=request.user, actor=request.user, **serializer.validated_data)
+        data = NewAdminTokenSerializer(created.token).data
+        response = Response({**data, "secret": created.secret}, status=status.HTTP_201_CREATED)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def perform_destroy(self, instance: AdminToken) -> None:
+        """Revoked, not deleted: the audit log keeps pointing at it."""
+        revoke_admin_token(token=instance, actor=self.request.user)
