@@ -81,11 +81,13 @@ def chat_body(text: str, max_tokens: int) -> dict[str, Any]:
 
 def scenarios(max_tokens: int) -> list[Scenario]:
     default = EngineConfig("1 slot, Paddler default sampling", ("--slots", "1"))
+    one_thread = EngineConfig("1 slot, 1 thread, Paddler default sampling", ("--slots", "1", "--threads", "1"))
     greedy = EngineConfig("1 slot, greedy", ("--slots", "1", "--temperature", "0"))
     two_slots = EngineConfig("2 slots, Paddler default sampling", ("--slots", "2"))
     return [
         Scenario("chat, short prompt", default, CHAT, chat_body(SHORT_CHAT, max_tokens)),
         Scenario("chat, ~520-token prompt", default, CHAT, chat_body(LONG_CONTEXT + "\nSummarise the log.", max_tokens)),
+        Scenario("chat, short prompt", one_thread, CHAT, chat_body(SHORT_CHAT, max_tokens)),
         Scenario("raw prompt, greedy", greedy, RAW, {"raw_prompt": "Count from 1 to 500: 1, 2, 3,", "max_tokens": max_tokens}),
         Scenario("chat, 2 concurrent streams", two_slots, CHAT, chat_body(SHORT_CHAT, max_tokens), concurrency=2),
     ]
@@ -160,13 +162,13 @@ def start_engine(config: EngineConfig, model: str | None, log_dir: Path) -> Mana
 
 
 def print_table(results: Sequence[dict[str, Any]]) -> None:
-    header = f"{'scenario':34} {'engine':36} {'prompt':>6} {'tokens':>6} {'TTFT ms':>8} {'decode tok/s':>12} {'e2e tok/s':>9}"
+    header = f"{'scenario':34} {'engine':44} {'prompt':>6} {'tokens':>6} {'TTFT ms':>8} {'decode tok/s':>12} {'e2e tok/s':>9}"
     print(header)
     print("-" * len(header))
     for result in results:
         median = result["median"]
         print(
-            f"{result['scenario']:34} {result['engine']:36} {median['prompt_tokens']:>6.0f} "
+            f"{result['scenario']:34} {result['engine']:44} {median['prompt_tokens']:>6.0f} "
             f"{median['completion_tokens']:>6.0f} {median['ttft_seconds'] * 1000:>8.0f} "
             f"{median['decode_tokens_per_second']:>12.1f} {median['end_to_end_tokens_per_second']:>9.1f}"
         )

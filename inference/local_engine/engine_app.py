@@ -87,6 +87,7 @@ class LocalEngineApp:
                 return  # the client left while sending its body
             params = parse(body)
         except RequestRejected as rejected:
+            logger.info("local engine refused %s: %d %s", scope["path"], rejected.status, rejected.body)
             await _plain(send, rejected.status, rejected.body)
             return
         request_id = new_request_id()

@@ -15,7 +15,7 @@ import random
 from pathlib import Path
 
 import llama_cpp
-from llama_cpp.llama_grammar import LlamaGrammar
+from llama_cpp.llama_grammar import json_schema_to_gbnf
 
 from inference.conversation_params import GbnfGrammar, GrammarConstraint, JsonSchemaGrammar
 from inference.local_engine.builtin_chat_templates import builtin_chat_template
@@ -34,7 +34,7 @@ class ChainSampler:
     """A llama.cpp sampler chain; sampling also accepts the token (grammar state advances)."""
 
     def __init__(self, chain: llama_cpp.llama_sampler_p, context: llama_cpp.llama_context_p) -> None:
-        self._chain = chain
+        self._chain: llama_cpp.llama_sampler_p | None = chain
         self._context = context
 
     def sample(self) -> int:
@@ -145,7 +145,7 @@ class LlamaRuntime:
     def _grammar_sampler(self, grammar: GrammarConstraint) -> llama_cpp.llama_sampler_p:
         if isinstance(grammar, JsonSchemaGrammar):
             try:
-                gbnf, root = LlamaGrammar.from_json_schema(grammar.schema, verbose=False)._grammar, "root"
+                gbnf, root = json_schema_to_gbnf(grammar.schema), "root"
             except Exception as error:  # noqa: BLE001 - the converter raises anything from
                 # AssertionError to AttributeError on schemas it cannot handle.
                 raise GenerationFailure(
