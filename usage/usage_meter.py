@@ -12,7 +12,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
 from django.utils import timezone
 
@@ -25,37 +24,12 @@ from inference.paddler_message import (
     UndeterminableToken,
 )
 from inference.token_usage import TokenUsage
+from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["completed", "incomplete", "failed", "client_disconnected", "rejected"]
-UsageSource = Literal["reported", "counted"]
-
-
-@dataclass(frozen=True, slots=True)
-class UsageRecordDraft:
-    """Everything a usage record holds, before it is written."""
-
-    request_id: str
-    endpoint: str
-    tenant_id: int
-    api_key_id: int
-    model: str
-    upstream: str
-    streamed: bool
-    started_at: datetime
-    duration_ms: int
-    time_to_first_token_ms: int | None
-    outcome: Outcome
-    http_status: int
-    error_class: str
-    usage_source: UsageSource
-    tokens: TokenUsage
-    # Prompt tokens are only known from Paddler's Done: when it never came they are unknown.
-    prompt_tokens_known: bool
-    paddler_request_id: str
-    generated_by: str
+__all__ = ["Outcome", "UsageMeter", "UsageRecordDraft", "UsageSource"]
 
 
 @dataclass
@@ -77,6 +51,10 @@ class UsageMeter:
     paddler_request_id: str = ""
     generated_by: str = ""
     record: UsageRecordDraft | None = None
+    # Optional display names, copied onto the record so usage outlives renames and deletions.
+    tenant_name: str = ""
+    key_name: str = ""
+    key_prefix: str = ""
 
     def set_target(self, *, model: str, upstream: str, streamed: bool) -> None:
         self.model, self.upstream, self.streamed = model, upstream, streamed
@@ -151,6 +129,9 @@ class UsageMeter:
             prompt_tokens_known=reported or outcome == "rejected",
             paddler_request_id=self.paddler_request_id,
             generated_by=self.generated_by,
+            tenant_name=self.tenant_name,
+            key_name=self.key_name,
+            key_prefix=self.key_prefix,
         )
         _submit(self.record)
         return self.record

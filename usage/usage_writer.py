@@ -1,25 +1,281 @@
-"""Placeholder until the usage records land: keeps submitted drafts in memory (tests read them).
+"""The batching usage writer: ``submit`` never waits, a background thread commits in batches.
 
-Replaced by the batching writer of the usage-metering issue.
+Why a thread, not an asyncio task: every write is synchronous ORM work that must stay off the
+event loop anyway; a thread owns one persistent database connection, does not care which loop
+(Daphne's, uvicorn's, a test's, none in a management command) submitted the drafts, and can
+still drain the queue in ``atexit`` after the server's loop has stopped. It is a daemon thread
+so it never blocks exit by itself; the ``atexit`` hook stops it properly: commit everything
+pending, retrying for up to ``shutdown_timeout`` seconds.
+
+Loss model: a draft is appended to the crash journal (``usage_journal``) as soon as the thread
+takes it, before any database work, and stays in memory until committed. A database outage
+delays records (retries with exponential backoff) instead of dropping them; a crash, or an
+outage that outlasts the shutdown, leaves them in the journal for the next writer to replay.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
+import queue
 import threading
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-if TYPE_CHECKING:
-    from usage.usage_meter import UsageRecordDraft
+from django.conf import settings
+from django.db import close_old_connections, connections
+
+from usage.usage_journal import UsageJournal, database_key
+from usage.usage_record_draft import UsageRecordDraft
+from usage.usage_record_store import store_usage_batch
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+FLUSH_INTERVAL_SECONDS = 0.2
+MAX_BACKOFF_SECONDS = 5.0
+SHUTDOWN_TIMEOUT_SECONDS = 20.0
+
+StoreBatch = Callable[[Sequence[UsageRecordDraft]], Any]
+
+
+@dataclass(eq=False)
+class _FlushRequest:
+    """Set once every draft submitted before it is committed."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class _Stop:
+    """Commit what is pending, then end the thread."""
+
+
+_Item = UsageRecordDraft | _FlushRequest | _Stop
 
 
 class UsageWriter:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        store: StoreBatch = store_usage_batch,
+        journal_dir: Path | None = None,
+        batch_size: int = BATCH_SIZE,
+        flush_interval: float = FLUSH_INTERVAL_SECONDS,
+        shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
+    ) -> None:
+        self._store = store
+        self._journal_dir = journal_dir
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self.shutdown_timeout = shutdown_timeout
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self.pending: list[UsageRecordDraft] = []
+        self._thread: threading.Thread | None = None
+        self._atexit_registered = False
 
-    def submit(self, record: UsageRecordDraft) -> None:
+    def submit(self, draft: UsageRecordDraft) -> None:
+        """Hand a finished request's usage over. Never blocks, never raises on the DB's account."""
+        self.start()
+        self._queue.put(draft)
+
+    def start(self) -> None:
+        """Start the flusher (and replay orphaned journals) if it is not running."""
         with self._lock:
-            self.pending.append(record)
+            if self._thread is not None and self._thread.is_alive():
+                return
+            loop = _FlushLoop(
+                self._queue,
+                store=self._store,
+                journal=self._new_journal(),
+                batch_size=self._batch_size,
+                flush_interval=self._flush_interval,
+                shutdown_timeout=self.shutdown_timeout,
+            )
+            self._thread = threading.Thread(target=loop.run, name="usage-writer", daemon=True)
+            self._thread.start()
+            if not self._atexit_registered:
+                atexit.register(self.stop)
+                self._atexit_registered = True
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every draft submitted so far is committed; False on timeout."""
+        if self._thread is None or not self._thread.is_alive():
+            return self._queue.empty()
+        request = _FlushRequest()
+        self._queue.put(request)
+        return request.done.wait(timeout)
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Commit everything pending and end the thread; False if it had to give up."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is None or not thread.is_alive():
+            return True
+        self._queue.put(_Stop())
+        thread.join(self.shutdown_timeout + 5.0 if timeout is None else timeout)
+        return not thread.is_alive()
+
+    def _new_journal(self) -> UsageJournal | None:
+        directory = self._journal_dir or Path(settings.VAR_DIR) / "usage-journal"
+        journal = UsageJournal(directory, database_key(connections["default"].settings_dict))
+        try:
+            journal.open()
+        except OSError:
+            logger.exception("usage journal unavailable in %s: pending usage is kept in memory only", directory)
+            return None
+        return journal
 
 
+class _FlushLoop:
+    """The thread's state: what is pending, who waits for it, when to try again."""
+
+    def __init__(
+        self,
+        inbox: queue.SimpleQueue[_Item],
+        *,
+        store: StoreBatch,
+        journal: UsageJournal | None,
+        batch_size: int,
+        flush_interval: float,
+        shutdown_timeout: float,
+    ) -> None:
+        self._inbox = inbox
+        self._store = store
+        self._journal = journal
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._shutdown_timeout = shutdown_timeout
+        self._pending: list[UsageRecordDraft] = []
+        self._waiters: list[_FlushRequest] = []
+        self._oldest: float | None = None
+        self._failures = 0
+        self._retry_at = 0.0
+        self._stop_deadline: float | None = None
+
+    def run(self) -> None:
+        try:
+            self._adopt_orphans()
+            while not self._finished():
+                self._receive(self._wait_seconds())
+                if self._due():
+                    self._write()
+                if not self._pending:
+                    self._release_waiters()
+        except Exception:
+            logger.exception("the usage writer stopped unexpectedly; pending usage is in the journal")
+        finally:
+            self._close()
+
+    def _adopt_orphans(self) -> None:
+        if self._journal is None:
+            return
+        drafts, orphans = self._journal.adopt_orphans()
+        if drafts:
+            logger.warning("replaying %s usage records from a previous process's journal", len(drafts))
+            self._accept(drafts)
+        self._journal.forget(orphans)
+
+    def _wait_seconds(self) -> float | None:
+        if not self._pending:
+            return None if self._stop_deadline is None else 0.0
+        assert self._oldest is not None
+        due = max(self._oldest + self._flush_interval, self._retry_at)
+        if self._waiters or self._stop_deadline is not None:
+            due = self._retry_at
+        return max(0.0, due - time.monotonic())
+
+    def _receive(self, timeout: float | None) -> None:
+        """Block up to ``timeout`` for the first item, then take whatever else is queued."""
+        items: list[_Item] = []
+        try:
+            items.append(self._inbox.get(timeout=timeout))
+            while True:
+                items.append(self._inbox.get_nowait())
+        except queue.Empty:
+            pass
+        drafts = [item for item in items if isinstance(item, UsageRecordDraft)]
+        if drafts:
+            self._accept(drafts)
+        self._waiters += [item for item in items if isinstance(item, _FlushRequest)]
+        if any(isinstance(item, _Stop) for item in items) and self._stop_deadline is None:
+            self._stop_deadline = time.monotonic() + self._shutdown_timeout
+
+    def _accept(self, drafts: list[UsageRecordDraft]) -> None:
+        if self._journal is not None:
+            try:
+                self._journal.append(drafts)
+            except OSError:
+                logger.exception("could not journal %s usage records", len(drafts))
+        if not self._pending:
+            self._oldest = time.monotonic()
+        self._pending += drafts
+
+    def _due(self) -> bool:
+        if not self._pending or time.monotonic() < self._retry_at:
+            return False
+        if self._waiters or self._stop_deadline is not None or len(self._pending) >= self._batch_size:
+            return True
+        assert self._oldest is not None
+        return time.monotonic() - self._oldest >= self._flush_interval
+
+    def _write(self) -> None:
+        """Commit everything pending, batch by batch; on failure keep the rest and back off."""
+        while self._pending:
+            batch = self._pending[: self._batch_size]
+            try:
+                close_old_connections()
+                self._store(batch)
+            except Exception as error:
+                self._failed(error)
+                return
+            del self._pending[: len(batch)]
+        if self._failures:
+            logger.warning("usage writes recovered after %s failed attempts", self._failures)
+        self._failures, self._retry_at, self._oldest = 0, 0.0, None
+        self._committed()
+
+    def _failed(self, error: Exception) -> None:
+        self._failures += 1
+        backoff = min(MAX_BACKOFF_SECONDS, 0.1 * 2 ** (self._failures - 1))
+        self._retry_at = time.monotonic() + backoff
+        logger.warning(
+            "usage write failed (%s: %s); %s records kept, retrying in %.1fs",
+            type(error).__name__, error, len(self._pending), backoff,
+        )
+        # A broken connection is not reused: the next attempt reconnects.
+        connections.close_all()
+
+    def _committed(self) -> None:
+        if self._journal is None:
+            return
+        try:
+            self._journal.committed(self._pending)
+        except OSError:
+            logger.exception("could not compact the usage journal")
+
+    def _release_waiters(self) -> None:
+        for waiter in self._waiters:
+            waiter.done.set()
+        self._waiters.clear()
+
+    def _finished(self) -> bool:
+        if self._stop_deadline is None:
+            return False
+        if not self._pending:
+            return True
+        if time.monotonic() >= self._stop_deadline:
+            logger.error("shutting down with %s usage records uncommitted: they stay in the journal", len(self._pending))
+            return True
+        return False
+
+    def _close(self) -> None:
+        if self._journal is not None:
+            self._journal.close(empty=not self._pending)
+        connections.close_all()
+
+
+# The process's writer: started by the first submit (or explicitly at server start).
 usage_writer = UsageWriter()
