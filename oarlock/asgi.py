@@ -17,6 +17,11 @@ from django.urls import re_path  # noqa: E402
 django_application = get_asgi_application()
 
 from compat_api.api_consumer import ApiConsumer  # noqa: E402  (needs the app registry ready)
+from usage.usage_writer import usage_writer  # noqa: E402
+
+# Start the usage writer with the server, not at the first request: it replays the usage
+# journal a crashed process left behind (the atexit flush on shutdown is registered here too).
+usage_writer.start()
 
 application = ProtocolTypeRouter(
     {
