@@ -1,0 +1,35 @@
+"""``GET /api/usage/``: the usage report as JSON, for automation. Staff only.
+
+Authenticated with a staff user's session or HTTP Basic credentials — never with an inference
+API key (those authenticate /v1 only). Query: ``group_by`` (tenant|key|model|day, default
+tenant), ``since``/``until`` (YYYY-MM-DD, inclusive), optional ``tenant``, ``key`` (ids) and
+``model``. The body is the same JSON array of objects as ``usage_report --format json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from usage.report_export import report_objects
+from usage.usage_filter_form import UsageFilterForm
+from usage.usage_queries import usage_rows
+
+
+class UsageReportApiView(APIView):
+    authentication_classes: ClassVar[list[Any]] = [SessionAuthentication, BasicAuthentication]
+    permission_classes: ClassVar[list[Any]] = [IsAdminUser]
+
+    def get(self, request: Request) -> Response:
+        form = UsageFilterForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors.get_json_data())
+        group_by = form.chosen_group_by("tenant")
+        rows = usage_rows(form.usage_filter(), group_by)
+        return Response(report_objects(rows, group_by))
