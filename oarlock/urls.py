@@ -9,4 +9,5 @@ urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/", include("accounts.management_api.urls")),
+    path("api/usage/", include("usage.urls")),
 ]
