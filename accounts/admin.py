@@ -18,11 +18,13 @@ from django.template.response import TemplateResponse
 from accounts.admin_token_lifecycle import revoke_admin_token
 from accounts.api_key_lifecycle import (
     DEFAULT_ROTATION_GRACE,
-    EDITABLE_FIELDS as API_KEY_EDITABLE_FIELDS,
     create_api_key,
     revoke_api_key,
     rotate_api_key,
     update_api_key,
+)
+from accounts.api_key_lifecycle import (
+    EDITABLE_FIELDS as API_KEY_EDITABLE_FIELDS,
 )
 from accounts.audit_log import LIMIT_FIELDS
 from accounts.limit_rules import key_limit_errors

@@ -26,7 +26,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.authenticated_key import AuthenticatedKey, Limits
-from accounts.errors import AdmissionUnavailable, BudgetExhausted, ModelNotAllowed, RateLimited
+from accounts.errors import (
+    AdmissionUnavailable,
+    BudgetExhausted,
+    ModelNotAllowed,
+    RateLimited,
+)
 from accounts.limit_store import (
     AdmissionPlan,
     Denial,
@@ -219,7 +224,7 @@ def _exhausted_window(denial: Denial, amount: int) -> WindowState:
     if denial.limit <= 0:
         return WindowState(limit=0, remaining=0, reset_ms=WINDOW_MS)
     busy = max(denial.retry_after_ms + WINDOW_MS - amount * WINDOW_MS / denial.limit, 0.0)
-    remaining = math.floor((WINDOW_MS - busy) * denial.limit / WINDOW_MS + 1e-9)
+    remaining = math.floor((WINDOW_MS - busy) * denial.limit / WINDOW_MS + 1e-3)
     return WindowState(limit=denial.limit, remaining=max(remaining, 0), reset_ms=math.ceil(busy))
 
 

@@ -23,7 +23,13 @@ from django.utils import timezone
 
 from accounts.api_key_cache import forget_secret_hash
 from accounts.api_key_secret import display_prefix, generate_secret, hash_api_key
-from accounts.audit_log import API_KEY_FIELDS, LIMIT_FIELDS, Actor, record_change, snapshot
+from accounts.audit_log import (
+    API_KEY_FIELDS,
+    LIMIT_FIELDS,
+    Actor,
+    record_change,
+    snapshot,
+)
 from accounts.limit_rules import check_key_limits
 from accounts.models import ApiKey, Tenant
 

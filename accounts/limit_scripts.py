@@ -84,7 +84,7 @@ for kind = 1, 2 do
       if over > 0 then return {0, kind, i, limit, math.ceil(over)} end
       taken[#taken + 1] = {key(i, kind), new_tat}
       local busy = math.max(new_tat - now, 0)
-      local remaining = math.max(math.floor((WINDOW - busy) * limit / WINDOW + 1e-9), 0)
+      local remaining = math.max(math.floor((WINDOW - busy) * limit / WINDOW + 1e-3), 0)
       local reset = math.ceil(busy)
       local best = tightest[kind]
       if best == nil or remaining < best[2] or (remaining == best[2] and reset > best[3]) then

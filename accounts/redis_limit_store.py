@@ -90,7 +90,7 @@ class RedisLimitStore:
         keys: list[str] = []
         args: list[Any] = [plan.admission_id, plan.tokens, used_tokens, len(plan.scopes)]
         for scope in plan.scopes:
-            rpm, tpm, leases, budget = _admit_keys(
+            _, tpm, leases, budget = _admit_keys(
                 self.prefix, plan.tenant_id, scope.scope, scope.scope_id, scope.budget_label
             )
             keys.extend((tpm, leases, budget))

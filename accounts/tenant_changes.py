@@ -10,7 +10,13 @@ from typing import Any, Final
 
 from django.db import transaction
 
-from accounts.audit_log import LIMIT_FIELDS, TENANT_FIELDS, Actor, record_change, snapshot
+from accounts.audit_log import (
+    LIMIT_FIELDS,
+    TENANT_FIELDS,
+    Actor,
+    record_change,
+    snapshot,
+)
 from accounts.models import Tenant
 
 EDITABLE_FIELDS: Final = ("name", "is_active", *LIMIT_FIELDS)

@@ -8,10 +8,16 @@ from django.db.models import QuerySet
 from rest_framework import mixins, serializers, viewsets
 
 from accounts.audit_log import LIMIT_FIELDS
-from accounts.management_api.access import IsPerson, IsStaffOrReadOnly, ManagementApiMixin, call_service
+from accounts.management_api.access import (
+    IsPerson,
+    IsStaffOrReadOnly,
+    ManagementApiMixin,
+    call_service,
+)
 from accounts.models import Tenant
 from accounts.tenant_access import visible_tenants
 from accounts.tenant_changes import create_tenant, update_tenant
+
 
 class AllowedModelsField(serializers.ListField):
     child = serializers.CharField(max_length=200)

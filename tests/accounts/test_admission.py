@@ -10,7 +10,12 @@ import pytest
 
 from accounts.admission import AdmissionController
 from accounts.authenticated_key import AuthenticatedKey, Limits
-from accounts.errors import AdmissionUnavailable, BudgetExhausted, ModelNotAllowed, RateLimited
+from accounts.errors import (
+    AdmissionUnavailable,
+    BudgetExhausted,
+    ModelNotAllowed,
+    RateLimited,
+)
 from accounts.memory_limit_store import MemoryLimitStore
 
 _ids = itertools.count(100)

@@ -12,7 +12,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.api_key_authentication import authenticate_secret
-from accounts.api_key_lifecycle import create_api_key, revoke_api_key, rotate_api_key, update_api_key
+from accounts.api_key_lifecycle import (
+    create_api_key,
+    revoke_api_key,
+    rotate_api_key,
+    update_api_key,
+)
 from accounts.api_key_secret import hash_api_key
 from accounts.authenticated_key import AuthenticatedKey
 from accounts.errors import ExpiredApiKey, InvalidApiKey, RevokedApiKey

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.rate_limit_headers import go_duration, rate_limit_headers, retry_headers, try_again_in
+from accounts.rate_limit_headers import (
+    go_duration,
+    rate_limit_headers,
+    retry_headers,
+    try_again_in,
+)
 from accounts.rate_window import WindowState
 
 
