@@ -30,6 +30,7 @@ from compat_api.chat.schema_errors import VERBATIM_CODES, invalid, refuse
 from compat_api.chat.tool_schema import ToolChoiceField, ToolSerializer
 from compat_api.error_envelope import first_validation_error
 from compat_api.errors import InvalidRequest
+from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 # Extensions open-source clients send through ``extra_body``; accepted (see docs).
 ENGINE_EXTRAS = ("top_k", "min_p", "repetition_penalty", "chat_template_kwargs")
@@ -39,20 +40,20 @@ REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 _NULLABLE: dict[str, Any] = {"required": False, "allow_null": True}
 
 
-class StreamOptionsSerializer(serializers.Serializer):
+class StreamOptionsSerializer(SharedFieldsSerializer):
     include_usage = serializers.BooleanField(**_NULLABLE)
     # OpenAI's random padding; we never send it, so asking for it or not changes nothing.
     include_obfuscation = serializers.BooleanField(**_NULLABLE)
 
 
-class JsonSchemaSerializer(serializers.Serializer):
+class JsonSchemaSerializer(SharedFieldsSerializer):
     name = serializers.CharField(required=False, max_length=64, default="response")
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     schema = serializers.DictField(**_NULLABLE)
     strict = serializers.BooleanField(**_NULLABLE)
 
 
-class ResponseFormatSerializer(serializers.Serializer):
+class ResponseFormatSerializer(SharedFieldsSerializer):
     type = serializers.ChoiceField(["text", "json_object", "json_schema"])
     json_schema = JsonSchemaSerializer(required=False)
 
@@ -84,7 +85,7 @@ class StopField(serializers.Field):
         return value
 
 
-class ChatCompletionRequestSerializer(serializers.Serializer):
+class ChatCompletionRequestSerializer(SharedFieldsSerializer):
     # --- mapped ---
     model = serializers.CharField()
     messages = MessageSerializer(many=True, allow_empty=False)

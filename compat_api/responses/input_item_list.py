@@ -13,6 +13,7 @@ from typing import Any
 from rest_framework import serializers
 
 from compat_api.responses.response_store import InputItemPage, ListOrder
+from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,7 @@ class InputItemsQuery:
     after: str | None
 
 
-class InputItemsQuerySerializer(serializers.Serializer):  # type: ignore[type-arg]
+class InputItemsQuerySerializer(SharedFieldsSerializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
     order = serializers.ChoiceField(choices=["asc", "desc"], default="desc")
     after = serializers.CharField(required=False, allow_blank=False)

@@ -32,6 +32,7 @@ from compat_api.responses.input_item import (
     Refusal,
 )
 from compat_api.responses.json_fields import StrictCharField
+from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +65,15 @@ def _run(
 # --- content parts --------------------------------------------------------------------------
 
 
-class _TextPartSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _TextPartSerializer(SharedFieldsSerializer):
     text = StrictCharField(allow_blank=True)
 
 
-class _RefusalPartSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _RefusalPartSerializer(SharedFieldsSerializer):
     refusal = StrictCharField(allow_blank=True)
 
 
-class _ImagePartSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _ImagePartSerializer(SharedFieldsSerializer):
     image_url = StrictCharField(required=False, allow_null=True)
     file_id = StrictCharField(required=False, allow_null=True)
     detail = StrictCharField(required=False, allow_null=True)
@@ -175,45 +176,45 @@ class FunctionOutputField(serializers.Field):  # type: ignore[type-arg]
 # --- items ----------------------------------------------------------------------------------
 
 
-class _MessageItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _MessageItemSerializer(SharedFieldsSerializer):
     role = serializers.ChoiceField(choices=["user", "assistant", "system", "developer"])
     content = MessageContentField()
     id = StrictCharField(required=False, allow_null=True, allow_blank=True)
     phase = StrictCharField(required=False, allow_null=True)
 
 
-class _FunctionCallItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _FunctionCallItemSerializer(SharedFieldsSerializer):
     call_id = StrictCharField()
     name = StrictCharField()
     arguments = StrictCharField(allow_blank=True)
     id = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
-class _FunctionCallOutputItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _FunctionCallOutputItemSerializer(SharedFieldsSerializer):
     call_id = StrictCharField(max_length=64)
     output = FunctionOutputField()
     id = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
-class _TypedTextSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _TypedTextSerializer(SharedFieldsSerializer):
     text = StrictCharField(allow_blank=True)
 
 
-class _ReasoningItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _ReasoningItemSerializer(SharedFieldsSerializer):
     summary = _TypedTextSerializer(many=True, required=False)
     content = _TypedTextSerializer(many=True, required=False, allow_null=True)
     encrypted_content = StrictCharField(required=False, allow_null=True, allow_blank=True)
     id = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
-class _CustomToolCallItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _CustomToolCallItemSerializer(SharedFieldsSerializer):
     call_id = StrictCharField()
     name = StrictCharField()
     input = StrictCharField(allow_blank=True)
     id = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
 
-class _CustomToolCallOutputItemSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _CustomToolCallOutputItemSerializer(SharedFieldsSerializer):
     call_id = StrictCharField()
     output = FunctionOutputField()
     id = StrictCharField(required=False, allow_null=True, allow_blank=True)

@@ -32,11 +32,12 @@ from compat_api.responses.request import (
     ToolChoice,
 )
 from compat_api.responses.tool_schema import ToolChoiceField, ToolField
+from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 _EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 
-class _ReasoningSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _ReasoningSerializer(SharedFieldsSerializer):
     effort = serializers.ChoiceField(choices=_EFFORTS, required=False, allow_null=True)
     summary = serializers.ChoiceField(
         choices=["auto", "concise", "detailed"], required=False, allow_null=True
@@ -47,7 +48,7 @@ class _ReasoningSerializer(serializers.Serializer):  # type: ignore[type-arg]
     context = AnyJsonField(required=False, allow_null=True)
 
 
-class _TextFormatSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _TextFormatSerializer(SharedFieldsSerializer):
     type = serializers.ChoiceField(choices=["text", "json_object", "json_schema"])
     name = StrictCharField(required=False, allow_null=True, max_length=64)
     schema = JsonObjectField(required=False)
@@ -62,7 +63,7 @@ class _TextFormatSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return attrs
 
 
-class _TextSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _TextSerializer(SharedFieldsSerializer):
     format = _TextFormatSerializer(required=False, allow_null=True)
     verbosity = serializers.ChoiceField(
         choices=["low", "medium", "high"], required=False, allow_null=True
@@ -87,7 +88,7 @@ def _optional(field_class: type[serializers.Field], **kwargs: Any) -> Any:  # ty
     return field_class(required=False, allow_null=True, **kwargs)
 
 
-class ResponsesRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ResponsesRequestSerializer(SharedFieldsSerializer):
     model = StrictCharField(max_length=256)
     input = _optional(InputField)
     instructions = _optional(StrictCharField, allow_blank=True)

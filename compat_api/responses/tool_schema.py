@@ -16,11 +16,12 @@ from rest_framework.exceptions import ErrorDetail
 
 from compat_api.responses.json_fields import JsonObjectField, StrictBooleanField, StrictCharField
 from compat_api.responses.request import FunctionToolSpec, ToolChoice
+from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 logger = logging.getLogger(__name__)
 
 
-class _FunctionToolSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _FunctionToolSerializer(SharedFieldsSerializer):
     name = StrictCharField(max_length=128)
     description = StrictCharField(required=False, allow_null=True, allow_blank=True)
     parameters = JsonObjectField(required=False, allow_null=True)
@@ -59,7 +60,7 @@ class ToolField(serializers.Field):  # type: ignore[type-arg]
 _MODES = ("none", "auto", "required")
 
 
-class _AllowedToolsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _AllowedToolsSerializer(SharedFieldsSerializer):
     mode = serializers.ChoiceField(choices=["auto", "required"])
     tools = serializers.ListField(child=JsonObjectField())
 
