@@ -33,8 +33,8 @@ from compat_api.chat.request import (
     TextContent,
     TextFormat,
 )
-from compat_api.chat.tool_parameters import reduce_tool_parameters
 from compat_api.errors import PayloadTooLarge
+from compat_api.tool_parameters import reduce_tool_parameters
 from inference.conversation_params import (
     ContentPart,
     ConversationMessage,

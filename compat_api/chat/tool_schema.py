@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from compat_api.chat.request import FunctionDefinition, ToolChoice
 from compat_api.chat.schema_errors import invalid, missing, refuse
-from compat_api.chat.tool_parameters import reduce_tool_parameters
+from compat_api.tool_parameters import reduce_tool_parameters
 
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
 

@@ -17,7 +17,6 @@ from typing import Any, assert_never
 
 from django.conf import settings
 
-from compat_api.chat.tool_parameters import reduce_tool_parameters
 from compat_api.errors import PayloadTooLarge
 from compat_api.responses.input_item import InputItem
 from compat_api.responses.input_items import conversation_messages
@@ -29,6 +28,7 @@ from compat_api.responses.request import (
     ResponsesRequest,
     TextFormat,
 )
+from compat_api.tool_parameters import reduce_tool_parameters
 from inference.conversation_params import ConversationParams, FunctionTool, JsonSchemaGrammar
 
 _ANY_JSON_OBJECT = {"type": "object"}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from compat_api.chat.tool_parameters import reduce_tool_parameters
+from compat_api.tool_parameters import reduce_tool_parameters
 
 
 @pytest.mark.parametrize(
