@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from compat_api.compact_json import compact_json
 
 SSE_DONE = b"data: [DONE]\n\n"
 
 
 def encode_json(payload: Mapping[str, Any]) -> bytes:
     """Compact JSON, UTF-8: what every body and event on the wire uses."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    return compact_json(payload).encode()
 
 
 def encode_sse(payload: Mapping[str, Any], event: str | None = None) -> bytes:

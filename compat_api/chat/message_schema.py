@@ -7,19 +7,19 @@ extras there (``reasoning_content``, ``reasoning``, ``prompt_cache_breakpoint`` 
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeAlias
 
 from rest_framework import serializers
 
 from compat_api.chat.request import (
-    AssistantToolCall,
     ChatMessage,
     ContentPart,
     ImageContent,
     TextContent,
 )
 from compat_api.chat.schema_errors import invalid, missing, refuse
+from compat_api.compact_json import compact_json
+from compat_api.tool_call_rendering import AssistantToolCall
 
 # A validated part and the wire type it came as (a refusal part becomes text, but only an
 # assistant may send one).
@@ -111,7 +111,7 @@ class ToolCallArgumentsField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> str:
         if isinstance(data, dict):
-            return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+            return compact_json(data)
         if not isinstance(data, str):
             self.fail("invalid")
         return data

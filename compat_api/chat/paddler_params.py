@@ -1,29 +1,23 @@
 """A chat request as the ``ConversationParams`` Paddler accepts (protocol reference 1.2, 4.2).
 
 Pure: no I/O. Paddler's messages carry exactly ``role`` and ``content``, so what OpenAI keeps in
-other keys is rendered into the text, never dropped:
+other keys is rendered into the text, never dropped (``compat_api/tool_call_rendering.py``):
 
-* an assistant turn's earlier tool calls become one line each after its text,
-  ``<tool_call>{"name": ..., "arguments": ..., "id": ...}</tool_call>`` — the Hermes/Qwen
-  shape, which many templates produce natively for tool calls, with the id added for pairing;
-* a ``tool`` message keeps role ``tool``; its result is wrapped as
-  ``<tool_result tool_call_id="..." name="...">`` ... ``</tool_result>`` so the model can pair
-  each result with its call (the name is looked up from the call).
+* an assistant turn's earlier tool calls become one ``<tool_call>`` line each after its text;
+* a ``tool`` message keeps role ``tool``; its result is wrapped in ``<tool_result>`` naming the
+  call it answers (the name is looked up from the call).
 
-Consecutive messages of the same role are merged (texts joined by a blank line; tool results
-never), because many chat templates (Gemma's, Mistral's) refuse turns that do not alternate.
+Consecutive messages of the same role are merged (``compat_api/conversation_merging.py``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import assert_never
 
 from django.conf import settings
 
 from compat_api.chat.request import (
-    AssistantToolCall,
     ChatCompletionRequest,
     ChatMessage,
     FunctionDefinition,
@@ -33,8 +27,16 @@ from compat_api.chat.request import (
     TextContent,
     TextFormat,
 )
-from compat_api.errors import PayloadTooLarge
+from compat_api.conversation_merging import (
+    CALL_SEPARATOR,
+    MERGE_SEPARATOR,
+    Turn,
+    merge_consecutive_turns,
+)
+from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_schema_grammar
+from compat_api.tool_call_rendering import render_tool_call, render_tool_result
 from compat_api.tool_parameters import reduce_tool_parameters
+from compat_api.upstream_body_size import check_upstream_body_size
 from inference.conversation_params import (
     ContentPart,
     ConversationMessage,
@@ -45,9 +47,6 @@ from inference.conversation_params import (
     TextPart,
 )
 
-MESSAGE_SEPARATOR = "\n\n"
-# json_object: "some JSON object", as a schema the agent can turn into a grammar.
-ANY_JSON_OBJECT_SCHEMA = {"type": "object"}
 THINKING_OFF_EFFORTS = frozenset({"none", "minimal"})
 
 
@@ -55,7 +54,7 @@ def build_paddler_params(request: ChatCompletionRequest) -> ConversationParams:
     tools = _tools_to_send(request)
     grammar = _grammar(request)
     params = ConversationParams(
-        conversation_history=tuple(_merged(_converted(request.messages))),
+        conversation_history=merge_consecutive_turns(_turns(request.messages), skip_empty_texts=True),
         max_tokens=request.max_tokens if request.max_tokens is not None else settings.OARLOCK_DEFAULT_MAX_TOKENS,
         # Paddler refuses a grammar together with thinking (GrammarIncompatibleWithThinking).
         enable_thinking=grammar is None and _thinking(request),
@@ -64,8 +63,15 @@ def build_paddler_params(request: ChatCompletionRequest) -> ConversationParams:
         tools=tools,
         parse_tool_calls=bool(tools),
     )
-    _check_size(params)
+    check_upstream_body_size(params, refusal=_too_large)
     return params
+
+
+def _too_large(*, size: int, limit: int) -> str:
+    return (
+        f"The conversation is too large for the inference upstream: it would be sent as "
+        f"{size} bytes, and the limit is {limit} bytes. Send smaller images or fewer messages."
+    )
 
 
 def _thinking(request: ChatCompletionRequest) -> bool:
@@ -96,27 +102,27 @@ def _grammar(request: ChatCompletionRequest) -> JsonSchemaGrammar | None:
         case None | TextFormat():
             return None
         case JsonObjectFormat():
-            return JsonSchemaGrammar(_compact_json(ANY_JSON_OBJECT_SCHEMA))
+            return ANY_JSON_OBJECT_GRAMMAR
         case JsonSchemaFormat(schema=schema):
-            return JsonSchemaGrammar(_compact_json(schema))
+            return json_schema_grammar(schema)
         case _:
             assert_never(request.response_format)
 
 
-def _converted(messages: Iterable[ChatMessage]) -> Iterable[ConversationMessage]:
+def _turns(messages: Iterable[ChatMessage]) -> Iterable[Turn]:
     tool_names: dict[str, str] = {}
     for message in messages:
         match message.role:
             case "system" | "developer":
-                yield ConversationMessage("system", _content(message))
+                yield Turn(ConversationMessage("system", _content(message)))
             case "user":
-                yield ConversationMessage("user", _content(message))
+                yield Turn(ConversationMessage("user", _content(message)))
             case "assistant":
                 for call in message.tool_calls:
                     tool_names[call.id] = call.name
-                yield ConversationMessage("assistant", _assistant_content(message))
+                yield Turn(ConversationMessage("assistant", _assistant_content(message)))
             case "tool":
-                yield ConversationMessage("tool", _tool_result(message, tool_names))
+                yield Turn(ConversationMessage("tool", _tool_result(message, tool_names)))
             case _:
                 assert_never(message.role)
 
@@ -144,73 +150,15 @@ def _content(message: ChatMessage) -> str | tuple[ContentPart, ...]:
 def _assistant_content(message: ChatMessage) -> str:
     text = _text_of(_content(message))
     rendered = [render_tool_call(call) for call in message.tool_calls]
-    return MESSAGE_SEPARATOR.join(piece for piece in (text, "\n".join(rendered)) if piece)
-
-
-def render_tool_call(call: AssistantToolCall) -> str:
-    try:
-        arguments: object = json.loads(call.arguments) if call.arguments else {}
-    except ValueError:
-        # Replayed malformed JSON stays visible as the raw string the model produced.
-        arguments = call.arguments
-    body = {"name": call.name, "arguments": arguments, "id": call.id}
-    return f"<tool_call>{json.dumps(body, ensure_ascii=False)}</tool_call>"
+    return MERGE_SEPARATOR.join(piece for piece in (text, CALL_SEPARATOR.join(rendered)) if piece)
 
 
 def _tool_result(message: ChatMessage, tool_names: dict[str, str]) -> str:
     call_id = message.tool_call_id or ""
-    name = tool_names.get(call_id)
-    # JSON string quoting keeps an id or name with quotes in it from breaking the tag.
-    attributes = f"tool_call_id={json.dumps(call_id)}" + (f" name={json.dumps(name)}" if name else "")
-    return f"<tool_result {attributes}>\n{_text_of(_content(message))}\n</tool_result>"
+    return render_tool_result(call_id=call_id, name=tool_names.get(call_id), text=_text_of(_content(message)))
 
 
 def _text_of(content: str | tuple[ContentPart, ...]) -> str:
     if isinstance(content, str):
         return content
     return "".join(part.text for part in content if isinstance(part, TextPart))
-
-
-def _merged(messages: Iterable[ConversationMessage]) -> Iterable[ConversationMessage]:
-    pending: ConversationMessage | None = None
-    for message in messages:
-        if pending is not None and pending.role == message.role and message.role != "tool":
-            pending = ConversationMessage(message.role, _joined(pending.content, message.content))
-            continue
-        if pending is not None:
-            yield pending
-        pending = message
-    if pending is not None:
-        yield pending
-
-
-def _joined(
-    first: str | tuple[ContentPart, ...], second: str | tuple[ContentPart, ...]
-) -> str | tuple[ContentPart, ...]:
-    if isinstance(first, str) and isinstance(second, str):
-        return MESSAGE_SEPARATOR.join(text for text in (first, second) if text)
-    left, right = _as_parts(first), _as_parts(second)
-    if left and right and isinstance(left[-1], TextPart) and isinstance(right[0], TextPart):
-        bridge = TextPart(MESSAGE_SEPARATOR.join(t for t in (left[-1].text, right[0].text) if t))
-        return (*left[:-1], bridge, *right[1:])
-    return (*left, *right)
-
-
-def _as_parts(content: str | tuple[ContentPart, ...]) -> tuple[ContentPart, ...]:
-    if isinstance(content, str):
-        return (TextPart(content),) if content else ()
-    return content
-
-
-def _check_size(params: ConversationParams) -> None:
-    size = len(_compact_json(params.to_json()).encode())
-    limit: int = settings.OARLOCK_UPSTREAM_MAX_BODY_BYTES
-    if size > limit:
-        raise PayloadTooLarge(
-            f"The conversation is too large for the inference upstream: it would be sent as "
-            f"{size} bytes, and the limit is {limit} bytes. Send smaller images or fewer messages."
-        )
-
-
-def _compact_json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from compat_api.tool_call_rendering import AssistantToolCall
+
 MessageRole: TypeAlias = Literal["system", "developer", "user", "assistant", "tool"]
 
 
@@ -26,15 +28,6 @@ class ImageContent:
 
 
 ContentPart: TypeAlias = TextContent | ImageContent
-
-
-@dataclass(frozen=True, slots=True)
-class AssistantToolCall:
-    """A tool call replayed in an earlier assistant turn; ``arguments`` is the raw JSON string."""
-
-    id: str
-    name: str
-    arguments: str
 
 
 @dataclass(frozen=True, slots=True)

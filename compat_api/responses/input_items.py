@@ -6,26 +6,22 @@ carries beyond text must be written into its text:
 * ``developer`` becomes ``system``; ``instructions`` come first, as a system message.
 * Replayed assistant ``output_text`` (and ``refusal``) parts are kept as text — Paddler's own
   layer drops them, which erases every earlier answer of a multi-turn client.
-* A ``function_call`` becomes an assistant turn holding the call exactly as chat renders one
-  (``<tool_call>{"name": ..., "arguments": ..., "id": ...}</tool_call>``, the Hermes/Qwen
-  shape), and its ``function_call_output`` a ``tool`` turn
-  ``<tool_result tool_call_id="..." name="...">`` ... ``</tool_result>``, so the model can pair
-  them — and sees the same conversation whichever endpoint the client uses.
+* A ``function_call`` becomes an assistant turn holding the call, and its
+  ``function_call_output`` a ``tool`` turn wrapping the result, both rendered by
+  ``compat_api/tool_call_rendering.py`` as chat renders them, so the model can pair them — and
+  sees the same conversation whichever endpoint the client uses.
 * ``reasoning`` items are dropped: the model thinks afresh each turn, as its template expects.
-* Consecutive messages of one role are merged with a blank line (templates such as Gemma's
-  insist on alternating roles), consecutive calls with a line break as chat does; tool results
-  are never merged, each answers its own call.
+* Consecutive turns of one role are merged by ``compat_api/conversation_merging.py``, as chat
+  merges them; consecutive calls with a line break, as chat writes one message's calls.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import assert_never
 
-from compat_api.chat.paddler_params import render_tool_call
-from compat_api.chat.request import AssistantToolCall
+from compat_api.conversation_merging import Content, Turn, merge_consecutive_turns
 from compat_api.responses.input_item import (
     CustomToolCallItem,
     CustomToolCallOutputItem,
@@ -41,48 +37,33 @@ from compat_api.responses.input_item import (
     ReasoningItem,
     Refusal,
 )
+from compat_api.tool_call_rendering import AssistantToolCall, render_tool_call, render_tool_result
 from inference.conversation_params import ContentPart, ConversationMessage, ImagePart, TextPart
 
-MERGE_SEPARATOR = "\n\n"
-CALL_SEPARATOR = "\n"
 # Text-only part arrays are plain text to every template (joined as chat joins them).
 PART_SEPARATOR = ""
-
-Content = str | tuple[ContentPart, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Turn:
-    message: ConversationMessage
-    is_call: bool = False
 
 
 def conversation_messages(
     items: Iterable[InputItem], *, instructions: str | None = None
 ) -> tuple[ConversationMessage, ...]:
-    turns: list[_Turn] = []
+    return merge_consecutive_turns(_turns(items, instructions), skip_empty_texts=False)
+
+
+def _turns(items: Iterable[InputItem], instructions: str | None) -> Iterable[Turn]:
     if instructions:
-        turns.append(_Turn(ConversationMessage("system", instructions)))
+        yield Turn(ConversationMessage("system", instructions))
     tool_names: dict[str, str] = {}
     for item in items:
         turn = _turn(item, tool_names)
-        if turn is None:
-            continue
-        previous = turns[-1] if turns else None
-        role = turn.message.role
-        if previous is None or previous.message.role != role or role == "tool":
-            turns.append(turn)
-            continue
-        separator = CALL_SEPARATOR if previous.is_call and turn.is_call else MERGE_SEPARATOR
-        merged = _merge(previous.message.content, turn.message.content, separator)
-        turns[-1] = _Turn(ConversationMessage(role, merged), turn.is_call)
-    return tuple(turn.message for turn in turns)
+        if turn is not None:
+            yield turn
 
 
-def _turn(item: InputItem, tool_names: dict[str, str]) -> _Turn | None:
+def _turn(item: InputItem, tool_names: dict[str, str]) -> Turn | None:
     match item:
         case MessageItem(role=role, content=content):
-            return _Turn(
+            return Turn(
                 ConversationMessage("system" if role == "developer" else role, _content(content))
             )
         case FunctionCallItem(call_id=call_id, name=name, arguments=arguments):
@@ -93,34 +74,29 @@ def _turn(item: InputItem, tool_names: dict[str, str]) -> _Turn | None:
             # A freeform input is a string argument: JSON-quoted, it stays one visible value.
             return _call_turn(AssistantToolCall(call_id, name, json.dumps(text)))
         case FunctionCallOutputItem(call_id=call_id, output=output):
-            return _Turn(ConversationMessage("tool", _tool_result(call_id, output, tool_names)))
+            return Turn(ConversationMessage("tool", _tool_result(call_id, output, tool_names)))
         case CustomToolCallOutputItem(call_id=call_id, output=output):
-            return _Turn(ConversationMessage("tool", _tool_result(call_id, output, tool_names)))
+            return Turn(ConversationMessage("tool", _tool_result(call_id, output, tool_names)))
         case ReasoningItem() | OpaqueItem():
             return None
         case _:
             assert_never(item)
 
 
-def _call_turn(call: AssistantToolCall) -> _Turn:
-    return _Turn(ConversationMessage("assistant", render_tool_call(call)), is_call=True)
+def _call_turn(call: AssistantToolCall) -> Turn:
+    return Turn(ConversationMessage("assistant", render_tool_call(call)), is_call=True)
 
 
 def _tool_result(
     call_id: str, output: str | tuple[InputText | InputImage, ...], tool_names: dict[str, str]
 ) -> Content:
-    """The same wrapper chat gives a ``tool`` message, naming the call it answers."""
-    name = tool_names.get(call_id)
-    # JSON string quoting keeps an id or name with quotes in it from breaking the tag.
-    attributes = f"tool_call_id={json.dumps(call_id)}" + (
-        f" name={json.dumps(name)}" if name else ""
-    )
+    """The same wrapper chat gives a ``tool`` message; images follow the wrapped text."""
     if isinstance(output, str):
         text, images = output, ()
     else:
         text = PART_SEPARATOR.join(part.text for part in output if isinstance(part, InputText))
         images = tuple(ImagePart(part.image_url) for part in output if isinstance(part, InputImage))
-    wrapped = f"<tool_result {attributes}>\n{text}\n</tool_result>"
+    wrapped = render_tool_result(call_id=call_id, name=tool_names.get(call_id), text=text)
     return (TextPart(wrapped), *images) if images else wrapped
 
 
@@ -143,16 +119,6 @@ def _part(part: MessagePart) -> ContentPart:
             return ImagePart(url)
         case _:
             assert_never(part)
-
-
-def _merge(first: Content, second: Content, separator: str) -> Content:
-    if isinstance(first, str) and isinstance(second, str):
-        return first + separator + second
-    return _joined_texts((*_as_parts(first), *_as_parts(second)), separator)
-
-
-def _as_parts(content: Content) -> tuple[ContentPart, ...]:
-    return (TextPart(content),) if isinstance(content, str) else content
 
 
 def _joined_texts(parts: tuple[ContentPart, ...], separator: str) -> tuple[ContentPart, ...]:

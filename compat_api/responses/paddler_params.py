@@ -11,13 +11,11 @@ Pure: no I/O. What Paddler's own layer gets wrong and we do not copy (protocol r
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from typing import Any, assert_never
+from typing import assert_never
 
 from django.conf import settings
 
-from compat_api.errors import PayloadTooLarge
 from compat_api.responses.input_item import InputItem
 from compat_api.responses.input_items import conversation_messages
 from compat_api.responses.request import (
@@ -28,10 +26,11 @@ from compat_api.responses.request import (
     ResponsesRequest,
     TextFormat,
 )
+from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_schema_grammar
 from compat_api.tool_parameters import reduce_tool_parameters
+from compat_api.upstream_body_size import check_upstream_body_size
 from inference.conversation_params import ConversationParams, FunctionTool, JsonSchemaGrammar
 
-_ANY_JSON_OBJECT = {"type": "object"}
 _THINKING_OFF_EFFORTS = frozenset({"none", "minimal"})
 
 
@@ -50,8 +49,15 @@ def build_paddler_params(
         tools=tools,
         parse_tool_calls=bool(tools),
     )
-    _check_size(params)
+    check_upstream_body_size(params, refusal=_too_large)
     return params
+
+
+def _too_large(*, size: int, limit: int) -> str:
+    return (
+        f"The request is too large for the inference upstream: {size} bytes once translated, "
+        f"over the {limit}-byte limit. Send fewer or smaller images, or a shorter input."
+    )
 
 
 def _effort_disables_thinking(request: ResponsesRequest) -> bool:
@@ -63,9 +69,9 @@ def _grammar(text_format: TextFormat) -> JsonSchemaGrammar | None:
         case PlainTextFormat():
             return None
         case JsonObjectFormat():
-            return JsonSchemaGrammar(_compact(_ANY_JSON_OBJECT))
+            return ANY_JSON_OBJECT_GRAMMAR
         case JsonSchemaFormat(schema=schema):
-            return JsonSchemaGrammar(_compact(schema))
+            return json_schema_grammar(schema)
         case _:
             assert_never(text_format)
 
@@ -87,17 +93,3 @@ def _function_tool(tool: FunctionToolSpec) -> FunctionTool:
         # Reduced exactly as chat reduces them: the same four keys, local $refs inlined.
         parameters=None if tool.parameters is None else reduce_tool_parameters(tool.parameters),
     )
-
-
-def _check_size(params: ConversationParams) -> None:
-    size = len(_compact(params.to_json()).encode())
-    limit = settings.OARLOCK_UPSTREAM_MAX_BODY_BYTES
-    if size > limit:
-        raise PayloadTooLarge(
-            f"The request is too large for the inference upstream: {size} bytes once translated, "
-            f"over the {limit}-byte limit. Send fewer or smaller images, or a shorter input."
-        )
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from compat_api.chat.request import (
-    AssistantToolCall,
     ChatMessage,
     FunctionDefinition,
     ImageContent,
@@ -18,6 +17,7 @@ from compat_api.chat.request import (
 )
 from compat_api.chat.request_schema import ChatCompletionRequestSerializer
 from compat_api.errors import InvalidRequest
+from compat_api.tool_call_rendering import AssistantToolCall
 
 USER = {"role": "user", "content": "Hi"}
 PNG = "data:image/png;base64,iVBORw0KGgo="
