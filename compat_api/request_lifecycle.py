@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -21,9 +22,16 @@ async def close_request(request: Any, *, client_disconnected: bool, status: int)
             call.meter.finish(
                 outcome=outcome,
                 http_status=499 if client_disconnected else status,
-                error="ClientDisconnected" if client_disconnected else "Unfinished",
+                error="ClientDisconnected" if client_disconnected else _unfinished_reason(),
             )
         if call.admission is not None and not call.admission.released:
             await call.admission.release(used_tokens=call.meter.tokens.total_tokens)
     except Exception:
         logger.exception("closing the request failed")
+
+
+def _unfinished_reason() -> str:
+    # The server cancels every request still running when it shuts down (Daphne on SIGTERM):
+    # say so on the usage record rather than leave an unexplained "Unfinished".
+    task = asyncio.current_task()
+    return "ServerShutdown" if task is not None and task.cancelling() else "Unfinished"
