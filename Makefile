@@ -34,9 +34,19 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import llama_cpp" || { echo "llama-cpp-python did not install."; exit 1; }
 	@touch $(STAMP)
 
+# What runs once the upstream is known: the demo key (printed on first run), then Daphne.
+SERVE_API = $(BIN)/python manage.py ensure_demo_key --base-url http://$(HOST):$(PORT)/v1 \
+	--model "$${OARLOCK_DEFAULT_MODEL:-default}" && exec $(BIN)/daphne -b $(HOST) -p $(PORT) oarlock.asgi:application
+
 serve: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python -m inference.local_engine.supervisor --host $(HOST) --port $(PORT) --engine-port $(ENGINE_PORT)
+	@if [ -n "$$PADDLER_INFERENCE_URL" ]; then \
+		echo "Serving the API on http://$(HOST):$(PORT)/v1 with the Paddler upstream $$PADDLER_INFERENCE_URL"; \
+		sh -c '$(SERVE_API)'; \
+	else \
+		echo "PADDLER_INFERENCE_URL is not set: starting the local engine on $(HOST):$(ENGINE_PORT)"; \
+		$(BIN)/python -m inference.local_engine.supervisor --host $(HOST) --port $(ENGINE_PORT) -- sh -c '$(SERVE_API)'; \
+	fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
