@@ -1,0 +1,46 @@
+"""How long and how wide a benchmark run is: ``smoke`` (the test suite), ``quick``, ``full``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from bench.deployment import ServerKind, Storage
+
+
+@dataclass(frozen=True, slots=True)
+class BenchProfile:
+    name: str
+    duration: float  # seconds per measured load run
+    warmup: float
+    concurrencies: tuple[int, ...]
+    stream_concurrency: int
+    # (server, storage) setups of Oarlock; the first one also runs scenario 4 and the profile.
+    setups: tuple[tuple[ServerKind, Storage], ...]
+    open_streams: int
+    open_stream_seconds: int
+    lag_window: float
+    litellm: bool
+    dashboard: bool
+    wrk: bool
+
+
+PROFILES: Final = {
+    "smoke": BenchProfile(
+        name="smoke", duration=0.7, warmup=0.3, concurrencies=(1, 10), stream_concurrency=4,
+        setups=(("daphne", "sqlite"),), open_streams=20, open_stream_seconds=20, lag_window=0.3,
+        litellm=False, dashboard=False, wrk=False,
+    ),
+    "quick": BenchProfile(
+        name="quick", duration=3.0, warmup=1.0, concurrencies=(1, 10, 100), stream_concurrency=10,
+        setups=(("daphne", "postgres"), ("daphne", "sqlite"), ("uvicorn", "postgres"), ("granian", "postgres")),
+        open_streams=1000, open_stream_seconds=30, lag_window=2.0,
+        litellm=True, dashboard=False, wrk=True,
+    ),
+    "full": BenchProfile(
+        name="full", duration=10.0, warmup=2.0, concurrencies=(1, 10, 100), stream_concurrency=10,
+        setups=(("daphne", "postgres"), ("daphne", "sqlite"), ("uvicorn", "postgres"), ("granian", "postgres")),
+        open_streams=1000, open_stream_seconds=40, lag_window=5.0,
+        litellm=True, dashboard=True, wrk=True,
+    ),
+}
