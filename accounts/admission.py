@@ -90,7 +90,9 @@ class Admission:
 class AdmissionController:
     """Owns the limit store of this process: Redis when ``REDIS_URL`` is set, else in process."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, store: LimitStore | None = None) -> None:
+        # A store passed in is used as is (benchmarks, tests); else it follows settings.
+        self._fixed_store = store
         self._store: LimitStore | None = None
         self._store_url: str | None = None
         self._windows: dict[str, BudgetWindow] = {}
@@ -98,6 +100,8 @@ class AdmissionController:
 
     @property
     def store(self) -> LimitStore:
+        if self._fixed_store is not None:
+            return self._fixed_store
         url = settings.REDIS_URL
         if self._store is None or url != self._store_url:
             self._store = RedisLimitStore(url) if url else MemoryLimitStore()

@@ -72,9 +72,6 @@ class MemoryLimitStore:
     # --- the steps, in the order of the Lua script ----------------------------------------
 
     def _admit(self, plan: AdmissionPlan, now: float) -> Verdict:
-        for scope in plan.scopes:
-            if scope.tracks_leases:
-                self._purge_leases(plan.tenant_id, scope, now)
         denial = self._first_denial(plan, now)
         if denial is not None:
             return Verdict(denial=denial)
@@ -93,17 +90,26 @@ class MemoryLimitStore:
         return Verdict(requests=taken.requests, tokens=taken.tokens)
 
     def _first_denial(self, plan: AdmissionPlan, now: float) -> Denial | None:
+        # Expired leases are purged only when a limit would refuse: until then they cannot
+        # change a decision (the Lua script does the same, to save work on every admission).
         for scope in plan.scopes:
-            if scope.token_budget is not None:
-                budget = self._budget(self._budget_key(plan, scope), now)
-                if (0 if budget is None else budget.used) >= scope.token_budget:
+            if scope.token_budget is not None and self._budget_spent(plan, scope, now):
+                self._purge_leases(plan.tenant_id, scope, now)
+                if self._budget_spent(plan, scope, now):
                     return Denial("budget", scope.scope, scope.token_budget, 0)
         for scope in plan.scopes:
-            if scope.max_concurrent is not None:
-                in_flight = len(self._leases.get(self._key(plan, scope, "leases"), ()))
-                if in_flight >= scope.max_concurrent:
+            if scope.max_concurrent is not None and self._slots_taken(plan, scope):
+                self._purge_leases(plan.tenant_id, scope, now)
+                if self._slots_taken(plan, scope):
                     return Denial("concurrency", scope.scope, scope.max_concurrent, 1000)
         return None
+
+    def _budget_spent(self, plan: AdmissionPlan, scope: ScopePlan, now: float) -> bool:
+        budget = self._budget(self._budget_key(plan, scope), now)
+        return (0 if budget is None else budget.used) >= (scope.token_budget or 0)
+
+    def _slots_taken(self, plan: AdmissionPlan, scope: ScopePlan) -> bool:
+        return len(self._leases.get(self._key(plan, scope, "leases"), ())) >= (scope.max_concurrent or 0)
 
     def _take_windows(self, plan: AdmissionPlan, now: float) -> _Taken | Denial:
         taken = _Taken()

@@ -73,7 +73,7 @@ class RedisLimitStore:
         keys: list[str] = []
         args: list[Any] = [plan.admission_id, plan.tokens, plan.lease_seconds * 1000, len(plan.scopes)]
         for scope in plan.scopes:
-            keys.extend(_admit_keys(self.prefix, plan.tenant_id, scope.scope, scope.scope_id, scope.budget_label))
+            keys.extend(_scope_keys(self.prefix, plan.tenant_id, scope.scope, scope.scope_id, scope.budget_label))
             args.extend((
                 _or_none(scope.rpm), _or_none(scope.tpm), _or_none(scope.max_concurrent),
                 _or_none(scope.token_budget), scope.budget_ttl_seconds, int(scope.tracks_leases),
@@ -90,10 +90,7 @@ class RedisLimitStore:
         keys: list[str] = []
         args: list[Any] = [plan.admission_id, plan.tokens, used_tokens, len(plan.scopes)]
         for scope in plan.scopes:
-            _, tpm, leases, budget = _admit_keys(
-                self.prefix, plan.tenant_id, scope.scope, scope.scope_id, scope.budget_label
-            )
-            keys.extend((tpm, leases, budget))
+            keys.extend(_scope_keys(self.prefix, plan.tenant_id, scope.scope, scope.scope_id, scope.budget_label))
             args.extend((_or_none(scope.tpm), int(scope.token_budget is not None), int(scope.tracks_leases)))
         await self._run(self._release, keys, args)
 
@@ -113,11 +110,10 @@ class RedisLimitStore:
 
 
 @lru_cache(maxsize=4096)
-def _admit_keys(prefix: str, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> tuple[str, ...]:
-    """The four counter names of a scope (built once: admission is on every request's path)."""
+def _scope_keys(prefix: str, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> tuple[str, ...]:
+    """The counter names of a scope (built once: admission is on every request's path)."""
     return tuple(
-        counter_key(prefix, tenant_id, scope, scope_id, name)
-        for name in ("rpm", "tpm", "leases", f"budget:{label}")
+        counter_key(prefix, tenant_id, scope, scope_id, name) for name in ("rate", "leases", f"budget:{label}")
     )
 
 
