@@ -25,6 +25,7 @@ from inference.fake_paddler_scripts import (
 from inference.paddler_message import ContentToken
 from tests.factories import make_api_key, make_tenant
 from tests.live_server import LiveServer
+from tests.usage.record_polling import wait_for_records
 
 USER = [{"role": "user", "content": "Hi"}]
 RATE_LIMIT_HEADERS = [
@@ -219,3 +220,17 @@ def _eventually_admitted(client: openai.OpenAI, timeout: float = 3.0) -> bool:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.1)
+
+
+def test_a_refused_request_still_gets_its_usage_record_with_zero_tokens(
+    clients: Callable[..., openai.OpenAI], fake_paddler: FakePaddlerServer
+) -> None:
+    api_key, secret = make_api_key(rpm=1)
+    client = clients(secret)
+    client.chat.completions.create(model="default", messages=USER)
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model="default", messages=USER)
+    completed, refused = wait_for_records(api_key_ids=[api_key.pk], count=2)
+    assert (completed.outcome, completed.total_tokens) == ("completed", 15)
+    assert (refused.outcome, refused.http_status, refused.total_tokens) == ("rejected", 429, 0)
+    assert refused.error_class == "RateLimited"
