@@ -20,7 +20,7 @@ import math
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.conf import settings
 from django.utils import timezone
@@ -95,7 +95,7 @@ class AdmissionController:
         self._fixed_store = store
         self._store: LimitStore | None = None
         self._store_url: str | None = None
-        self._windows: dict[str, BudgetWindow] = {}
+        self._windows: dict[tuple[str, tzinfo], BudgetWindow] = {}
         self._unavailable_logged_at = float("-inf")
 
     @property
@@ -136,17 +136,15 @@ class AdmissionController:
         )
 
     def _scope_plans(self, key: AuthenticatedKey) -> tuple[ScopePlan, ...]:
-        scopes = []
-        for scope, scope_id, limits in (
+        owners: tuple[tuple[ScopeKind, int, Limits], ...] = (
             ("key", key.key_id, key.key_limits),
             ("tenant", key.tenant_id, key.tenant_limits),
-        ):
-            if limits.rpm is None and limits.tpm is None and limits.max_concurrent is None and (
-                limits.token_budget is None
-            ):
-                continue
-            scopes.append(self._scope_plan(scope, scope_id, limits))  # type: ignore[arg-type]
-        return tuple(scopes)
+        )
+        return tuple(
+            self._scope_plan(scope, scope_id, limits)
+            for scope, scope_id, limits in owners
+            if (limits.rpm, limits.tpm, limits.max_concurrent, limits.token_budget) != (None, None, None, None)
+        )
 
     def _scope_plan(self, scope: ScopeKind, scope_id: int, limits: Limits) -> ScopePlan:
         label, ttl = "", 0
@@ -163,10 +161,11 @@ class AdmissionController:
 
     def budget_window(self, period: BudgetPeriodName, now: datetime) -> BudgetWindow:
         """The period containing ``now``, remembered until it ends (it is asked per request)."""
-        window = self._windows.get(period)
+        zone = timezone.get_default_timezone()
+        window = self._windows.get((period, zone))
         if window is None or not window.contains(now):
-            window = budget_window(period, now, timezone.get_default_timezone())
-            self._windows[period] = window
+            window = budget_window(period, now, zone)
+            self._windows[(period, zone)] = window
         return window
 
     def _fail_open_or_raise(self, plan: AdmissionPlan, key: AuthenticatedKey, error: Exception) -> None:

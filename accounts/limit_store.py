@@ -6,8 +6,9 @@ uninterrupted piece of code in process). ``release`` gives back the request slot
 token reservations to real usage, also atomically.
 
 Every reservation carries a lease: a request whose release never comes (a worker killed
-mid-request) stops counting against concurrency and gives its budget reservation back when the
-lease ends, so nothing leaks for longer than ``OARLOCK_ADMISSION_LEASE_SECONDS``.
+mid-request) stops counting against concurrency and gives its budget reservation back once the
+lease has ended — at the latest when it would make an admission fail — so nothing leaks for
+longer than ``OARLOCK_ADMISSION_LEASE_SECONDS``.
 """
 
 from __future__ import annotations
