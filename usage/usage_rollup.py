@@ -19,7 +19,13 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Max, Min
 
-from usage.models import ROLLUP_COUNTERS, TOKEN_FIELDS, Outcome, UsageRecord, UsageRollup
+from usage.models import (
+    ROLLUP_COUNTERS,
+    TOKEN_FIELDS,
+    Outcome,
+    UsageRecord,
+    UsageRollup,
+)
 
 CELL_FIELDS = ("day", "tenant_id", "api_key_id", "model")
 NAME_FIELDS = ("tenant_name", "key_name", "key_prefix")

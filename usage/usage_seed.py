@@ -90,24 +90,51 @@ def _seed_keys(tenants: int, keys_per_tenant: int) -> list[ApiKey]:
 
 
 def _insert_sql(dialect: _Dialect, keys: Sequence[ApiKey], plan: SeedPlan, run: str) -> tuple[str, list[Any]]:
+    """One chunk's statement; placeholders in order: the series bounds (given per chunk), the
+    VALUES rows, then the request id prefix. A literal % is written %% (there are parameters)."""
+    tables, params = _value_tables(keys, plan)
+    columns = _record_columns(dialect)
+    # Every column of the model, so a new field cannot be silently left out of the seed.
+    expected = {field.column for field in UsageRecord._meta.concrete_fields if not field.primary_key}
+    assert {name for name, _ in columns} == expected, expected ^ {name for name, _ in columns}
+    sql = (
+        f"WITH RECURSIVE {dialect.series}, {tables}, "
+        # MATERIALIZED: each random value is drawn once even when a column uses it twice.
+        f"g AS MATERIALIZED ({_random_draws(dialect, len(keys), plan)}) "
+        f"INSERT INTO {_qn(UsageRecord._meta.db_table)} ({', '.join(_qn(name) for name, _ in columns)}) "
+        f"SELECT {', '.join(expression for _, expression in columns)} "
+        "FROM g JOIN k ON k.idx = g.ki JOIN dd ON dd.d = g.di JOIN m ON m.idx = g.mi"
+    )
+    return sql, [*params, f"seed-{run}-"]
+
+
+def _value_tables(keys: Sequence[ApiKey], plan: SeedPlan) -> tuple[str, list[Any]]:
+    """CTEs k (keys), dd (days with their UTC start) and m (models), numbered from 0."""
     params: list[Any] = []
-    key_rows = []
     for index, key in enumerate(keys):
-        key_rows.append("(%s, %s, %s, %s, %s, %s)")
         params += [index, key.tenant_id, key.tenant.name, key.pk, key.name, key.prefix]
-    day_rows = []
-    for index, (day, start) in enumerate(_days(plan.days)):
-        day_rows.append("(%s, %s, %s)")
+    days = _days(plan.days)
+    for index, (day, start) in enumerate(days):
         params += [index, day.isoformat(), start]
-    model_rows = []
     for index, model in enumerate(plan.models):
-        model_rows.append("(%s, %s)")
         params += [index, model]
-    params.append(f"seed-{run}-")
+    sql = (
+        f"k(idx, tenant_id, tenant_name, key_id, key_name, key_prefix) AS (VALUES {_rows(len(keys), 6)}), "
+        f"dd(d, day, start_utc) AS (VALUES {_rows(len(days), 3)}), "
+        f"m(idx, model) AS (VALUES {_rows(len(plan.models), 2)})"
+    )
+    return sql, params
+
+
+def _rows(count: int, width: int) -> str:
+    return ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * count)
+
+
+def _random_draws(dialect: _Dialect, key_count: int, plan: SeedPlan) -> str:
+    """One row of random draws per series number; the key draw is skewed to the first keys."""
     rand = dialect.random_below
-    n_keys = len(keys)
-    generated = (
-        f"SELECT i, ({rand(str(n_keys))} * {rand(str(n_keys))}) / {n_keys} AS ki, "
+    return (
+        f"SELECT i, ({rand(str(key_count))} * {rand(str(key_count))}) / {key_count} AS ki, "
         f"{rand(str(plan.days))} AS di, {rand(str(len(plan.models)))} AS mi, {rand('86400')} AS sec, "
         f"20 + {rand('2000')} AS prompt, {rand('800')} AS content, "
         f"{rand('2')} * {rand('400')} AS reasoning, "
@@ -115,13 +142,19 @@ def _insert_sql(dialect: _Dialect, keys: Sequence[ApiKey], plan: SeedPlan, run: 
         f"CASE WHEN {rand('4')} = 0 THEN {rand('200')} ELSE 0 END AS cached, "
         f"{rand('100')} AS fate, {rand('600')} AS ttft, {rand('20000')} AS duration FROM s"
     )
-    outcome = (
-        "CASE WHEN g.fate < 92 THEN 'completed' WHEN g.fate < 95 THEN 'incomplete' "
-        "WHEN g.fate < 97 THEN 'failed' WHEN g.fate < 99 THEN 'rejected' ELSE 'client_disconnected' END"
-    )
-    produced = "CASE WHEN g.fate < 95 OR g.fate >= 99 THEN 1 ELSE 0 END"
-    known = "CASE WHEN g.fate < 95 OR (g.fate >= 97 AND g.fate < 99) THEN 1 ELSE 0 END"
-    columns = [
+
+
+# The fate draw (0–99) picks the outcome: 92 % completed, 3 % incomplete, 2 % failed,
+# 2 % rejected, 1 % client_disconnected — each with the token fields that outcome can have.
+_PRODUCED = "CASE WHEN g.fate < 95 OR g.fate >= 99 THEN 1 ELSE 0 END"
+_OUTCOME = (
+    "CASE WHEN g.fate < 92 THEN 'completed' WHEN g.fate < 95 THEN 'incomplete' "
+    "WHEN g.fate < 97 THEN 'failed' WHEN g.fate < 99 THEN 'rejected' ELSE 'client_disconnected' END"
+)
+
+
+def _record_columns(dialect: _Dialect) -> list[tuple[str, str]]:
+    return [
         ("request_id", "%s || g.i"),
         ("tenant_id", "k.tenant_id"), ("tenant_name", "k.tenant_name"),
         ("api_key_id", "k.key_id"), ("key_name", "k.key_name"), ("key_prefix", "k.key_prefix"),
@@ -129,39 +162,22 @@ def _insert_sql(dialect: _Dialect, keys: Sequence[ApiKey], plan: SeedPlan, run: 
         ("model", "m.model"), ("upstream", "'seed'"), ("paddler_request_id", "''"),
         ("generated_by", "'seed-agent'"), ("streamed", "(g.i %% 2 = 0)"),
         ("started_at", dialect.started_at), ("day", dialect.day),
-        ("time_to_first_token_ms", f"CASE WHEN {produced} = 1 THEN 20 + g.ttft ELSE NULL END"),
-        ("duration_ms", "100 + g.duration"), ("outcome", outcome),
+        ("time_to_first_token_ms", f"CASE WHEN {_PRODUCED} = 1 THEN 20 + g.ttft ELSE NULL END"),
+        ("duration_ms", "100 + g.duration"), ("outcome", _OUTCOME),
         ("http_status", "CASE WHEN g.fate < 95 THEN 200 WHEN g.fate < 97 THEN 503 WHEN g.fate < 99 THEN 400 ELSE 499 END"),
         ("error_class", "CASE WHEN g.fate < 95 THEN '' WHEN g.fate < 97 THEN 'UpstreamErrorReply' "
                         "WHEN g.fate < 99 THEN 'ValidationError' ELSE 'ClientDisconnected' END"),
         ("usage_source", "CASE WHEN g.fate >= 99 OR (g.fate >= 95 AND g.fate < 97) THEN 'counted' ELSE 'reported' END"),
-        ("prompt_tokens_known", f"({known} = 1)"),
+        ("prompt_tokens_known", "(g.fate < 95 OR (g.fate >= 97 AND g.fate < 99))"),
         ("prompt_tokens", "CASE WHEN g.fate < 95 THEN g.prompt ELSE 0 END"),
         ("cached_prompt_tokens", "CASE WHEN g.fate < 95 THEN g.cached ELSE 0 END"),
         ("input_image_tokens", "0"),
-        ("content_tokens", f"g.content * {produced}"),
-        ("reasoning_tokens", f"g.reasoning * {produced}"),
-        ("tool_call_tokens", f"g.tool * {produced}"),
+        ("content_tokens", f"g.content * {_PRODUCED}"),
+        ("reasoning_tokens", f"g.reasoning * {_PRODUCED}"),
+        ("tool_call_tokens", f"g.tool * {_PRODUCED}"),
         ("undeterminable_tokens", "0"),
-        ("completion_tokens", f"(g.content + g.reasoning + g.tool) * {produced}"),
+        ("completion_tokens", f"(g.content + g.reasoning + g.tool) * {_PRODUCED}"),
     ]
-    # Every column of the model, so a new field cannot be silently left out of the seed.
-    expected = {field.column for field in UsageRecord._meta.concrete_fields if not field.primary_key}
-    assert {name for name, _ in columns} == expected, expected ^ {name for name, _ in columns}
-    sql = (
-        f"WITH RECURSIVE {dialect.series}, "
-        f"k(idx, tenant_id, tenant_name, key_id, key_name, key_prefix) AS (VALUES {', '.join(key_rows)}), "
-        f"dd(d, day, start_utc) AS (VALUES {', '.join(day_rows)}), "
-        f"m(idx, model) AS (VALUES {', '.join(model_rows)}), "
-        # MATERIALIZED: each random value is drawn once even when a column uses it twice.
-        f"g AS MATERIALIZED ({generated}) "
-        f"INSERT INTO {_qn(UsageRecord._meta.db_table)} ({', '.join(_qn(name) for name, _ in columns)}) "
-        f"SELECT {', '.join(expression for _, expression in columns)} "
-        "FROM g JOIN k ON k.idx = g.ki JOIN dd ON dd.d = g.di JOIN m ON m.idx = g.mi"
-    )
-    # Placeholders in statement order: the series bounds (given per chunk), the VALUES rows,
-    # then the request id prefix. A literal % is written %% (the query has parameters).
-    return sql, params
 
 
 def _days(count: int) -> list[tuple[date, str]]:
