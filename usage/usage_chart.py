@@ -76,7 +76,7 @@ def daily_chart(rows: Sequence[UsageRow], *, since: date, until: date) -> DailyC
         for kind, label, color in CHART_KINDS
     )
     y_ticks = tuple(
-        ChartTick(_y(scale_max * step / Y_TICKS, scale_max), f"{round(scale_max * step / Y_TICKS):,}")
+        ChartTick(_y(scale_max * step / Y_TICKS, scale_max), _compact(scale_max * step / Y_TICKS))
         for step in range(Y_TICKS + 1)
     )
     stride = max(1, -(-len(days) // X_LABELS))
@@ -109,6 +109,14 @@ def _x(index: int, day_count: int) -> float:
 def _y(value: float, scale_max: int) -> float:
     span = HEIGHT - MARGIN_BOTTOM - MARGIN_TOP
     return HEIGHT - MARGIN_BOTTOM - span * (value / scale_max)
+
+
+def _compact(value: float) -> str:
+    """Axis labels: 2.5M, 625k, 40."""
+    for threshold, suffix in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if value >= threshold:
+            return f"{value / threshold:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def _nice_ceiling(value: int) -> int:

@@ -128,9 +128,16 @@ def usage_tenants() -> list[tuple[int, str]]:
 
 
 def usage_keys(tenant_id: int | None) -> list[tuple[int, str]]:
-    """Keys with usage (of one tenant, when given): (id, "name (prefix…)"), by name."""
+    """Keys with usage: of one tenant as (id, "name (prefix…)") by name, or of all tenants as
+    (id, "tenant / name (prefix…)") by tenant then name."""
     rows = usage_rows(UsageFilter(tenant_id=tenant_id), "key")
-    return [(row.api_key_id, f"{row.key} ({row.key_prefix}…)") for row in rows if row.api_key_id is not None]
+    if tenant_id is None:
+        rows.sort(key=lambda row: (row.tenant.lower(), row.key.lower(), row.key_prefix))
+    return [
+        (row.api_key_id, f"{'' if tenant_id is not None else row.tenant + ' / '}{row.key} ({row.key_prefix}…)")
+        for row in rows
+        if row.api_key_id is not None
+    ]
 
 
 def key_requests(

@@ -56,7 +56,7 @@ def _draft_of(key: ApiKey, **fields: Any) -> UsageRecordDraft:
 
 
 def _total(html: str, name: str) -> str:
-    found = re.search(rf'data-total="{name}">([^<]*)<', html)
+    found = re.search(rf'data-total="{name}" data-value="(\d+)">', html)
     assert found is not None, name
     return found.group(1)
 
@@ -71,6 +71,7 @@ def test_the_dashboard_shows_the_totals_of_the_range(staff_client: Client, usage
     assert _total(html, "completion_tokens") == "279"
     assert _total(html, "reasoning_tokens") == "44"
     assert _total(html, "total_tokens") == "1395"
+    assert 'data-value="1116">1,116<' in html
     assert "1 request(s) ended before Paddler reported usage" in html
 
 
