@@ -75,7 +75,7 @@ class Admission:
         if self.released:
             return
         self.released = True
-        if self.plan is None or self.store is None:
+        if self.plan is None or self.store is None or not self.plan.needs_release:
             return
         used = self.reserved_tokens if used_tokens is None else max(used_tokens, 0)
         try:

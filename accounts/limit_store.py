@@ -55,6 +55,11 @@ class AdmissionPlan:
     tokens: int
     lease_seconds: int
 
+    @property
+    def needs_release(self) -> bool:
+        """False when only requests per minute apply: nothing to give back or settle."""
+        return any(scope.tpm is not None or scope.tracks_leases for scope in self.scopes)
+
 
 @dataclass(frozen=True, slots=True)
 class Denial:

@@ -34,13 +34,14 @@ BENCH_PREFIX = "oarlock:bench"
 EVERY_LIMIT = Limits(
     rpm=1_000_000_000, tpm=2_000_000_000, max_concurrent=100_000, token_budget=10**15, budget_period="day"
 )
+RPM_ONLY = Limits(rpm=1_000_000_000)
 NO_LIMITS = Limits()
 
 
-def key_with(limits: Limits) -> AuthenticatedKey:
+def key_with(limits: Limits, tenant_limits: Limits | None = None) -> AuthenticatedKey:
     return AuthenticatedKey(
         key_id=1, key_name="bench", key_prefix="oar_bench000", tenant_id=1, tenant_name="bench",
-        key_limits=limits, tenant_limits=limits,
+        key_limits=limits, tenant_limits=limits if tenant_limits is None else tenant_limits,
     )
 
 
@@ -91,12 +92,17 @@ async def run(name: str, make_store: Callable[[], LimitStore], iterations: int,
               cleanup: Callable[[LimitStore], Awaitable[None]] | None = None) -> None:
     store = make_store()
     print(f"{name}")
-    for label, limits in (("every limit on key and tenant", EVERY_LIMIT), ("no limits (baseline)", NO_LIMITS)):
+    scenarios = (
+        ("every limit on key and tenant", key_with(EVERY_LIMIT)),
+        ("requests per minute on the key only", key_with(RPM_ONLY, NO_LIMITS)),
+        ("no limits (baseline)", key_with(NO_LIMITS)),
+    )
+    for label, key in scenarios:
         print(f"  {label}")
         controller = AdmissionController(store=store)
-        await measure_sequential(controller, key_with(limits), iterations)
-        if limits is EVERY_LIMIT:
-            await measure_concurrent(controller, key_with(limits), iterations, 32)
+        await measure_sequential(controller, key, iterations)
+        if key.key_limits is EVERY_LIMIT:
+            await measure_concurrent(controller, key, iterations, 32)
     if cleanup is not None:
         await cleanup(store)
 

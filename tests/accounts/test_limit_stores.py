@@ -183,3 +183,9 @@ async def test_an_expired_lease_frees_its_slot_and_gives_its_reservation_back(st
     # A release that comes after its lease ended charges the real usage.
     await store.release(lost, used_tokens=30)
     assert await store.budget_used(tenant_id=3, scope="key", scope_id=7, label=LABEL) == 31
+
+
+def test_only_token_limits_budgets_and_slots_need_a_release() -> None:
+    assert not plan(key_scope(rpm=5), tenant_scope(rpm=50)).needs_release
+    for limits in ({"tpm": 5}, {"max_concurrent": 1}, {"token_budget": 10}):
+        assert plan(key_scope(rpm=5), tenant_scope(**limits)).needs_release
