@@ -46,7 +46,41 @@ class EngineFailedToStart(Exception):
 
 
 class Terminated(Exception):
-    """SIGTERM arrived: unwind like Ctrl-C so both children are stopped in order."""
+    """SIGINT or SIGTERM arrived while waiting for the engine."""
+
+
+class StopSignal:
+    """Records SIGINT/SIGTERM and forwards SIGTERM to the running command.
+
+    The handler raises nothing: an exception raised from a signal handler lands wherever the
+    main thread happens to be — inside ``logging``'s ``emit()``, for instance, which swallows it.
+    SIGINT is handled explicitly because a shell may have started us with it ignored.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._command: subprocess.Popen[bytes] | None = None
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._handle)
+
+    def watch(self, command: subprocess.Popen[bytes]) -> None:
+        self._command = command
+        if self.received is not None:
+            self._forward()
+
+    def raise_if_received(self) -> None:
+        if self.received is not None:
+            raise Terminated()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signum
+        self._forward()
+
+    def _forward(self) -> None:
+        if self._command is not None and self._command.poll() is None:
+            self._command.send_signal(signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,12 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         _parser().error("give the command to run after --")
     logging.basicConfig(level=logging.INFO, format="[supervisor] %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health poll is noise
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    stop = StopSignal()
+    stop.install()
     with tempfile.TemporaryDirectory(prefix="oarlock-engine-") as scratch:
-        engine = subprocess.Popen(_engine_command(args, ready_file=Path(scratch) / "ready.json"))
+        ready_file = Path(scratch) / "ready.json"
+        engine = subprocess.Popen(_engine_command(args, ready_file=ready_file))
         child: subprocess.Popen[bytes] | None = None
         try:
-            ready = _wait_until_healthy(engine, Path(scratch) / "ready.json", args.startup_timeout)
+            ready = _wait_until_healthy(engine, ready_file, args.startup_timeout, stop)
             logger.info("local engine is healthy at %s, serving %r", ready.url, ready.model_name)
             environment = {
                 **os.environ,
@@ -69,14 +105,15 @@ def main(argv: list[str] | None = None) -> int:
                 "OARLOCK_DEFAULT_MODEL": ready.model_name,
             }
             child = subprocess.Popen(command, env=environment)
-            return child.wait()
+            stop.watch(child)
+            status = child.wait()
+            return 130 if stop.received is not None else status
         except EngineFailedToStart as error:
             logger.error("%s", error)
             return 1
-        except (KeyboardInterrupt, Terminated):
+        except Terminated:
             return 130
         finally:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish stopping both children
             if child is not None:
                 _stop(child, "command")
             _stop(engine, "local engine")
@@ -109,11 +146,12 @@ def _engine_command(args: argparse.Namespace, *, ready_file: Path) -> list[str]:
 
 
 def _wait_until_healthy(
-    engine: subprocess.Popen[bytes], ready_file: Path, timeout: float
+    engine: subprocess.Popen[bytes], ready_file: Path, timeout: float, stop: StopSignal
 ) -> ReadyEngine:
     started = last_progress = time.monotonic()
     logger.info("starting the local engine (loading the model)...")
     while True:
+        stop.raise_if_received()
         if engine.poll() is not None:
             raise EngineFailedToStart(f"the local engine exited with status {engine.returncode} before it was ready")
         ready = _read_ready_file(ready_file)
@@ -155,10 +193,6 @@ def _stop(process: subprocess.Popen[bytes], name: str) -> None:
         process.kill()
         process.wait()
     logger.info("%s stopped", name)
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
 
 
 if __name__ == "__main__":

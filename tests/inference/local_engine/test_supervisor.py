@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +50,26 @@ def test_an_engine_that_cannot_start_fails_without_running_the_command(tmp_path:
     assert result.returncode == 1
     assert "exited with status" in result.stderr
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_command_and_the_engine(signum: int) -> None:
+    supervisor = subprocess.Popen(
+        [*SUPERVISOR, "--", "sleep", "120"],
+        stderr=subprocess.PIPE, text=True, env=ENVIRONMENT, start_new_session=True,
+    )
+    try:
+        assert supervisor.stderr is not None
+        url = next(
+            line.split("is healthy at ")[1].split(",")[0]
+            for line in supervisor.stderr
+            if "is healthy at" in line
+        )
+        supervisor.send_signal(signum)
+        supervisor.communicate(timeout=30)  # EOF only once the engine closed its stderr too
+        assert supervisor.returncode == 130
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/health")
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of this test's group
+            os.killpg(supervisor.pid, signal.SIGKILL)
