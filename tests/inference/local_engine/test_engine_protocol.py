@@ -43,7 +43,8 @@ LONG_RAW = {"raw_prompt": "Count from 1 to 500: 1, 2, 3,", "max_tokens": 1500}
 
 @pytest.fixture(scope="session")
 def runtimes() -> Iterator[list[LlamaRuntime]]:
-    loaded = load_runtimes(SETTINGS)
+    """Two contexts, loaded once; an engine with ``slots=1`` uses the first."""
+    loaded = load_runtimes(dataclasses.replace(SETTINGS, slots=2, threads=2))
     yield loaded
     for runtime in loaded:
         runtime.close()
@@ -54,7 +55,8 @@ def serve(runtimes: list[LlamaRuntime]) -> Iterator[Callable[..., EngineServer]]
     servers: list[EngineServer] = []
 
     def start(**settings: Any) -> EngineServer:
-        engine = build_engine(runtimes, dataclasses.replace(SETTINGS, **settings))
+        engine_settings = dataclasses.replace(SETTINGS, **settings)
+        engine = build_engine(runtimes[: engine_settings.slots], engine_settings)
         servers.append(EngineServer(LocalEngineApp(engine, agent_name="test-engine")).start())
         return servers[-1]
 
@@ -184,6 +186,20 @@ async def test_a_buffered_request_runs_once_the_slot_frees(
         post(client, url, {"raw_prompt": "Count: 1, 2,", "max_tokens": 3}),
     )
     assert len(token_lines(first)) + len(token_lines(second)) == 23
+
+
+async def test_concurrent_requests_on_two_slots_count_their_own_usage(
+    serve: Callable[..., EngineServer], client: httpx.AsyncClient
+) -> None:
+    server = serve(slots=2, max_buffered_requests=0)  # no buffer: both must get a slot at once
+    url = f"{server.url}{RAW}"
+    short, long = await asyncio.gather(
+        post(client, url, {"raw_prompt": "Count from 1 to 500: 1, 2, 3,", "max_tokens": 4}),
+        post(client, url, {"raw_prompt": "Count from 1 to 500: 1, 2,", "max_tokens": 9}),
+    )
+    assert (len(token_lines(short)), done_of(short).usage.undeterminable_tokens) == (4, 4)
+    assert (len(token_lines(long)), done_of(long).usage.undeterminable_tokens) == (9, 9)
+    assert done_of(short).usage.prompt_tokens != done_of(long).usage.prompt_tokens
 
 
 async def test_a_client_disconnect_stops_generation_and_frees_the_slot(
