@@ -1,10 +1,11 @@
 """Async client for Paddler's NDJSON inference routes (protocol reference 1.1-1.7, 9.2).
 
-One ``PaddlerClient`` (one ``httpx.AsyncClient``) per upstream. Each generation is a
-``PaddlerStream``: entering it sends the POST, iterating it yields parsed lines up to and
-including the terminal one, and closing it closes the HTTP response — which is how Paddler learns
-that the caller went away and stops generating (reference 1.7). Every transport failure surfaces
-as one of the typed ``inference.errors`` exceptions, never as an httpx one.
+One ``PaddlerClient`` per upstream. Each generation is a ``PaddlerStream``: entering it sends
+the POST on a connection of its own (Paddler disables keep-alive), iterating it yields parsed
+lines up to and including the terminal one, and closing it closes the connection — which is how
+Paddler learns that the caller went away and stops generating (reference 1.7). The HTTP is
+``inference/upstream_http.py``; every transport failure surfaces as one of the typed
+``inference.errors`` exceptions.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
-from types import AsyncGeneratorType, TracebackType
+from types import TracebackType
 from typing import Any
-
-import httpx
 
 from inference.conversation_params import ConversationParams, RawPromptParams
 from inference.errors import (
@@ -28,6 +26,7 @@ from inference.errors import (
 )
 from inference.ndjson_lines import NdjsonLines
 from inference.paddler_message import PaddlerLine, is_terminal, parse_line
+from inference.upstream_http import HttpOrigin, IncompleteBody, StreamedResponse, send_request
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +37,14 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 # Enough of a plain-text rejection (actix's "Json deserialize error: ...") to explain it.
 REJECTION_BODY_CHARS = 1000
 
-_REQUEST_HEADERS = {
-    "Content-Type": "application/json",
+_REQUEST_HEADERS = (
+    ("Content-Type", "application/json"),
     # Paddler runs actix with keep-alive disabled (reference 1.1): say so instead of offering a
     # connection it will close anyway. No Origin header: actix-cors would reject an unlisted one.
-    "Connection": "close",
-}
+    ("Connection", "close"),
+    ("User-Agent", "oarlock"),
+)
+_HEALTH_HEADERS = (("Connection", "close"), ("User-Agent", "oarlock"))
 
 
 class PaddlerClient:
@@ -55,54 +56,44 @@ class PaddlerClient:
         *,
         connect_timeout: float = 5.0,
         read_timeout: float = 120.0,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         base_url = inference_url.rstrip("/")
         self.inference_url = base_url
-        self._conversation_url = base_url + CONVERSATION_HISTORY_PATH
-        self._raw_prompt_url = base_url + RAW_PROMPT_PATH
-        self._health_url = base_url + HEALTH_PATH
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(
-                connect=connect_timeout,
-                # The gap allowed between two chunks; Paddler itself gives up after its
-                # --inference-item-timeout (30 s by default) and says so with an Error line.
-                read=read_timeout,
-                write=read_timeout,
-                pool=connect_timeout,
-            ),
-            # Every request is its own TCP connection (no keep-alive upstream), so the pool
-            # must not cap concurrent streams nor keep idle sockets.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
-            # The upstream is an internal service: ignore HTTP(S)_PROXY and friends.
-            trust_env=False,
-            follow_redirects=False,
-            headers={"User-Agent": "oarlock"},
-        )
+        self._origin = HttpOrigin.from_url(base_url)
+        self._connect_timeout = connect_timeout
+        # The gap allowed between two chunks; Paddler itself gives up after its
+        # --inference-item-timeout (30 s by default) and says so with an Error line.
+        self._read_timeout = read_timeout
 
     def continue_from_conversation_history(self, params: ConversationParams) -> PaddlerStream:
-        return PaddlerStream(self._http, self._conversation_url, params.to_json())
+        return PaddlerStream(self, CONVERSATION_HISTORY_PATH, params.to_json())
 
     def continue_from_raw_prompt(self, params: RawPromptParams) -> PaddlerStream:
-        return PaddlerStream(self._http, self._raw_prompt_url, params.to_json())
+        return PaddlerStream(self, RAW_PROMPT_PATH, params.to_json())
 
     async def check_health(self) -> bool:
         """Whether Paddler's ``GET /health`` answers 200 within about two seconds. Never raises."""
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
-                response = await self._http.get(
-                    self._health_url,
-                    headers={"Connection": "close"},
-                    timeout=HEALTH_TIMEOUT_SECONDS,
+                response = await send_request(
+                    self._origin, "GET", HEALTH_PATH, headers=_HEALTH_HEADERS,
+                    connect_timeout=HEALTH_TIMEOUT_SECONDS, read_timeout=HEALTH_TIMEOUT_SECONDS,
                 )
-        except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as error:
-            logger.debug("Paddler health check of %s failed: %r", self._health_url, error)
+        except (TimeoutError, OSError) as error:
+            logger.debug("Paddler health check of %s failed: %r", self.inference_url, error)
             return False
-        return response.status_code == 200
+        response.close()
+        return response.status == 200
+
+    async def open_response(self, path: str, body: bytes) -> StreamedResponse:
+        """POST ``body`` to ``path``; the response head is in, the body is still to read."""
+        return await send_request(
+            self._origin, "POST", path, body=body, headers=_REQUEST_HEADERS,
+            connect_timeout=self._connect_timeout, read_timeout=self._read_timeout,
+        )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        """Nothing to release: every request has its own connection, closed with its stream."""
 
 
 class PaddlerStream:
@@ -113,11 +104,11 @@ class PaddlerStream:
     """
 
     __slots__ = (
-        "_http",
-        "_url",
+        "_client",
+        "_path",
         "_body",
         "_response",
-        "_chunks",
+        "_opened",
         "_lines",
         "_ready",
         "_finished",
@@ -125,15 +116,15 @@ class PaddlerStream:
         "generated_by",
     )
 
-    def __init__(self, http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> None:
-        self._http = http
-        self._url = url
+    def __init__(self, client: PaddlerClient, path: str, body: dict[str, Any]) -> None:
+        self._client = client
+        self._path = path
         # Compact, UTF-8 and NaN-free: exactly what serde_json on the other side accepts.
         self._body = json.dumps(
             body, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         ).encode()
-        self._response: httpx.Response | None = None
-        self._chunks: AsyncIterator[bytes] | None = None
+        self._response: StreamedResponse | None = None
+        self._opened = False
         self._lines = NdjsonLines()
         self._ready: deque[bytes] = deque()
         self._finished = False
@@ -153,25 +144,22 @@ class PaddlerStream:
 
     async def open(self) -> PaddlerStream:
         """Send the request and check the status; the body is read by iterating."""
-        if self._response is not None or self._finished:
+        if self._opened or self._finished:
             raise RuntimeError("A PaddlerStream can be opened only once")
-        request = self._http.build_request(
-            "POST", self._url, content=self._body, headers=_REQUEST_HEADERS
-        )
+        self._opened = True
         try:
-            response = await self._http.send(request, stream=True)
-        except httpx.TimeoutException as error:
+            response = await self._client.open_response(self._path, self._body)
+        except TimeoutError as error:
             raise UpstreamTimeout() from error
-        except httpx.TransportError as error:
+        except OSError as error:
             raise UpstreamUnavailable() from error
         self._response = response
-        if response.status_code != 200:
+        if response.status != 200:
             try:
                 body = await _read_rejection(response)
             finally:
                 await self.aclose()
-            raise UpstreamRejected(response.status_code, body)
-        self._chunks = response.aiter_bytes()
+            raise UpstreamRejected(response.status, body)
         return self
 
     def __aiter__(self) -> PaddlerStream:
@@ -199,68 +187,61 @@ class PaddlerStream:
         return line
 
     async def _read_more(self) -> None:
-        """Wait for the next chunk and queue the lines it completes."""
-        if self._chunks is None:
-            raise RuntimeError("Open the PaddlerStream (async with) before iterating it")
+        """Wait for the next arrival from upstream and queue the lines it completes."""
+        response = self._response
+        if response is None:
+            if not self._opened:
+                raise RuntimeError("Open the PaddlerStream (async with) before iterating it")
+            raise UpstreamProtocolError("The inference upstream stream is closed.")
         try:
-            chunk = await anext(self._chunks)
-        except StopAsyncIteration:
-            tail = self._lines.finish()
-            if tail is None:
-                await self.aclose()
-                raise UpstreamProtocolError(
-                    "The inference upstream ended the stream without a terminal message."
-                ) from None
-            self._ready.append(tail)
-            return
-        except httpx.TimeoutException as error:
+            data = await response.read_some()
+        except TimeoutError as error:
             await self.aclose()
             raise UpstreamTimeout() from error
-        except httpx.RemoteProtocolError as error:
+        except IncompleteBody as error:
             # The peer closed mid-body (e.g. an incomplete chunked read): the agent or balancer
             # went away before the terminal line.
             await self.aclose()
             raise UpstreamProtocolError(
                 "The inference upstream ended the stream without a terminal message."
             ) from error
-        except httpx.TransportError as error:
+        except OSError as error:
             await self.aclose()
             raise UpstreamUnavailable() from error
         except BaseException:
             # CancelledError above all: the caller is gone, so close upstream (which cancels the
-            # generation on Paddler) before letting it through.
+            # generation on Paddler) before letting it through; UpstreamProtocolError for broken
+            # chunk framing.
             await self.aclose()
             raise
-        self._ready.extend(self._lines.feed(chunk))
+        if data is None:
+            tail = self._lines.finish()
+            if tail is None:
+                await self.aclose()
+                raise UpstreamProtocolError(
+                    "The inference upstream ended the stream without a terminal message."
+                )
+            self._ready.append(tail)
+            return
+        if data:
+            self._ready.extend(self._lines.feed(data))
 
     async def aclose(self) -> None:
-        """Close the HTTP response now (idempotent); Paddler stops generating for a closed one."""
+        """Close the connection now (idempotent); Paddler stops generating for a closed one."""
         self._finished = True
-        chunks, self._chunks = self._chunks, None
         response, self._response = self._response, None
-        try:
-            # Finish the body iterator here rather than leave it to the garbage collector,
-            # which may only get to it after the event loop is gone. (If another task is
-            # inside it right now, closing the response below ends that read instead.)
-            if isinstance(chunks, AsyncGeneratorType) and not chunks.ag_running:
-                await chunks.aclose()
-            if response is not None:
-                await response.aclose()
-        except httpx.HTTPError as error:
-            # The connection is being thrown away; a failure to close it cleanly changes nothing.
-            logger.debug("Closing the Paddler response failed: %r", error)
+        if response is not None:
+            response.close()
 
 
-async def _read_rejection(response: httpx.Response) -> str:
+async def _read_rejection(response: StreamedResponse) -> str:
     """The start of a non-200 body (actix answers those in plain text)."""
     limit = REJECTION_BODY_CHARS * 4  # bytes enough for that many UTF-8 characters
     received = bytearray()
     try:
-        async for chunk in response.aiter_bytes():
-            received += chunk
-            if len(received) >= limit:
-                break
-    except httpx.HTTPError as error:
+        while len(received) < limit and (data := await response.read_some()) is not None:
+            received += data
+    except (TimeoutError, OSError, IncompleteBody, UpstreamProtocolError) as error:
         logger.debug("Reading Paddler's rejection body failed: %r", error)
-    text = received.decode("utf-8", errors="replace").strip()
+    text = received[:limit].decode("utf-8", errors="replace").strip()
     return text[:REJECTION_BODY_CHARS]

@@ -2,7 +2,7 @@
 
 The table is read from the database at most every ``OARLOCK_UPSTREAM_REFRESH_SECONDS`` per process (and at once
 after a change made in this process), so routing costs no query per request. One
-``PaddlerClient`` (one httpx pool) per inference URL, owned here and closed at shutdown.
+``PaddlerClient`` per inference URL, owned here and closed at shutdown.
 """
 
 from __future__ import annotations

@@ -1,0 +1,244 @@
+"""Just enough HTTP/1.1 for Paddler's inference service: one request per TCP connection.
+
+Paddler runs actix with keep-alive disabled (protocol reference 1.1), so a connection pool buys
+nothing, and httpx's layers — the pool, anyio cancel scopes, h11 events and four nested async
+iterators per body chunk — cost more CPU than all the rest of relaying a token (bench/RESULTS.md).
+This sends one request and reads its response with one ``read`` per network arrival, decoding
+``Transfer-Encoding: chunked`` (how actix streams NDJSON), a ``Content-Length`` body, or a body
+that ends with the connection.
+
+Failures are plain: ``TimeoutError`` (connect or read timeout), ``OSError`` (could not connect,
+reset, or no valid response head: ``MalformedResponse``), ``IncompleteBody`` (the peer closed
+before the body's end), ``UpstreamProtocolError`` (broken chunk framing). ``PaddlerClient``
+maps them to the typed ``inference.errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+from inference.errors import UpstreamProtocolError
+
+READ_SIZE: Final = 64 * 1024
+MAX_HEAD_BYTES: Final = 64 * 1024
+# A chunk-size line is a few hex digits (plus rare extensions): anything longer is not HTTP.
+MAX_SIZE_LINE_BYTES: Final = 1024
+
+
+class MalformedResponse(ConnectionError):
+    """The upstream answered something that is not an HTTP/1.x response head."""
+
+
+class IncompleteBody(Exception):
+    """The connection ended before the response body did."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpOrigin:
+    host: str
+    port: int
+    tls: bool
+    base_path: str
+
+    @classmethod
+    def from_url(cls, url: str) -> HttpOrigin:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"Not an http(s) URL: {url!r}")
+        tls = parts.scheme == "https"
+        return cls(parts.hostname, parts.port or (443 if tls else 80), tls, parts.path.rstrip("/"))
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.tls else 80
+        return host if self.port == default else f"{host}:{self.port}"
+
+
+async def send_request(
+    origin: HttpOrigin,
+    method: str,
+    path: str,
+    *,
+    body: bytes = b"",
+    headers: Sequence[tuple[str, str]] = (),
+    connect_timeout: float,
+    read_timeout: float,
+) -> StreamedResponse:
+    """Connect, send, and return once the response head is in (the body is read later)."""
+    async with asyncio.timeout(connect_timeout):
+        reader, writer = await asyncio.open_connection(
+            origin.host, origin.port, ssl=ssl.create_default_context() if origin.tls else None,
+            limit=MAX_HEAD_BYTES,
+        )
+    try:
+        lines = [f"{method} {origin.base_path}{path} HTTP/1.1", f"Host: {origin.host_header}"]
+        lines += [f"{name}: {value}" for name, value in headers]
+        if body or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        async with asyncio.timeout(read_timeout):
+            await writer.drain()
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError as error:
+                raise MalformedResponse("The upstream closed the connection without a response") from error
+            except asyncio.LimitOverrunError as error:
+                raise MalformedResponse("The upstream's response head is too large") from error
+        status, response_headers = _parse_head(head)
+    except BaseException:
+        writer.close()
+        raise
+    return StreamedResponse(status, response_headers, reader, writer, read_timeout)
+
+
+def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
+    version, _, rest = status_line.partition(" ")
+    code = rest[:3]
+    if not version.startswith("HTTP/1.") or not code.isdigit():
+        raise MalformedResponse(f"Not an HTTP/1.x status line: {status_line[:80]!r}")
+    headers: dict[str, str] = {}
+    for line in header_lines:
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise MalformedResponse(f"Not a header line: {line[:80]!r}")
+        name = name.strip().lower()
+        value = value.strip()
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return int(code), headers
+
+
+class StreamedResponse:
+    """A response whose body is read as it arrives; ``close`` hangs up at once."""
+
+    __slots__ = ("status", "headers", "_reader", "_writer", "_read_timeout", "_chunked", "_remaining", "_done")
+
+    def __init__(
+        self,
+        status: int,
+        headers: dict[str, str],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        read_timeout: float,
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self._reader = reader
+        self._writer = writer
+        self._read_timeout = read_timeout
+        self._chunked: ChunkedBody | None = None
+        # Bytes of a Content-Length body still to come; None: until the chunked end or EOF.
+        self._remaining: int | None = None
+        self._done = False
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            self._chunked = ChunkedBody()
+        elif "content-length" in headers:
+            try:
+                self._remaining = int(headers["content-length"])
+            except ValueError as error:
+                raise MalformedResponse("Invalid Content-Length") from error
+            self._done = self._remaining == 0
+
+    async def read_some(self) -> bytes | None:
+        """Body bytes from the next network arrival (maybe ``b""``: framing only); None at the end."""
+        if self._done:
+            return None
+        async with asyncio.timeout(self._read_timeout):
+            data = await self._reader.read(READ_SIZE)
+        if self._chunked is not None:
+            if not data:
+                raise IncompleteBody()
+            payload = self._chunked.feed(data)
+            self._done = self._chunked.finished
+            return payload
+        if self._remaining is not None:
+            if not data:
+                raise IncompleteBody()
+            data = data[: self._remaining]
+            self._remaining -= len(data)
+            self._done = self._remaining == 0
+            return data
+        if not data:
+            self._done = True
+            return None
+        return data
+
+    def close(self) -> None:
+        self._done = True
+        self._writer.close()
+
+
+class ChunkedBody:
+    """Incremental ``Transfer-Encoding: chunked`` decoder: ``feed`` bytes, get the payload back."""
+
+    __slots__ = ("_buffer", "_remaining", "_state")
+
+    _SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._remaining = 0
+        self._state = self._SIZE
+
+    @property
+    def finished(self) -> bool:
+        return self._state == self._DONE
+
+    def feed(self, data: bytes) -> bytes:
+        buffer = self._buffer
+        buffer += data
+        payload: list[bytes] = []
+        position = 0
+        while self._state != self._DONE:
+            if self._state == self._SIZE:
+                end = buffer.find(b"\r\n", position)
+                if end < 0:
+                    if len(buffer) - position > MAX_SIZE_LINE_BYTES:
+                        raise UpstreamProtocolError("The upstream sent a malformed chunked body")
+                    break
+                size = _chunk_size(bytes(buffer[position:end]))
+                position = end + 2
+                self._remaining = size
+                self._state = self._DATA if size else self._TRAILER
+            elif self._state == self._DATA:
+                take = min(self._remaining, len(buffer) - position)
+                if take == 0:
+                    break
+                payload.append(bytes(buffer[position : position + take]))
+                position += take
+                self._remaining -= take
+                if self._remaining:
+                    break
+                self._state = self._DATA_END
+            elif self._state == self._DATA_END:
+                if len(buffer) - position < 2:
+                    break
+                if buffer[position : position + 2] != b"\r\n":
+                    raise UpstreamProtocolError("The upstream sent a malformed chunked body")
+                position += 2
+                self._state = self._SIZE
+            else:  # trailer lines until an empty one
+                end = buffer.find(b"\r\n", position)
+                if end < 0:
+                    break
+                self._state = self._DONE if end == position else self._TRAILER
+                position = end + 2
+        del buffer[:position]
+        return payload[0] if len(payload) == 1 else b"".join(payload)
+
+
+def _chunk_size(line: bytes) -> int:
+    text = line.split(b";", 1)[0].strip()
+    try:
+        size = int(text, 16)
+    except ValueError:
+        size = -1
+    if size < 0 or not text:
+        raise UpstreamProtocolError("The upstream sent a malformed chunked body")
+    return size
