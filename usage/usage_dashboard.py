@@ -2,11 +2,12 @@
 
 Drill-down is the filter itself: no tenant → top tenants and a table by tenant; a tenant →
 its keys; a key → its requests (the only panel that reads raw records, one page at a time).
+The tenant and key choices list those with usage in the chosen range.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from usage.models import UsageRecord
@@ -18,11 +19,8 @@ from usage.usage_queries import (
     UsageTotals,
     key_requests,
     report_totals,
-    usage_keys,
     usage_models,
     usage_rows,
-    usage_tenants,
-    usage_totals,
 )
 
 TOP_LIMIT = 10
@@ -61,37 +59,77 @@ def default_group_by(usage_filter: UsageFilter) -> GroupBy:
 def build_dashboard(
     usage_filter: UsageFilter, *, group_by: GroupBy, before_id: int | None = None
 ) -> Dashboard:
-    """``usage_filter`` must carry a date range (the form's ``default_range`` gives one)."""
+    """``usage_filter`` must carry a date range (the form's ``default_range`` gives one).
+
+    Four rollup aggregations serve every panel: by day (chart and totals), by tenant over the
+    range (tenant choices, top tenants), by key within the chosen tenant (key choices, top
+    keys, drill-down), and the table when no panel already holds it.
+    """
     assert usage_filter.since is not None and usage_filter.until is not None
-    table = usage_rows(usage_filter, group_by)
-    by_day = table if group_by == "day" else usage_rows(usage_filter, "day")
-    top_keys = usage_rows(usage_filter, "key", top=TOP_LIMIT)
+    unscoped = usage_filter.tenant_id is None and usage_filter.api_key_id is None
+    by_day = usage_rows(usage_filter, "day")
+    tenants = usage_rows(replace(usage_filter, tenant_id=None, api_key_id=None), "tenant")
+    keys = usage_rows(replace(usage_filter, api_key_id=None), "key")
+    table = _table(usage_filter, group_by, by_day=by_day, tenants=tenants if unscoped else None,
+                   keys=keys if usage_filter.api_key_id is None else None)
     requests: list[UsageRecord] = []
     if usage_filter.api_key_id is not None:
         requests = key_requests(
             usage_filter, api_key_id=usage_filter.api_key_id, before_id=before_id, limit=REQUESTS_PAGE + 1
         )
-    tenants = usage_tenants()
-    keys = usage_keys(usage_filter.tenant_id)
+    tenant_choices = [(row.tenant_id, row.tenant) for row in tenants if row.tenant_id is not None]
+    key_choices = _key_choices(keys, with_tenant=usage_filter.tenant_id is None)
     return Dashboard(
         usage_filter=usage_filter,
         since=usage_filter.since,
         until=usage_filter.until,
         group_by=group_by,
-        totals=usage_totals(usage_filter),
+        totals=report_totals(by_day),
         chart=daily_chart(by_day, since=usage_filter.since, until=usage_filter.until),
-        top_tenants=usage_rows(usage_filter, "tenant", top=TOP_LIMIT),
-        top_keys=top_keys,
+        top_tenants=_top(tenants) if unscoped else [],
+        top_keys=_top(keys) if usage_filter.api_key_id is None else [],
         table=table,
         table_totals=report_totals(table),
-        tenant_name=_label(tenants, usage_filter.tenant_id),
-        key_label=_label(keys, usage_filter.api_key_id),
+        tenant_name=_label(tenant_choices, usage_filter.tenant_id),
+        key_label=_label(key_choices, usage_filter.api_key_id),
         requests=requests[:REQUESTS_PAGE],
         older_requests_before=requests[REQUESTS_PAGE - 1].pk if len(requests) > REQUESTS_PAGE else None,
         models=usage_models(usage_filter),
-        tenants=tenants,
-        keys=keys,
+        tenants=tenant_choices,
+        keys=key_choices,
     )
+
+
+def _table(
+    usage_filter: UsageFilter,
+    group_by: GroupBy,
+    *,
+    by_day: list[UsageRow],
+    tenants: list[UsageRow] | None,
+    keys: list[UsageRow] | None,
+) -> list[UsageRow]:
+    """The grouped table: a panel's rows when they are exactly the filtered rows, else a query."""
+    if group_by == "day":
+        return by_day
+    if group_by == "tenant" and tenants is not None:
+        return tenants
+    if group_by == "key" and keys is not None:
+        return keys
+    return usage_rows(usage_filter, group_by)
+
+
+def _top(rows: list[UsageRow]) -> list[UsageRow]:
+    return sorted(rows, key=lambda row: -row.totals.total_tokens)[:TOP_LIMIT]
+
+
+def _key_choices(rows: list[UsageRow], *, with_tenant: bool) -> list[tuple[int, str]]:
+    if with_tenant:
+        rows = sorted(rows, key=lambda row: (row.tenant.lower(), row.key.lower(), row.key_prefix))
+    return [
+        (row.api_key_id, f"{row.tenant + ' / ' if with_tenant else ''}{row.key} ({row.key_prefix}…)")
+        for row in rows
+        if row.api_key_id is not None
+    ]
 
 
 def _label(choices: list[tuple[int, str]], chosen: int | None) -> str:

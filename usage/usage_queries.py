@@ -121,25 +121,6 @@ def usage_models(usage_filter: UsageFilter) -> list[str]:
     return list(in_range.values_list("model", flat=True).distinct().order_by("model"))
 
 
-def usage_tenants() -> list[tuple[int, str]]:
-    """Every tenant that has usage, deleted ones included: (id, name), by name."""
-    rows = usage_rows(UsageFilter(), "tenant")
-    return [(row.tenant_id, row.tenant) for row in rows if row.tenant_id is not None]
-
-
-def usage_keys(tenant_id: int | None) -> list[tuple[int, str]]:
-    """Keys with usage: of one tenant as (id, "name (prefix…)") by name, or of all tenants as
-    (id, "tenant / name (prefix…)") by tenant then name."""
-    rows = usage_rows(UsageFilter(tenant_id=tenant_id), "key")
-    if tenant_id is None:
-        rows.sort(key=lambda row: (row.tenant.lower(), row.key.lower(), row.key_prefix))
-    return [
-        (row.api_key_id, f"{'' if tenant_id is not None else row.tenant + ' / '}{row.key} ({row.key_prefix}…)")
-        for row in rows
-        if row.api_key_id is not None
-    ]
-
-
 def key_requests(
     usage_filter: UsageFilter, *, api_key_id: int, before_id: int | None = None, limit: int = 50
 ) -> list[UsageRecord]:
