@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=10, help="Timed requests per page (after one warm-up).")
-    parser.add_argument("--chunk", type=int, default=500_000, help="Seed records per transaction.")
+    parser.add_argument("--chunk", type=int, default=500_000, help="Seed records per INSERT statement.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
     options = parser.parse_args(argv)
     _setup_django()

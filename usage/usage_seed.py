@@ -2,7 +2,9 @@
 
 Rows are produced server-side (``generate_series`` on PostgreSQL, a recursive CTE on SQLite)
 by one ``INSERT … SELECT`` per chunk, so seeding 10 million records takes minutes, not hours
-of Python round trips. Each chunk adds its rollups in the same transaction, as the writer does.
+of Python round trips. The whole run is one transaction: the records, then their rollups added
+by a single aggregate over the run's records (adding them chunk by chunk would rewrite every
+rollup cell once per chunk and leave the table bloated with dead row versions).
 """
 
 from __future__ import annotations
@@ -59,22 +61,22 @@ _SQLITE = _Dialect(
 
 def seed_usage(plan: SeedPlan, *, progress: Callable[[int], None] | None = None) -> int:
     """Insert ``plan.records`` records over the last ``plan.days`` days; returns the count."""
-    keys = _seed_keys(plan.tenants, plan.keys_per_tenant)
     run = secrets.token_hex(4)
     dialect = _POSTGRES if connection.vendor == "postgresql" else _SQLITE
-    sql, fixed_params = _insert_sql(dialect, keys, plan, run)
-    done = 0
-    while done < plan.records:
-        size = min(plan.chunk, plan.records - done)
-        with transaction.atomic(), connection.cursor() as cursor:
-            before = UsageRecord.objects.aggregate(last=Max("pk"))["last"] or 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        keys = _seed_keys(plan.tenants, plan.keys_per_tenant)
+        sql, fixed_params = _insert_sql(dialect, keys, plan, run)
+        before = UsageRecord.objects.aggregate(last=Max("pk"))["last"] or 0
+        done = 0
+        while done < plan.records:
+            size = min(plan.chunk, plan.records - done)
             cursor.execute(sql, [done + 1, done + size, *fixed_params])
-            add_rollups_from_records(
-                cursor, f"{_qn('id')} > %s AND {_qn('request_id')} LIKE %s", [before, f"seed-{run}-%"]
-            )
-        done += size
-        if progress is not None:
-            progress(done)
+            done += size
+            if progress is not None:
+                progress(done)
+        add_rollups_from_records(
+            cursor, f"{_qn('id')} > %s AND {_qn('request_id')} LIKE %s", [before, f"seed-{run}-%"]
+        )
     return done
 
 

@@ -13,7 +13,8 @@ from usage.usage_seed import DEFAULT_MODELS, SeedPlan, seed_usage
 class Command(BaseCommand):
     help = (
         "Insert N synthetic usage records (seed-tenant-*/seed-key-*, spread over the last --days "
-        "days) with their rollups. Generated inside the database: millions take minutes."
+        "days) with their rollups, in one transaction. Generated inside the database: millions "
+        "take minutes."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenants", type=int, default=20)
         parser.add_argument("--keys-per-tenant", type=int, default=5)
         parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="Comma-separated model names.")
-        parser.add_argument("--chunk", type=int, default=250_000, help="Records per transaction.")
+        parser.add_argument("--chunk", type=int, default=250_000, help="Records per INSERT statement.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         models = tuple(name.strip() for name in options["models"].split(",") if name.strip())
