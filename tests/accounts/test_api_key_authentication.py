@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 from django.utils import timezone
 
 from accounts import api_key_cache
@@ -13,6 +16,14 @@ from accounts.errors import ExpiredApiKey, InvalidApiKey, MissingApiKey, Revoked
 from tests.factories import make_api_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections() -> AsyncIterator[None]:
+    """The ORM runs in asgiref's worker thread here: close its connection so the test
+    database can be flushed and dropped (PostgreSQL refuses while a session is open)."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 async def test_a_cached_key_costs_no_database_query(monkeypatch: pytest.MonkeyPatch) -> None:

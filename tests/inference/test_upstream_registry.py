@@ -1,12 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from inference.errors import ModelNotFound
 from inference.models import Upstream
 from inference.upstream_registry import UpstreamRegistry
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def close_thread_connections() -> AsyncIterator[None]:
+    """The ORM runs in asgiref's worker thread here: close its connection so the test
+    database can be flushed and dropped (PostgreSQL refuses while a session is open)."""
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
