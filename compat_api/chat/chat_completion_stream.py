@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import string
 import time
 from collections.abc import AsyncIterator
 
@@ -24,6 +22,7 @@ from compat_api.chat.completion_body import ChatCompletionBody, fold_chunks
 from compat_api.chat.paddler_params import build_paddler_params
 from compat_api.chat.request import ChatCompletionRequest
 from compat_api.chat.stream_state import ChatStreamState
+from compat_api.random_id import random_alphanumeric
 from compat_api.sse import SSE_DONE, encode_sse
 from compat_api.upstream_stream import UpstreamStream
 from inference.errors import UpstreamProtocolError
@@ -32,19 +31,13 @@ from usage.usage_meter import Outcome, UsageMeter
 
 logger = logging.getLogger(__name__)
 
-_ALPHANUMERIC = string.ascii_letters + string.digits
-
 
 def new_completion_id() -> str:
-    return "chatcmpl-" + _random_alphanumeric(29)
+    return "chatcmpl-" + random_alphanumeric(29)
 
 
 def new_tool_call_id() -> str:
-    return "call_" + _random_alphanumeric(24)
-
-
-def _random_alphanumeric(length: int) -> str:
-    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
+    return "call_" + random_alphanumeric(24)
 
 
 class ChatCompletionStream:

@@ -6,12 +6,10 @@ short enough for providers that refuse replayed tool-call ids over 40 characters
 
 from __future__ import annotations
 
-import secrets
-import string
+from compat_api.random_id import random_alphanumeric
 
-_ALPHABET = string.ascii_letters + string.digits
 _LENGTH = 24
 
 
 def new_object_id(prefix: str) -> str:
-    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
+    return prefix + "_" + random_alphanumeric(_LENGTH)
