@@ -33,15 +33,16 @@ def _version(package: str) -> str | None:
     except metadata.PackageNotFoundError:
         pass
     for found in SERVER_PACKAGES.glob(f"{package.replace('-', '_')}-*.dist-info"):
-        return found.name.split("-")[1]
+        return found.name.removesuffix(".dist-info").split("-", 1)[1]
     return None
 
 
-def _command_output(command: list[str]) -> str | None:
+def _command_output(command: list[str], *, any_exit: bool = False) -> str | None:
     if shutil.which(command[0]) is None and not Path(command[0]).exists():
         return None
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
-    return (result.stdout + result.stderr).strip().splitlines()[0] if result.returncode == 0 else None
+    output = (result.stdout + result.stderr).strip()
+    return output.splitlines()[0] if output and (result.returncode == 0 or any_exit) else None
 
 
 def machine_facts(litellm_python: Path | None) -> dict[str, Any]:
@@ -59,10 +60,11 @@ def machine_facts(litellm_python: Path | None) -> dict[str, Any]:
             **{name: _version(name) for name in (
                 "django", "djangorestframework", "adrf", "channels", "daphne", "twisted", "httpx",
                 "uvicorn", "uvloop", "httptools", "granian", "psycopg")},
-            "wrk": _command_output(["wrk", "--version"]),
+            # wrk prints its version and exits with 1.
+            "wrk": (_command_output(["wrk", "--version"], any_exit=True) or "").split(" [")[0] or None,
             "litellm": None if litellm_python is None else _command_output(
                 [str(litellm_python), "-c", "from importlib.metadata import version; print(version('litellm'))"]),
             "postgresql": _command_output(["psql", "postgres://postgres@127.0.0.1:5432/postgres", "-Atc", "SHOW server_version"]),
-            "redis": _command_output(["redis-server", "--version"]),
+            "redis": (_command_output(["redis-server", "--version"]) or "").split(" v=")[-1].split(" ")[0] or None,
         },
     }

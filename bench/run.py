@@ -30,6 +30,8 @@ from bench.process_stats import tree_rss_bytes
 from bench.report import update_results_markdown
 from bench.scenarios import (
     STREAM_TOKENS,
+    TTFT_TOKEN_DELAY_MS,
+    TTFT_TOKENS,
     Target,
     chat_body,
     check_target,
@@ -58,12 +60,14 @@ def measure_target(target: Target, profile: BenchProfile, wrk: str | None) -> di
     check_target(target)
     results: dict[str, Any] = {
         "non_streaming": non_streaming(target, profile, wrk),
-        "chat_streaming": streaming(target, profile, path="/v1/chat/completions",
-                                    body=chat_body(tokens=STREAM_TOKENS, stream=True)),
+        "chat_streaming": streaming(
+            target, profile, path="/v1/chat/completions", body=chat_body(tokens=STREAM_TOKENS, stream=True),
+            ttft_body=chat_body(tokens=TTFT_TOKENS, stream=True, delay_ms=TTFT_TOKEN_DELAY_MS)),
     }
     if target.serves_responses:
-        results["responses_streaming"] = streaming(target, profile, path="/v1/responses",
-                                                   body=responses_body(tokens=STREAM_TOKENS, stream=True))
+        results["responses_streaming"] = streaming(
+            target, profile, path="/v1/responses", body=responses_body(tokens=STREAM_TOKENS, stream=True),
+            ttft_body=responses_body(tokens=TTFT_TOKENS, stream=True, delay_ms=TTFT_TOKEN_DELAY_MS))
     return results
 
 

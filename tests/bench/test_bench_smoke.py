@@ -54,7 +54,9 @@ def test_oarlock_streams_relay_every_token_of_the_mock(smoke_run: tuple[dict[str
     report, _ = smoke_run
     streamed = report["targets"]["oarlock-daphne-sqlite"]["chat_streaming"]
     # One SSE event per token, plus the closing chunk and [DONE].
-    assert all(result["events_per_response"] >= STREAM_TOKENS + 1 for result in streamed.values())
+    wide = [result for concurrency, result in streamed.items() if concurrency.isdigit()]
+    assert wide
+    assert all(result["events_per_response"] >= STREAM_TOKENS + 1 for result in wide)
 
 
 def test_hung_up_streams_cancel_their_upstream_generations(smoke_run: tuple[dict[str, Any], Path]) -> None:
