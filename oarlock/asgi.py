@@ -17,6 +17,7 @@ from django.urls import re_path  # noqa: E402
 django_application = get_asgi_application()
 
 from compat_api.api_consumer import ApiConsumer  # noqa: E402  (needs the app registry ready)
+from oarlock.garbage_collection import tune_garbage_collector  # noqa: E402
 from usage.usage_writer import usage_writer  # noqa: E402
 
 # Start the usage writer with the server, not at the first request: it replays the usage
@@ -33,3 +34,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Last, once everything long-lived is loaded: it is frozen out of the collector's scans.
+tune_garbage_collector()
