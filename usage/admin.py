@@ -10,10 +10,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from usage.capped_count_paginator import CappedCountPaginator
 from usage.models import UsageRecord, UsageRollup
 from usage.report_export import render_csv
 from usage.usage_dashboard import build_dashboard, default_group_by
@@ -41,11 +43,20 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         "http_status", "prompt_tokens", "prompt_tokens_known", "completion_tokens", "usage_source",
     )
     list_filter = ("outcome", "endpoint", "usage_source", "streamed", "prompt_tokens_known")
-    # Exact matches only: a substring search would scan millions of rows.
-    search_fields = ("=request_id", "=paddler_request_id")
-    # Counting the whole table on every page is the slow part of a changelist over millions.
+    search_fields = ("request_id",)
+    search_help_text = "Oarlock's request id (req_…, the x-request-id header), exact."
+    # Counting millions of rows on every page is the slow part of a changelist.
+    paginator = CappedCountPaginator
     show_full_result_count = False
     list_per_page = 50
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[UsageRecord], search_term: str
+    ) -> tuple[QuerySet[UsageRecord], bool]:
+        # An exact, case-sensitive match uses the unique index; the admin's own "=field"
+        # search is case-insensitive (UPPER(…) = UPPER(…)) and scans the whole table.
+        term = search_term.strip()
+        return (queryset.filter(request_id=term) if term else queryset), False
 
 
 @admin.register(UsageRollup)

@@ -18,6 +18,11 @@ class Outcome(models.TextChoices):
     REJECTED = "rejected"
 
 
+class Endpoint(models.TextChoices):
+    CHAT_COMPLETIONS = "chat.completions"
+    RESPONSES = "responses"
+
+
 class UsageSource(models.TextChoices):
     # Paddler's Done summary.
     REPORTED = "reported"
@@ -33,7 +38,7 @@ class UsageRecord(models.Model):
     api_key_id = models.BigIntegerField("API key id")
     key_name = models.CharField(max_length=120, blank=True)
     key_prefix = models.CharField(max_length=16, blank=True)
-    endpoint = models.CharField(max_length=32)
+    endpoint = models.CharField(max_length=32, choices=Endpoint.choices)
     model = models.CharField(max_length=200, blank=True)
     upstream = models.CharField(max_length=200, blank=True)
     paddler_request_id = models.CharField("Paddler request id", max_length=64, blank=True)
