@@ -101,6 +101,8 @@ def _time_pages(runs: int) -> list[dict[str, Any]]:
         ("key drill-down + its requests", dashboard, {"since": _days_ago(89), "key": str(busiest.get("api_key_id", ""))}),
         ("CSV export by key, 90 days", dashboard + "export.csv", {"since": _days_ago(89), "group_by": "key"}),
         ("JSON API by tenant, all time", "/api/usage/", {"group_by": "tenant"}),
+        ("raw records list, newest 50", "/admin/usage/usagerecord/", {}),
+        ("raw records list, outcome=failed", "/admin/usage/usagerecord/", {"outcome__exact": "failed"}),
     ]
     results = []
     for name, path, query in pages:
