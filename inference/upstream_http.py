@@ -174,71 +174,85 @@ class StreamedResponse:
         self._writer.close()
 
 
+# The decoder's states: the chunk-size line, its data, the CRLF after it, trailers, done.
+_SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
+
+
 class ChunkedBody:
-    """Incremental ``Transfer-Encoding: chunked`` decoder: ``feed`` bytes, get the payload back."""
+    """Incremental ``Transfer-Encoding: chunked`` decoder: ``feed`` bytes, get the payload back.
 
-    __slots__ = ("_buffer", "_remaining", "_state")
+    It runs once per relayed token, so it parses the arriving bytes in place and keeps only an
+    unfinished tail between calls.
+    """
 
-    _SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
+    __slots__ = ("_tail", "_remaining", "_state")
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._tail = b""
         self._remaining = 0
-        self._state = self._SIZE
+        self._state = _SIZE
 
     @property
     def finished(self) -> bool:
-        return self._state == self._DONE
+        return self._state == _DONE
 
     def feed(self, data: bytes) -> bytes:
-        buffer = self._buffer
-        buffer += data
+        if self._tail:
+            data = self._tail + data
+        state, remaining = self._state, self._remaining
         payload: list[bytes] = []
         position = 0
-        while self._state != self._DONE:
-            if self._state == self._SIZE:
-                end = buffer.find(b"\r\n", position)
+        length = len(data)
+        while True:
+            if state == _SIZE:
+                end = data.find(b"\r\n", position)
                 if end < 0:
-                    if len(buffer) - position > MAX_SIZE_LINE_BYTES:
+                    if length - position > MAX_SIZE_LINE_BYTES:
                         raise UpstreamProtocolError("The upstream sent a malformed chunked body")
                     break
-                size = _chunk_size(bytes(buffer[position:end]))
+                remaining = _chunk_size(data[position:end])
                 position = end + 2
-                self._remaining = size
-                self._state = self._DATA if size else self._TRAILER
-            elif self._state == self._DATA:
-                take = min(self._remaining, len(buffer) - position)
+                state = _DATA if remaining else _TRAILER
+            elif state == _DATA:
+                take = min(remaining, length - position)
                 if take == 0:
                     break
-                payload.append(bytes(buffer[position : position + take]))
+                payload.append(data[position : position + take])
                 position += take
-                self._remaining -= take
-                if self._remaining:
+                remaining -= take
+                if remaining:
                     break
-                self._state = self._DATA_END
-            elif self._state == self._DATA_END:
-                if len(buffer) - position < 2:
+                state = _DATA_END
+            elif state == _DATA_END:
+                if length - position < 2:
                     break
-                if buffer[position : position + 2] != b"\r\n":
+                if data[position : position + 2] != b"\r\n":
                     raise UpstreamProtocolError("The upstream sent a malformed chunked body")
                 position += 2
-                self._state = self._SIZE
-            else:  # trailer lines until an empty one
-                end = buffer.find(b"\r\n", position)
+                state = _SIZE
+            elif state == _TRAILER:  # trailer lines until an empty one
+                end = data.find(b"\r\n", position)
                 if end < 0:
                     break
-                self._state = self._DONE if end == position else self._TRAILER
+                state = _DONE if end == position else _TRAILER
                 position = end + 2
-        del buffer[:position]
+            else:
+                break
+        self._state, self._remaining = state, remaining
+        self._tail = data[position:] if state != _DONE else b""
         return payload[0] if len(payload) == 1 else b"".join(payload)
 
 
 def _chunk_size(line: bytes) -> int:
-    text = line.split(b";", 1)[0].strip()
     try:
-        size = int(text, 16)
+        size = int(line, 16)
     except ValueError:
-        size = -1
-    if size < 0 or not text:
+        # Chunk extensions (";name=value") are allowed and meaningless here.
+        text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(text, 16) if text else -1
+        except ValueError:
+            size = -1
+    if size < 0:
         raise UpstreamProtocolError("The upstream sent a malformed chunked body")
     return size
