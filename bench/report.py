@@ -166,6 +166,22 @@ def open_streams_lines(report: Mapping[str, Any]) -> list[str]:
     ])
 
 
+def dashboard_lines(report: Mapping[str, Any]) -> list[str]:
+    result = report.get("dashboard") or {"skipped": "not run in this profile"}
+    if "pages" not in result:
+        return [f"Skipped: {result.get('skipped', 'no result')}."]
+    seeding = result.get("seeding", {})
+    lines = [
+        f"{seeding.get('records', 0):,} usage records ({seeding.get('rollup_cells', 0):,} rollup cells) in "
+        f"{result.get('database_version', result.get('database', '?'))}; timed by `bench/usage_dashboard_bench.py` "
+        "(Django's test client in-process, as a staff user).",
+        "",
+    ]
+    rows = [[page["page"], f"`{page['url']}`", str(page["queries"]), _f(page["median_ms"]), _f(page["max_ms"])]
+            for page in result["pages"]]
+    return lines + _table(["page", "URL", "queries", "median ms", "max ms"], rows)
+
+
 def _shown_path(path: Path) -> str:
     project = Path(__file__).resolve().parent.parent
     return str(path.relative_to(project)) if path.is_relative_to(project) else path.name
@@ -204,7 +220,7 @@ def generated_section(report: Mapping[str, Any], source: Path) -> str:
         "",
         "### 5. Usage dashboard",
         "",
-        json.dumps(report.get("dashboard", {"skipped": "not run in this profile"})),
+        *dashboard_lines(report),
         "",
         "### Load generator CPU (per target, the run where it took the largest share)",
         "",

@@ -40,7 +40,7 @@ from bench.scenarios import (
     responses_body,
     streaming,
 )
-from bench.toolchain import ensure_litellm, ensure_server_packages, ensure_wrk
+from bench.toolchain import ensure_litellm, ensure_server_packages, ensure_services, ensure_wrk
 
 logger = logging.getLogger("bench")
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
@@ -78,6 +78,11 @@ def run(profile: BenchProfile, *, output: Path, log_dir: Path, litellm: bool, wr
     if any(server != "daphne" for server, _ in profile.setups) and not ensure_server_packages():
         raise SystemExit("could not install uvloop/httptools/granian for the server comparison")
     litellm_python = ensure_litellm() if litellm else None
+    setups = profile.setups
+    services_missing = ensure_services() if any(storage == "postgres" for _, storage in setups) else None
+    if services_missing is not None:
+        logger.warning("%s: PostgreSQL + Redis setups are skipped", services_missing)
+        setups = tuple(setup for setup in setups if setup[1] != "postgres")
     report: dict[str, Any] = {
         "profile": profile.name,
         "command": " ".join(["python -m bench.run", *sys.argv[1:]]),
@@ -97,7 +102,7 @@ def run(profile: BenchProfile, *, output: Path, log_dir: Path, litellm: bool, wr
         # The Responses floor is the same 64-token SSE stream from the mock.
         report["targets"]["floor"]["responses_streaming"] = report["targets"]["floor"]["chat_streaming"]
         deployments: dict[Storage, Deployment] = {}
-        for index, (server_kind, storage) in enumerate(profile.setups):
+        for index, (server_kind, storage) in enumerate(setups):
             if storage not in deployments:
                 deployments[storage] = Deployment.prepare(storage, upstream_url=mock.url)
             deployment = deployments[storage]
@@ -123,8 +128,10 @@ def run(profile: BenchProfile, *, output: Path, log_dir: Path, litellm: bool, wr
                 report["targets"]["litellm"]["rss_mb_after_load"] = tree_rss_bytes(proxy.pid) / 2**20
         else:
             report["skipped"]["litellm"] = "not requested" if not litellm else "LiteLLM could not be installed"
+    if services_missing is not None:
+        report["skipped"]["postgres+redis setups"] = services_missing
     if profile.dashboard:
-        report["dashboard"] = dashboard(log_dir)
+        report["dashboard"] = dashboard(log_dir) if services_missing is None else {"skipped": services_missing}
     report["load_average_at_end"] = os.getloadavg()
     report["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     output.parent.mkdir(parents=True, exist_ok=True)

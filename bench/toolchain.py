@@ -14,6 +14,8 @@ import logging
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -42,6 +44,43 @@ def ensure_wrk() -> str | None:
         if attempt[1] == "install" and result.returncode == 0:
             break
     return shutil.which("wrk")
+
+
+def ensure_services() -> str | None:
+    """PostgreSQL and Redis on 127.0.0.1, started the way .ci/run starts them; why not, if not."""
+    if not _pg_ready():
+        versions = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").exists() else []
+        if versions and shutil.which("pg_ctlcluster"):
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].name, "main", "start"],
+                           capture_output=True, check=False, timeout=120)
+        if not _wait_for(_pg_ready):
+            return "PostgreSQL is not running on 127.0.0.1:5432 and could not be started"
+    if not _redis_ready():
+        if shutil.which("redis-server"):
+            subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
+                            "--save", "", "--appendonly", "no"], capture_output=True, check=False, timeout=60)
+        if not _wait_for(_redis_ready):
+            return "Redis is not running on 127.0.0.1:6379 and could not be started"
+    return None
+
+
+def _pg_ready() -> bool:
+    return shutil.which("pg_isready") is not None and subprocess.run(
+        ["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], check=False, timeout=30).returncode == 0
+
+
+def _redis_ready() -> bool:
+    return shutil.which("redis-cli") is not None and subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "ping"], capture_output=True, check=False,
+        timeout=30).returncode == 0
+
+
+def _wait_for(ready: Callable[[], bool], seconds: int = 30) -> bool:
+    for _ in range(seconds):
+        if ready():
+            return True
+        time.sleep(1)
+    return False
 
 
 def litellm_python() -> Path:
