@@ -19,6 +19,7 @@ from compat_api.chat.request import (
 )
 from compat_api.chat.schema_errors import invalid, missing, refuse
 from compat_api.compact_json import compact_json
+from compat_api.shared_fields_serializer import SharedFieldsSerializer
 from compat_api.tool_call_rendering import AssistantToolCall
 
 # A validated part and the wire type it came as (a refusal part becomes text, but only an
@@ -35,13 +36,13 @@ PART_TYPES_BY_ROLE: dict[str, frozenset[str]] = {
 }
 
 
-class ImageUrlSerializer(serializers.Serializer):
+class ImageUrlSerializer(SharedFieldsSerializer):
     url = serializers.CharField(trim_whitespace=False)
     # Accepted and dropped: Paddler resizes images cluster-wide and refuses the key.
     detail = serializers.CharField(required=False, allow_null=True)
 
 
-class ContentPartSerializer(serializers.Serializer):
+class ContentPartSerializer(SharedFieldsSerializer):
     type = serializers.ChoiceField(["text", "image_url", "input_audio", "file", "refusal"])
     text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     image_url = ImageUrlSerializer(required=False)
@@ -120,12 +121,12 @@ class ToolCallArgumentsField(serializers.Field):
         return value
 
 
-class ToolCallFunctionSerializer(serializers.Serializer):
+class ToolCallFunctionSerializer(SharedFieldsSerializer):
     name = serializers.CharField()
     arguments = ToolCallArgumentsField(required=False, default="")
 
 
-class ReplayedToolCallSerializer(serializers.Serializer):
+class ReplayedToolCallSerializer(SharedFieldsSerializer):
     id = serializers.CharField(required=False, allow_blank=True, default="")
     type = serializers.ChoiceField(["function", "custom"], required=False, default="function")
     function = ToolCallFunctionSerializer(required=False)
@@ -139,7 +140,7 @@ class ReplayedToolCallSerializer(serializers.Serializer):
         return AssistantToolCall(id=attrs["id"], name=function["name"], arguments=function["arguments"])
 
 
-class MessageSerializer(serializers.Serializer):
+class MessageSerializer(SharedFieldsSerializer):
     role = serializers.ChoiceField(["system", "developer", "user", "assistant", "tool", "function"])
     content = MessageContentField(required=False, allow_null=True)
     # Participant names have no place in Paddler's two-key messages; accepted and dropped.

@@ -9,12 +9,13 @@ from rest_framework import serializers
 
 from compat_api.chat.request import FunctionDefinition, ToolChoice
 from compat_api.chat.schema_errors import invalid, missing, refuse
+from compat_api.shared_fields_serializer import SharedFieldsSerializer
 from compat_api.tool_parameters import reduce_tool_parameters
 
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
 
 
-class FunctionDefinitionSerializer(serializers.Serializer):
+class FunctionDefinitionSerializer(SharedFieldsSerializer):
     name = serializers.CharField(
         validators=[RegexValidator(TOOL_NAME_PATTERN, "Must match ^[a-zA-Z0-9_-]{1,64}$.", code="invalid_name")]
     )
@@ -49,7 +50,7 @@ class FunctionDefinitionSerializer(serializers.Serializer):
         )
 
 
-class ToolSerializer(serializers.Serializer):
+class ToolSerializer(SharedFieldsSerializer):
     type = serializers.ChoiceField(["function", "custom"])
     function = FunctionDefinitionSerializer(required=False)
 
@@ -64,21 +65,21 @@ class ToolSerializer(serializers.Serializer):
         return definition
 
 
-class FunctionNameSerializer(serializers.Serializer):
+class FunctionNameSerializer(SharedFieldsSerializer):
     name = serializers.CharField()
 
 
-class NamedToolChoiceSerializer(serializers.Serializer):
+class NamedToolChoiceSerializer(SharedFieldsSerializer):
     type = serializers.ChoiceField(["function", "custom", "allowed_tools"])
     function = FunctionNameSerializer(required=False)
 
 
-class AllowedToolSerializer(serializers.Serializer):
+class AllowedToolSerializer(SharedFieldsSerializer):
     type = serializers.ChoiceField(["function", "custom"])
     function = FunctionNameSerializer(required=False)
 
 
-class AllowedToolsSerializer(serializers.Serializer):
+class AllowedToolsSerializer(SharedFieldsSerializer):
     mode = serializers.ChoiceField(["auto", "required"])
     tools = AllowedToolSerializer(many=True)
 
