@@ -16,11 +16,17 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-from bench.bench_profile import PROFILES
 from bench.deployment import Deployment
 from bench.load_run import run_http_load, run_wrk
 from bench.run import mock_process
-from bench.scenarios import STREAM_TOKENS, SHORT_ANSWER_TOKENS, Target, chat_body, check_target, responses_body
+from bench.scenarios import (
+    SHORT_ANSWER_TOKENS,
+    STREAM_TOKENS,
+    Target,
+    chat_body,
+    check_target,
+    responses_body,
+)
 from bench.toolchain import ensure_server_packages, ensure_wrk, py_spy
 
 
@@ -59,7 +65,6 @@ def main() -> None:
     spy = py_spy() if ensure_server_packages() else None
     if spy is None:
         raise SystemExit("py-spy is not installed (bench/toolchain.py)")
-    profile = PROFILES["quick"]
     log_dir = Path(tempfile.mkdtemp(prefix="oarlock-bench-profile-"))
     raw = args.raw or log_dir / "py-spy.txt"
     wrk = ensure_wrk()

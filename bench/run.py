@@ -40,7 +40,12 @@ from bench.scenarios import (
     responses_body,
     streaming,
 )
-from bench.toolchain import ensure_litellm, ensure_server_packages, ensure_services, ensure_wrk
+from bench.toolchain import (
+    ensure_litellm,
+    ensure_server_packages,
+    ensure_services,
+    ensure_wrk,
+)
 
 logger = logging.getLogger("bench")
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"

@@ -26,7 +26,12 @@ from inference.errors import (
 )
 from inference.ndjson_lines import NdjsonLines
 from inference.paddler_message import PaddlerLine, is_terminal, parse_line
-from inference.upstream_http import HttpOrigin, IncompleteBody, StreamedResponse, send_request
+from inference.upstream_http import (
+    HttpOrigin,
+    IncompleteBody,
+    StreamedResponse,
+    send_request,
+)
 
 logger = logging.getLogger(__name__)
 
