@@ -148,11 +148,14 @@ def _error_class(error: BaseException | str | None) -> str:
 def _submit(record: UsageRecordDraft) -> None:
     usage_writer.submit(record)
     logger.info(
-        "usage endpoint=%s tenant=%s key=%s model=%s outcome=%s status=%s prompt=%s completion=%s "
-        "source=%s duration_ms=%s paddler_request_id=%s generated_by=%s",
-        record.endpoint, record.tenant_id, record.api_key_id, record.model, record.outcome,
-        record.http_status, record.tokens.prompt_tokens if record.prompt_tokens_known else "unknown",
-        record.tokens.completion_tokens, record.usage_source, record.duration_ms,
-        record.paddler_request_id or "-", record.generated_by or "-",
+        "request done endpoint=%s tenant=%s key=%s model=%s outcome=%s status=%s error=%s "
+        "prompt_tokens=%s completion_tokens=%s reasoning_tokens=%s source=%s ttft_ms=%s "
+        "duration_ms=%s paddler_request_id=%s generated_by=%s",
+        record.endpoint, record.tenant_name or record.tenant_id, record.key_prefix or record.api_key_id,
+        record.model or "-", record.outcome, record.http_status, record.error_class or "-",
+        record.tokens.prompt_tokens if record.prompt_tokens_known else "unknown",
+        record.tokens.completion_tokens, record.tokens.reasoning_tokens, record.usage_source,
+        record.time_to_first_token_ms if record.time_to_first_token_ms is not None else "-",
+        record.duration_ms, record.paddler_request_id or "-", record.generated_by or "-",
     )
 

@@ -113,7 +113,8 @@ class ChatCompletionStream:
         self._meter.finish(outcome=outcome, http_status=status, error=error)
         if isinstance(error, BaseException) and not isinstance(error, OarlockError):
             logger.error("chat completion stream failed", exc_info=error)
-        logger.info(
+        # The request's one INFO summary line is the usage meter's; this adds the chat details.
+        logger.debug(
             "chat completion end outcome=%s finish_reason=%s tool_calls=%s paddler_request_id=%s "
             "generated_by=%s",
             outcome,

@@ -166,7 +166,8 @@ class ResponseStream:
         self._meter.finish(outcome=outcome, http_status=status, error=error)
         if isinstance(error, BaseException) and not isinstance(error, OarlockError):
             logger.error("response stream failed", exc_info=error)
-        logger.info(
+        # The request's one INFO summary line is the usage meter's; this adds the store flag.
+        logger.debug(
             "response end outcome=%s store=%s paddler_request_id=%s generated_by=%s",
             outcome,
             self._request.store,

@@ -77,7 +77,7 @@ def test_a_disconnect_is_logged_as_such_with_the_agent_name(
         request_id = response.headers["x-request-id"]
         next(response.iter_lines())
     assert fake_paddler.wait_for_disconnect()
-    line = wait_for_log(live_server, f"[{request_id}] chat completion end")
+    line = wait_for_log(live_server, f"[{request_id}] request done endpoint=chat.completions")
     assert "outcome=client_disconnected" in line
     assert "generated_by=fake-agent" in line
 
@@ -92,8 +92,8 @@ def test_the_summary_line_names_the_agent_and_never_the_conversation(
     )
     raw.parse()
     request_id = raw.headers["x-request-id"]
-    line = wait_for_log(live_server, f"[{request_id}] chat completion end")
-    assert "outcome=completed" in line and "finish_reason=stop" in line
+    line = wait_for_log(live_server, f"[{request_id}] request done endpoint=chat.completions")
+    assert "outcome=completed" in line and "status=200" in line
     assert "generated_by=fake-agent" in line
     log = live_server.log_path.read_text(errors="replace")
     assert "secret-prompt-text" not in log and "secret-completion-text" not in log

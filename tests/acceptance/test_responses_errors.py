@@ -319,7 +319,7 @@ def test_a_client_that_hangs_up_mid_stream_cancels_the_generation_and_nothing_is
 
     assert fake_paddler.wait_for_disconnect(timeout=5)
     assert (fake_paddler.lines_sent_before_disconnect or 0) < 200
-    line = wait_for_log(live_server, f"[{request_id}] response end")
+    line = wait_for_log(live_server, f"[{request_id}] request done endpoint=responses")
     assert "outcome=client_disconnected" in line and "generated_by=fake-agent" in line
     assert httpx.get(live_server.base_url + f"/responses/{response_id}", headers=auth).status_code == 404
 
