@@ -27,9 +27,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@echo "Installing the local engine (llama-cpp-python compiles llama.cpp: about 10 minutes on 2 cores the first time; cached afterwards)..."
+	@echo "Installing the local engine (llama-cpp-python compiles llama.cpp: about 5 minutes on 2 cores the first time; cached afterwards)..."
 	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/python -m pip install -v -e '.[dev,local]' 2>&1 \
-		| grep --line-buffered -E '^\s*\[ *[0-9]+%\]|^Successfully|^ERROR|error:' \
+		| { grep --line-buffered -E '^\s*\[ *[0-9]+(%|/[0-9]+)\]|^Successfully|^ERROR|error:' || true; } \
 		| sed -u 's/^ */  llama.cpp build: /' || { echo "Installing the local engine failed (see above)."; exit 1; }
 	@$(BIN)/python -c "import llama_cpp" || { echo "llama-cpp-python did not install."; exit 1; }
 	@touch $(STAMP)
