@@ -91,10 +91,10 @@ async def send_request(
             except asyncio.LimitOverrunError as error:
                 raise MalformedResponse("The upstream's response head is too large") from error
         status, response_headers = _parse_head(head)
+        return StreamedResponse(status, response_headers, reader, writer, read_timeout)
     except BaseException:
         writer.close()
         raise
-    return StreamedResponse(status, response_headers, reader, writer, read_timeout)
 
 
 def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:

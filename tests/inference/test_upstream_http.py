@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from inference.errors import UpstreamProtocolError
-from inference.upstream_http import ChunkedBody, HttpOrigin
+from inference.upstream_http import ChunkedBody, HttpOrigin, MalformedResponse, send_request
 
 BODY = b'5\r\n{"a":\r\n1;ext=1\r\n1\r\n3\r\n}\n\n\r\n0\r\nX-Trailer: y\r\n\r\n'
 PAYLOAD = b'{"a":1}\n\n'
@@ -51,3 +53,33 @@ def test_the_origin_of_an_upstream_url(url: str, host_header: str, base_path: st
     origin = HttpOrigin.from_url(url)
     assert origin.host_header == host_header
     assert origin.base_path == base_path
+
+
+async def serve_once(response_head: bytes) -> tuple[asyncio.Server, asyncio.Future[bytes]]:
+    """A one-shot server that answers ``response_head`` and resolves with what it read after."""
+    hung_up: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(response_head)
+        await writer.drain()
+        hung_up.set_result(await reader.read())  # b"" once the client closes its side
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    return server, hung_up
+
+
+# Without an explicit close only the garbage collector's "unclosed StreamWriter" rescue hangs up.
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("length", [b"abc"])
+async def test_an_invalid_content_length_is_malformed_and_hangs_up(length: bytes) -> None:
+    server, hung_up = await serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: " + length + b"\r\n\r\n")
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        with pytest.raises(MalformedResponse):
+            await send_request(
+                HttpOrigin.from_url(f"http://127.0.0.1:{port}"), "GET", "/",
+                connect_timeout=1.0, read_timeout=1.0,
+            )
+        assert await asyncio.wait_for(hung_up, 1.0) == b""
