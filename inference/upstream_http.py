@@ -143,6 +143,8 @@ class StreamedResponse:
                 self._remaining = int(headers["content-length"])
             except ValueError as error:
                 raise MalformedResponse("Invalid Content-Length") from error
+            if self._remaining < 0:
+                raise MalformedResponse("Invalid Content-Length")
             self._done = self._remaining == 0
 
     async def read_some(self) -> bytes | None:

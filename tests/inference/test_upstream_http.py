@@ -72,7 +72,7 @@ async def serve_once(response_head: bytes) -> tuple[asyncio.Server, asyncio.Futu
 
 # Without an explicit close only the garbage collector's "unclosed StreamWriter" rescue hangs up.
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.parametrize("length", [b"abc"])
+@pytest.mark.parametrize("length", [b"abc", b"-1"])
 async def test_an_invalid_content_length_is_malformed_and_hangs_up(length: bytes) -> None:
     server, hung_up = await serve_once(b"HTTP/1.1 200 OK\r\nContent-Length: " + length + b"\r\n\r\n")
     port = server.sockets[0].getsockname()[1]
