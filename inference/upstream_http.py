@@ -16,6 +16,7 @@ maps them to the typed ``inference.errors``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ async def send_request(
     """Connect, send, and return once the response head is in (the body is read later)."""
     async with asyncio.timeout(connect_timeout):
         reader, writer = await asyncio.open_connection(
-            origin.host, origin.port, ssl=ssl.create_default_context() if origin.tls else None,
+            origin.host, origin.port, ssl=_tls_context() if origin.tls else None,
             limit=MAX_HEAD_BYTES,
         )
     try:
@@ -95,6 +96,13 @@ async def send_request(
     except BaseException:
         writer.close()
         raise
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Building one loads the system CA store (~20 ms of blocking work on the event loop), and
+    # a context is meant to be shared by connections: build it once per process, on first use.
+    return ssl.create_default_context()
 
 
 def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
+from ssl import create_default_context
 
 import pytest
 
 from inference.errors import UpstreamProtocolError
 from inference.upstream_http import ChunkedBody, HttpOrigin, MalformedResponse, send_request
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
 
 BODY = b'5\r\n{"a":\r\n1;ext=1\r\n1\r\n3\r\n}\n\n\r\n0\r\nX-Trailer: y\r\n\r\n'
 PAYLOAD = b'{"a":1}\n\n'
@@ -83,3 +92,41 @@ async def test_an_invalid_content_length_is_malformed_and_hangs_up(length: bytes
                 connect_timeout=1.0, read_timeout=1.0,
             )
         assert await asyncio.wait_for(hung_up, 1.0) == b""
+
+
+async def test_an_https_origin_speaks_tls_from_the_first_byte() -> None:
+    first_bytes: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first_bytes.set_result(await reader.read(3))
+        writer.close()
+
+    server = await asyncio.start_server(record, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        with pytest.raises(OSError):  # the "server" answers no handshake
+            await send_request(
+                HttpOrigin.from_url(f"https://127.0.0.1:{port}"), "GET", "/",
+                connect_timeout=1.0, read_timeout=1.0,
+            )
+        # A TLS handshake record (0x16, version 3.x), not "GET".
+        assert (await asyncio.wait_for(first_bytes, 1.0))[:2] == b"\x16\x03"
+
+
+async def test_https_requests_do_not_reload_the_ca_store_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[ssl.SSLContext] = []
+
+    def counting_default_context() -> ssl.SSLContext:
+        context = create_default_context()
+        built.append(context)
+        return context
+
+    monkeypatch.setattr(ssl, "create_default_context", counting_default_context)
+    origin = HttpOrigin.from_url(f"https://127.0.0.1:{closed_port()}")
+    for _ in range(2):
+        with pytest.raises(OSError):
+            await send_request(origin, "GET", "/", connect_timeout=1.0, read_timeout=1.0)
+
+    assert len(built) <= 1
