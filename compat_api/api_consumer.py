@@ -115,6 +115,8 @@ class _Exchange:
         await self._send({"type": "http.response.body", "body": body})
 
     async def _send_stream(self, response: StreamingHttpResponse) -> None:
+        # sse_response() keeps its body here; closing Django's streaming_content wrapper instead
+        # would not close the body, so a cancelled send would leave the upstream open.
         chunks: AsyncIterator[bytes] = getattr(response, "body_iterator", None) or response.streaming_content
         try:
             await self._send({

@@ -11,6 +11,9 @@ def sse_response(
     body: AsyncIterator[bytes], *, headers: Mapping[str, str] | None = None
 ) -> StreamingHttpResponse:
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
+    # The consumer streams and closes this very iterator: Django's ``streaming_content`` is a
+    # wrapper generator whose ``aclose()`` would leave ``body`` (and its upstream) open.
+    response.body_iterator = body  # type: ignore[attr-defined]
     response["Cache-Control"] = "no-cache"
     # nginx and similar proxies buffer responses unless told not to.
     response["X-Accel-Buffering"] = "no"
