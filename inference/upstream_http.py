@@ -243,6 +243,9 @@ class ChunkedBody:
             elif state == _TRAILER:  # trailer lines until an empty one
                 end = data.find(b"\r\n", position)
                 if end < 0:
+                    # Trailers are header fields: cap them like the head, not buffer them forever.
+                    if length - position > MAX_HEAD_BYTES:
+                        raise UpstreamProtocolError("The upstream sent a malformed chunked body")
                     break
                 state = _DONE if end == position else _TRAILER
                 position = end + 2

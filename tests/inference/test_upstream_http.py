@@ -43,7 +43,10 @@ def test_a_chunked_body_is_unfinished_until_its_last_chunk() -> None:
     assert not decoder.finished
 
 
-@pytest.mark.parametrize("framing", [b"zz\r\nab\r\n", b"2\r\nabXY", b"\r\n", b"-1\r\n", b"1" * 2000])
+@pytest.mark.parametrize(
+    "framing",
+    [b"zz\r\nab\r\n", b"2\r\nabXY", b"\r\n", b"-1\r\n", b"1" * 2000, b"0\r\n" + b"X" * 70_000],
+)
 def test_broken_chunk_framing_is_a_protocol_error(framing: bytes) -> None:
     with pytest.raises(UpstreamProtocolError):
         ChunkedBody().feed(framing)
