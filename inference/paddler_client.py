@@ -229,7 +229,12 @@ class PaddlerStream:
             self._ready.append(tail)
             return
         if data:
-            self._ready.extend(self._lines.feed(data))
+            try:
+                lines = self._lines.feed(data)
+            except UpstreamProtocolError:  # an endless line: hang up like every other failure
+                await self.aclose()
+                raise
+            self._ready.extend(lines)
 
     async def aclose(self) -> None:
         """Close the connection now (idempotent); Paddler stops generating for a closed one."""

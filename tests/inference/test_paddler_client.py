@@ -21,6 +21,7 @@ from inference.errors import (
     UpstreamUnavailable,
 )
 from inference.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
+from inference.ndjson_lines import MAX_LINE_BYTES
 from inference.paddler_client import PaddlerClient
 from inference.paddler_message import (
     ContentToken,
@@ -143,6 +144,19 @@ async def test_a_body_ending_without_a_terminal_line_is_a_protocol_error(
                 received.append(line)
 
     assert messages(received) == [ContentToken("a"), ContentToken("b")]
+
+
+async def test_an_endless_line_is_a_protocol_error_that_hangs_up(
+    fake_paddler: FakePaddlerServer, paddler: PaddlerClient
+) -> None:
+    endless = ContentToken("x" * (MAX_LINE_BYTES + 1024 * 1024))
+    fake_paddler.script(Reply([endless, Sleep(5.0), Done(TokenUsage())]))
+    stream = await paddler.continue_from_conversation_history(PARAMS).open()
+
+    with pytest.raises(UpstreamProtocolError, match="too long"):
+        await anext(stream)
+
+    assert await fake_paddler.wait_for_disconnect_async()
 
 
 async def test_a_connection_dropped_mid_stream_is_an_upstream_failure(
