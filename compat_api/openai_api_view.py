@@ -60,9 +60,6 @@ class OpenAIApiView(APIView):
         except Exception as exc:
             response = self.handle_exception(exc)
         self.response = self.finalize_response(drf_request, response, *args, **kwargs)
-        meter: UsageMeter | None = getattr(drf_request, "usage_meter", None)
-        if meter is not None and getattr(self.response, "streaming", False):
-            meter.streamed = True
         return self.response
 
     async def _authenticate(self, request: Request) -> None:
