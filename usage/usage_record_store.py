@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, F, Q, Value, When
+from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import ApiKey, Tenant
@@ -47,7 +47,7 @@ def store_usage_batch(drafts: Sequence[UsageRecordDraft]) -> StoredBatch:
 
 def record_from_draft(draft: UsageRecordDraft) -> UsageRecord:
     tokens = draft.tokens
-    return UsageRecord(
+    record = UsageRecord(
         request_id=draft.request_id,
         tenant_id=draft.tenant_id,
         tenant_name=draft.tenant_name,
@@ -66,7 +66,7 @@ def record_from_draft(draft: UsageRecordDraft) -> UsageRecord:
         duration_ms=max(draft.duration_ms, 0),
         outcome=draft.outcome,
         http_status=draft.http_status,
-        error_class=draft.error_class[:120],
+        error_class=draft.error_class,
         usage_source=draft.usage_source,
         # Unknown prompt tokens are stored as 0 and flagged (prompt_tokens_known), never guessed.
         prompt_tokens_known=draft.prompt_tokens_known,
@@ -79,6 +79,17 @@ def record_from_draft(draft: UsageRecordDraft) -> UsageRecord:
         undeterminable_tokens=tokens.undeterminable_tokens,
         completion_tokens=tokens.completion_tokens,
     )
+    _fit_to_columns(record)
+    return record
+
+
+def _fit_to_columns(record: UsageRecord) -> None:
+    """Cut text to its column: some of it comes from clients (a rejected request's model
+    name) and PostgreSQL refuses an over-long value, which would fail the whole batch on
+    every retry and hold up every record behind it."""
+    for field in UsageRecord._meta.concrete_fields:
+        if isinstance(field, CharField) and field.max_length is not None:
+            setattr(record, field.attname, getattr(record, field.attname)[: field.max_length])
 
 
 def _unique(drafts: Iterable[UsageRecordDraft]) -> list[UsageRecordDraft]:

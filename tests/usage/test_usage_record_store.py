@@ -120,3 +120,14 @@ def test_usage_survives_deleting_its_key_and_tenant() -> None:
     key.tenant.delete()
     assert UsageRecord.objects.filter(request_id="req_keep").exists()
     assert UsageRollup.objects.filter(api_key_id=key.pk).exists()
+
+
+def test_values_longer_than_their_columns_are_cut_so_the_batch_still_stores() -> None:
+    # A rejected request records the model name the client sent, of any length; PostgreSQL
+    # refuses an over-long value, and the writer would retry that batch forever.
+    long_model = "m" * 300
+    store(make_draft(request_id="req_long", model=long_model, generated_by="g" * 300, paddler_request_id="p" * 100))
+    record = UsageRecord.objects.get(request_id="req_long")
+    assert record.model == long_model[:200]
+    assert (len(record.generated_by), len(record.paddler_request_id)) == (200, 64)
+    assert UsageRollup.objects.get().model == long_model[:200]
