@@ -330,6 +330,9 @@ class _FakePaddlerApp:
                 lines_sent += 1
                 # uvicorn writes without yielding; yield so a hang-up is noticed between lines.
                 await asyncio.sleep(0)
+            if hung_up.is_set():  # during a trailing Sleep: the loop above no longer checks
+                self._record_disconnect(epoch, lines_sent=lines_sent)
+                return
             await send(_END_OF_BODY)
         finally:
             watcher.cancel()

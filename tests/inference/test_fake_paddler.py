@@ -9,12 +9,15 @@ import httpx
 import pytest
 
 from inference import fake_paddler_scripts as scripts
-from inference.fake_paddler import FakePaddlerServer, HttpFailure, Reply
+from inference.conversation_params import ConversationMessage, ConversationParams
+from inference.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
+from inference.paddler_client import PaddlerClient
 from inference.paddler_message import ContentToken, Done, ErrorEnvelope, PaddlerMessage, parse_line
 from inference.token_usage import TokenUsage
 
 CONVERSATION = "/api/v1/continue_from_conversation_history"
 RAW_PROMPT = "/api/v1/continue_from_raw_prompt"
+PARAMS = ConversationParams((ConversationMessage("user", "Say hello"),), max_tokens=16)
 
 
 def valid_body(**overrides: Any) -> dict[str, Any]:
@@ -339,3 +342,16 @@ def test_scripted_streams_arrive_as_scripted_with_consistent_usage(
     assert received == list(reply.steps)
     if isinstance(received[-1], Done):
         assert received[-1].usage == scripts.usage_for(received[:-1])
+
+
+async def test_a_hang_up_during_a_trailing_sleep_is_recorded(fake_paddler: FakePaddlerServer) -> None:
+    # A stalled upstream: one token, then silence with no terminal line.
+    fake_paddler.script(Reply([ContentToken("a"), Sleep(5.0)]))
+    client = PaddlerClient(fake_paddler.url)
+    stream = await client.continue_from_conversation_history(PARAMS).open()
+    await anext(stream)
+
+    await stream.aclose()
+
+    assert await fake_paddler.wait_for_disconnect_async(timeout=2.0)
+    assert fake_paddler.lines_sent_before_disconnect == 1
