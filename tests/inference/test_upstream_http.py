@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from ssl import create_default_context
 
 import pytest
 
 from inference.errors import UpstreamProtocolError
-from inference.upstream_http import ChunkedBody, HttpOrigin, MalformedResponse, send_request
+from inference.upstream_http import (
+    ChunkedBody,
+    HttpOrigin,
+    MalformedResponse,
+    send_request,
+)
+
 
 def closed_port() -> int:
     with socket.socket() as probe:
@@ -120,9 +125,10 @@ async def test_https_requests_do_not_reload_the_ca_store_each_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     built: list[ssl.SSLContext] = []
+    real_default_context = ssl.create_default_context
 
     def counting_default_context() -> ssl.SSLContext:
-        context = create_default_context()
+        context = real_default_context()
         built.append(context)
         return context
 
