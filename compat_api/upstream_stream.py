@@ -9,8 +9,6 @@ upstream response, which is how Paddler learns to stop generating.
 
 from __future__ import annotations
 
-from types import TracebackType
-
 from accounts.admission import admit_request
 from compat_api.api_call import current_api_call
 from inference.conversation_params import ConversationParams
@@ -91,17 +89,6 @@ class UpstreamStream:
         self._closed = True
         self._pending = None
         await self._lines.aclose()
-
-    async def __aenter__(self) -> UpstreamStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 async def _next_line(lines: PaddlerStream) -> PaddlerLine:
