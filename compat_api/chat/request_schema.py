@@ -32,9 +32,6 @@ from compat_api.error_envelope import first_validation_error
 from compat_api.errors import InvalidRequest
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
-# Extensions open-source clients send through ``extra_body``; accepted (see docs).
-ENGINE_EXTRAS = ("top_k", "min_p", "repetition_penalty", "chat_template_kwargs")
-
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 _NULLABLE: dict[str, Any] = {"required": False, "allow_null": True}
@@ -115,6 +112,7 @@ class ChatCompletionRequestSerializer(SharedFieldsSerializer):
     prompt_cache_retention = serializers.CharField(**_NULLABLE)
     prompt_cache_options = serializers.DictField(**_NULLABLE)
     verbosity = serializers.ChoiceField(["low", "medium", "high"], **_NULLABLE)
+    # Extensions open-source clients send through ``extra_body`` (docs/chat-completions.md).
     top_k = serializers.IntegerField(**_NULLABLE)
     min_p = serializers.FloatField(**_NULLABLE)
     repetition_penalty = serializers.FloatField(**_NULLABLE)
