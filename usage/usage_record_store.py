@@ -41,7 +41,9 @@ def store_usage_batch(drafts: Sequence[UsageRecordDraft]) -> StoredBatch:
         upsert_rollup_deltas(cursor, rollup_deltas(inserted))
     # Outside the records' transaction: a key row is shared by every worker, so it is
     # updated once per batch, in its own short statement, and never holds up the records.
-    _touch_keys(inserted)
+    # Every record of the batch, not only the new ones: when this fails, the writer retries
+    # a batch already stored, and the touch only ever moves forward.
+    _touch_keys(records)
     return StoredBatch(len(inserted), len(drafts) - len(inserted))
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-from django.db.models import Sum
+from typing import Any
 
+import pytest
+from django.db import OperationalError
+from django.db.models import QuerySet, Sum
+
+from accounts.models import ApiKey
 from inference.token_usage import TokenUsage
 from tests.factories import make_api_key
 from tests.usage.usage_drafts import at, make_draft, store
@@ -113,6 +117,29 @@ def test_last_used_at_never_moves_backwards() -> None:
     key.refresh_from_db()
     assert key.last_used_at == at("2025-03-02 10:00")
 
+
+def test_a_batch_retried_after_its_key_touch_failed_still_touches_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The records commit before the key is touched; the writer retries the whole batch when
+    # the touch fails, and that retry inserts nothing new.
+    key, _ = make_api_key()
+    draft = make_draft(api_key_id=key.pk, started_at=at("2025-03-01 10:00"), duration_ms=0)
+    real_update = QuerySet.update
+    failures = iter([OperationalError("database is locked")])
+
+    def update_failing_once(queryset: QuerySet[Any], **values: Any) -> int:
+        if queryset.model is ApiKey and (error := next(failures, None)) is not None:
+            raise error
+        return real_update(queryset, **values)
+
+    monkeypatch.setattr(QuerySet, "update", update_failing_once)
+    with pytest.raises(OperationalError):
+        store(draft)
+    store(draft)
+    key.refresh_from_db()
+    assert key.last_used_at == at("2025-03-01 10:00")
+    assert UsageRollup.objects.get().requests == 1
 
 def test_usage_survives_deleting_its_key_and_tenant() -> None:
     key, _ = make_api_key()
