@@ -7,17 +7,16 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from accounts.api_key_cache import find_authenticated_key
-from accounts.api_key_secret import hash_api_key, verify_api_key
+from accounts.api_key_secret import hash_api_key
 from accounts.authenticated_key import ApiKeyPrincipal, AuthenticatedKey
 from accounts.errors import ExpiredApiKey, InvalidApiKey, MissingApiKey, RevokedApiKey
 
 
 async def authenticate_secret(secret: str) -> AuthenticatedKey:
     """The key behind ``secret``, or the reason it is refused. No database query when cached."""
-    secret_hash = hash_api_key(secret)
-    key = await find_authenticated_key(secret_hash)
-    # The lookup is by hash already; the constant-time comparison keeps timing flat anyway.
-    if key is None or not verify_api_key(secret, secret_hash):
+    # The lookup is by the keyed hash: an exact match on it is the check.
+    key = await find_authenticated_key(hash_api_key(secret))
+    if key is None:
         raise InvalidApiKey()
     now = timezone.now()
     if key.revoked_at is not None and key.revoked_at <= now:
