@@ -53,8 +53,22 @@ def render_csv(rows: Sequence[UsageRow], group_by: GroupBy) -> str:
     output = io.StringIO()
     writer = csv.DictWriter(output, fieldnames=report_columns(group_by), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(report_objects(rows, group_by))
+    writer.writerows(
+        {name: _spreadsheet_safe(value) for name, value in row.items()}
+        for row in report_objects(rows, group_by)
+    )
     return output.getvalue()
+
+
+# A cell starting with one of these runs as a formula when the CSV is opened in a spreadsheet;
+# tenant admins choose key names, so such a name could plant one in a staff member's export.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value: ReportValue) -> ReportValue:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def render_json(rows: Sequence[UsageRow], group_by: GroupBy) -> str:
