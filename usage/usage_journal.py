@@ -67,22 +67,28 @@ class UsageJournal:
 
     def append(self, drafts: Iterable[UsageRecordDraft]) -> None:
         assert self._file is not None
-        self._file.write("".join(_line(draft) for draft in drafts))
+        self._file.write("".join(journal_line(draft) for draft in drafts))
         # Into the kernel's page cache: survives a crash of this process (not of the machine).
         self._file.flush()
 
     def committed(self, pending: Sequence[UsageRecordDraft]) -> None:
-        """Everything but ``pending`` is in the database: forget it."""
+        """Everything but ``pending`` is in the database: forget it (at once when nothing is
+        pending, else when the file has grown large)."""
+        assert self._file is not None
+        if not pending or self._file.tell() >= COMPACT_BYTES:
+            self.keep_only(pending)
+
+    def keep_only(self, pending: Sequence[UsageRecordDraft]) -> None:
+        """Rewrite the journal to hold exactly ``pending``: every other draft is done with
+        (committed, or moved to the dead-letter file), so a replay must not see it again."""
         assert self._file is not None
         if not pending:
             self._file.truncate(0)
             self._file.seek(0)
             return
-        if self._file.tell() < COMPACT_BYTES:
-            return
         # Write the survivors next to the journal, then swap: a crash mid-way loses nothing.
         temporary = self.path.with_suffix(".compact")
-        temporary.write_text("".join(_line(draft) for draft in pending), encoding="utf-8")
+        temporary.write_text("".join(journal_line(draft) for draft in pending), encoding="utf-8")
         self._file.close()
         os.replace(temporary, self.path)
         self._file = self.path.open("a", encoding="utf-8")
@@ -121,7 +127,8 @@ class UsageJournal:
             orphan.lock_file.close()
 
 
-def _line(draft: UsageRecordDraft) -> str:
+def journal_line(draft: UsageRecordDraft) -> str:
+    """One draft as a journal line (also the dead-letter file's format)."""
     return json.dumps(draft.to_json(), separators=(",", ":")) + "\n"
 
 

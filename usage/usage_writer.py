@@ -11,6 +11,12 @@ Loss model: a draft is appended to the crash journal (``usage_journal``) as soon
 takes it, before any database work, and stays in memory until committed. A database outage
 delays records (retries with exponential backoff) instead of dropping them; a crash, or an
 outage that outlasts the shutdown, leaves them in the journal for the next writer to replay.
+
+Poison records: a batch that fails for any other reason than the connection (a ``DataError``,
+an ``IntegrityError``, any non-database exception of the store) would fail the same way on
+every retry and stall all metering behind it. Such a batch is bisected until every good draft
+is committed; a draft that still fails alone goes to the dead-letter file
+(``usage_dead_letter``), is logged, and leaves memory and the journal.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
+from usage.usage_dead_letter import UsageDeadLetter
 from usage.usage_journal import UsageJournal, database_key
 from usage.usage_record_draft import UsageRecordDraft
 from usage.usage_record_store import store_usage_batch
@@ -40,6 +47,9 @@ MAX_BACKOFF_SECONDS = 5.0
 SHUTDOWN_TIMEOUT_SECONDS = 20.0
 
 StoreBatch = Callable[[Sequence[UsageRecordDraft]], Any]
+
+# Errors of the connection, not of the data: the whole batch is retried with backoff.
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
 
 
 @dataclass(eq=False)
@@ -86,10 +96,13 @@ class UsageWriter:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
+            directory = self._journal_dir or Path(settings.VAR_DIR) / "usage-journal"
+            database = database_key(connections["default"].settings_dict)
             loop = _FlushLoop(
                 self._queue,
                 store=self._store,
-                journal=self._new_journal(),
+                journal=_open_journal(directory, database),
+                dead_letter=UsageDeadLetter(directory, database),
                 batch_size=self._batch_size,
                 flush_interval=self._flush_interval,
                 shutdown_timeout=self.shutdown_timeout,
@@ -118,15 +131,15 @@ class UsageWriter:
         thread.join(self.shutdown_timeout + 5.0 if timeout is None else timeout)
         return not thread.is_alive()
 
-    def _new_journal(self) -> UsageJournal | None:
-        directory = self._journal_dir or Path(settings.VAR_DIR) / "usage-journal"
-        journal = UsageJournal(directory, database_key(connections["default"].settings_dict))
-        try:
-            journal.open()
-        except OSError:
-            logger.exception("usage journal unavailable in %s: pending usage is kept in memory only", directory)
-            return None
-        return journal
+
+def _open_journal(directory: Path, database: str) -> UsageJournal | None:
+    journal = UsageJournal(directory, database)
+    try:
+        journal.open()
+    except OSError:
+        logger.exception("usage journal unavailable in %s: pending usage is kept in memory only", directory)
+        return None
+    return journal
 
 
 class _FlushLoop:
@@ -138,6 +151,7 @@ class _FlushLoop:
         *,
         store: StoreBatch,
         journal: UsageJournal | None,
+        dead_letter: UsageDeadLetter,
         batch_size: int,
         flush_interval: float,
         shutdown_timeout: float,
@@ -145,6 +159,7 @@ class _FlushLoop:
         self._inbox = inbox
         self._store = store
         self._journal = journal
+        self._dead_letter = dead_letter
         self._batch_size = batch_size
         self._flush_interval = flush_interval
         self._shutdown_timeout = shutdown_timeout
@@ -222,20 +237,82 @@ class _FlushLoop:
         return time.monotonic() - self._oldest >= self._flush_interval
 
     def _write(self) -> None:
-        """Commit everything pending, batch by batch; on failure keep the rest and back off."""
+        """Commit everything pending, batch by batch; on a connection failure keep the rest
+        and back off, on a data failure set the bad drafts aside and go on."""
         while self._pending:
             batch = self._pending[: self._batch_size]
             try:
                 close_old_connections()
                 self._store(batch)
-            except Exception as error:
+            except CONNECTION_ERRORS as error:
                 self._failed(error)
                 return
+            except Exception as error:
+                if not self._isolate(batch, error):
+                    return
+                continue
             del self._pending[: len(batch)]
         if self._failures:
             logger.warning("usage writes recovered after %s failed attempts", self._failures)
         self._failures, self._retry_at, self._oldest = 0, 0.0, None
         self._committed()
+
+    def _isolate(self, batch: list[UsageRecordDraft], error: Exception) -> bool:
+        """Bisect a batch that failed on its data: commit every part that goes through,
+        dead-letter each draft that fails alone. False if the connection failed meanwhile
+        (backing off) or a draft could not be dead-lettered (kept, backing off).
+
+        Parts are tried in order (depth first, left half before right), so each part that is
+        done with is the head of ``_pending``."""
+        parts: list[list[UsageRecordDraft]] = []
+        if not self._refused(batch, error, parts):
+            return False
+        while parts:
+            part = parts.pop()
+            try:
+                close_old_connections()
+                self._store(part)
+            except CONNECTION_ERRORS as outage:
+                self._failed(outage)
+                return False
+            except Exception as refusal:
+                if not self._refused(part, refusal, parts):
+                    return False
+                continue
+            del self._pending[: len(part)]
+        return True
+
+    def _refused(self, part: list[UsageRecordDraft], error: Exception, parts: list[list[UsageRecordDraft]]) -> bool:
+        """The database refused ``part``: queue its halves to try, or set a lone draft aside."""
+        if len(part) == 1:
+            return self._set_aside(part[0], error)
+        middle = len(part) // 2
+        parts += [part[middle:], part[:middle]]
+        return True
+
+    def _set_aside(self, draft: UsageRecordDraft, error: Exception) -> bool:
+        """Move a draft the database refuses to the dead-letter file, out of memory and of
+        the journal. Only its request id and the error class are logged: the message of a
+        data error may quote the record's values."""
+        try:
+            self._dead_letter.append(draft)
+        except OSError as unwritable:
+            # Never lost: it stays pending (and journalled) and is tried again after a backoff.
+            logger.exception("could not dead-letter usage record %s; it is kept", draft.request_id)
+            self._failed(unwritable)
+            return False
+        logger.error(
+            "usage record %s refused by the database (%s): moved to %s, not retried",
+            draft.request_id, type(error).__name__, self._dead_letter.path,
+        )
+        assert self._pending[0] is draft
+        del self._pending[0]
+        if self._journal is not None:
+            try:
+                self._journal.keep_only(self._pending)
+            except OSError:
+                logger.exception("could not drop a dead-lettered record from the usage journal")
+        return True
 
     def _failed(self, error: Exception) -> None:
         self._failures += 1

@@ -3,13 +3,15 @@ to a database outage, a shutdown or a crash."""
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from django.db import OperationalError, connections
+from django.db import DataError, OperationalError, connections
 from django.db.models import QuerySet
 
 from tests.usage.usage_drafts import make_draft
@@ -28,13 +30,27 @@ class FlakyStore:
     def __init__(self, failures: int) -> None:
         self.failures = failures
         self.attempts = 0
+        self.sizes: list[int] = []
         self.batches: list[int] = []
 
     def __call__(self, drafts: Sequence[UsageRecordDraft]) -> object:
         self.attempts += 1
+        self.sizes.append(len(drafts))
         if self.attempts <= self.failures:
             raise OperationalError("connection refused")
         self.batches.append(len(drafts))
+        return store_usage_batch(drafts)
+
+
+class PoisonStore:
+    """The real store behind a database that refuses every batch holding one of ``poison``."""
+
+    def __init__(self, *poison: str) -> None:
+        self.poison = set(poison)
+
+    def __call__(self, drafts: Sequence[UsageRecordDraft]) -> object:
+        if self.poison & {draft.request_id for draft in drafts}:
+            raise DataError("value out of range for type integer")
         return store_usage_batch(drafts)
 
 
@@ -182,3 +198,111 @@ def test_submit_returns_while_the_database_is_stuck(make_writer: Callable[..., U
     assert elapsed < 0.5
     assert writer.flush(timeout=10)
     assert _records().count() == 201
+
+
+def _journals(directory: Path) -> list[Path]:
+    """The crash journals in ``directory``, not the dead-letter file next to them."""
+    return sorted(directory.glob(f"{database_key(connections['default'].settings_dict)}-*.jsonl"))
+
+
+def _dead_letters(directory: Path) -> list[UsageRecordDraft]:
+    lines: list[UsageRecordDraft] = []
+    for path in directory.glob("dead-letter-*.jsonl"):
+        lines += [UsageRecordDraft.from_json(json.loads(line)) for line in path.read_text().splitlines()]
+    return lines
+
+
+def test_a_record_the_database_refuses_is_dead_lettered_and_the_rest_of_its_batch_committed_once(
+    make_writer: Callable[..., UsageWriter], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    drafts = [make_draft() for _ in range(10)]
+    poison = drafts[6]
+    writer = make_writer(store=PoisonStore(poison.request_id), flush_interval=3600)
+    with caplog.at_level(logging.ERROR, logger="usage.usage_writer"):
+        for draft in drafts:
+            writer.submit(draft)
+        assert writer.flush(timeout=10)
+    assert _request_ids() == {draft.request_id for draft in drafts} - {poison.request_id}
+    assert _rollup().requests == 9
+    assert _dead_letters(tmp_path) == [poison]
+    [journal] = _journals(tmp_path)
+    assert journal.read_text() == ""
+    [refused] = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert poison.request_id in refused.getMessage()
+    assert "DataError" in refused.getMessage()
+    assert "out of range" not in refused.getMessage()
+
+
+def test_the_writer_keeps_writing_after_dead_lettering_a_record(
+    make_writer: Callable[..., UsageWriter], tmp_path: Path
+) -> None:
+    poison = make_draft()
+    writer = make_writer(store=PoisonStore(poison.request_id), flush_interval=3600)
+    writer.submit(poison)
+    assert writer.flush(timeout=10)
+    later = [make_draft() for _ in range(3)]
+    for draft in later:
+        writer.submit(draft)
+    assert writer.flush(timeout=10)
+    assert _request_ids() == {draft.request_id for draft in later}
+    assert _dead_letters(tmp_path) == [poison]
+
+
+def test_a_dead_lettered_record_leaves_the_journal_while_the_rest_is_still_pending(
+    make_writer: Callable[..., UsageWriter], tmp_path: Path
+) -> None:
+    poison, good = make_draft(), make_draft()
+    refuse = PoisonStore(poison.request_id)
+    journal_seen: list[str] = []
+
+    def store(drafts: Sequence[UsageRecordDraft]) -> object:
+        # What a crash at this moment would leave for the next writer to replay.
+        journal_seen.append("".join(path.read_text() for path in _journals(tmp_path)))
+        return refuse(drafts)
+
+    writer = make_writer(store=store, flush_interval=3600)
+    writer.submit(poison)
+    writer.submit(good)
+    assert writer.flush(timeout=10)
+    # Whole batch, then the poison alone (refused, set aside), then the good one alone.
+    assert len(journal_seen) == 3
+    assert poison.request_id not in journal_seen[2]
+    assert good.request_id in journal_seen[2]
+    assert _request_ids() == {good.request_id}
+
+
+def test_an_outage_still_retries_the_whole_batch_and_dead_letters_nothing(
+    make_writer: Callable[..., UsageWriter], tmp_path: Path
+) -> None:
+    store = FlakyStore(failures=3)
+    writer = make_writer(store=store, flush_interval=3600)
+    drafts = [make_draft() for _ in range(10)]
+    for draft in drafts:
+        writer.submit(draft)
+    assert writer.flush(timeout=15)
+    assert store.sizes == [10, 10, 10, 10]
+    assert _request_ids() == {draft.request_id for draft in drafts}
+    assert _dead_letters(tmp_path) == []
+
+
+def test_an_outage_while_a_refused_batch_is_split_keeps_the_rest_for_the_retry(
+    make_writer: Callable[..., UsageWriter], tmp_path: Path
+) -> None:
+    drafts = [make_draft() for _ in range(4)]
+    poison = drafts[0]
+    refuse = PoisonStore(poison.request_id)
+    calls: list[int] = []
+
+    def store(batch: Sequence[UsageRecordDraft]) -> object:
+        calls.append(len(batch))
+        if len(calls) == 2:  # the first half, just after the whole batch was refused
+            raise OperationalError("connection refused")
+        return refuse(batch)
+
+    writer = make_writer(store=store, flush_interval=3600)
+    for draft in drafts:
+        writer.submit(draft)
+    assert writer.flush(timeout=10)
+    assert _request_ids() == {draft.request_id for draft in drafts[1:]}
+    assert _rollup().requests == 3
+    assert _dead_letters(tmp_path) == [poison]
