@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from django.http import HttpResponseBase, JsonResponse
+from django.http import HttpResponseBase
 from rest_framework.request import Request
 
 from compat_api.chat.chat_completion_stream import ChatCompletionStream
 from compat_api.chat.request_schema import ChatCompletionRequestSerializer
+from compat_api.json_response import CompactJsonResponse
 from compat_api.openai_api_view import OpenAIApiView
 from compat_api.sse_response import sse_response
-
-COMPACT_JSON = {"separators": (",", ":"), "ensure_ascii": False}
 
 
 class ChatCompletionView(OpenAIApiView):
@@ -21,4 +20,4 @@ class ChatCompletionView(OpenAIApiView):
         stream = await ChatCompletionStream.open(chat_request, meter=request.usage_meter)
         if chat_request.stream:
             return sse_response(stream.sse_bytes())
-        return JsonResponse(await stream.body(), json_dumps_params=COMPACT_JSON)
+        return CompactJsonResponse(await stream.body())

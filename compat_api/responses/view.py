@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from channels.db import database_sync_to_async
-from django.http import HttpResponseBase, JsonResponse
+from django.http import HttpResponseBase
 from rest_framework.request import Request
 
 from compat_api.errors import InvalidRequest
+from compat_api.json_response import CompactJsonResponse
 from compat_api.openai_api_view import OpenAIApiView
-from compat_api.responses.input_item_list import InputItemsQuerySerializer, input_item_list_json
+from compat_api.responses.input_item_list import (
+    InputItemsQuerySerializer,
+    input_item_list_json,
+)
 from compat_api.responses.request_schema import ResponsesRequestSerializer
-from compat_api.responses.response_store import delete_response, get_response, list_input_items
+from compat_api.responses.response_store import (
+    delete_response,
+    get_response,
+    list_input_items,
+)
 from compat_api.responses.response_stream import ResponseStream
 from compat_api.sse_response import sse_response
-
-COMPACT_JSON = {"separators": (",", ":"), "ensure_ascii": False}
 
 
 class ResponsesView(OpenAIApiView):
@@ -28,7 +34,7 @@ class ResponsesView(OpenAIApiView):
         # The body's "stream" decides, never the Accept header.
         if responses_request.stream:
             return sse_response(stream.sse_bytes())
-        return JsonResponse(dict(await stream.body()), json_dumps_params=COMPACT_JSON)
+        return CompactJsonResponse(dict(await stream.body()))
 
 
 class ResponseDetailView(OpenAIApiView):
@@ -43,13 +49,13 @@ class ResponseDetailView(OpenAIApiView):
         response = await database_sync_to_async(get_response)(
             tenant_id=request.auth.tenant_id, response_id=response_id
         )
-        return JsonResponse(dict(response), json_dumps_params=COMPACT_JSON)
+        return CompactJsonResponse(dict(response))
 
     async def delete(self, request: Request, response_id: str) -> HttpResponseBase:
         await database_sync_to_async(delete_response)(
             tenant_id=request.auth.tenant_id, response_id=response_id
         )
-        return JsonResponse({"id": response_id, "object": "response", "deleted": True})
+        return CompactJsonResponse({"id": response_id, "object": "response", "deleted": True})
 
 
 class ResponseInputItemsView(OpenAIApiView):
@@ -62,4 +68,4 @@ class ResponseInputItemsView(OpenAIApiView):
             order=query.order,
             after=query.after,
         )
-        return JsonResponse(input_item_list_json(page), json_dumps_params=COMPACT_JSON)
+        return CompactJsonResponse(input_item_list_json(page))
