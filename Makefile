@@ -23,15 +23,12 @@ help:
 install: $(STAMP)
 
 # The venv is (re)built when it is missing or pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/install-local-engine
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@echo "Installing the local engine (llama-cpp-python compiles llama.cpp: about 5 minutes on 2 cores the first time; cached afterwards)..."
-	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/python -m pip install -v -e '.[dev,local]' 2>&1 \
-		| { grep --line-buffered -E '^\s*\[ *[0-9]+(%|/[0-9]+)\]|^Successfully|^ERROR|error:' || true; } \
-		| sed -u 's/^ */  llama.cpp build: /' || { echo "Installing the local engine failed (see above)."; exit 1; }
-	@$(BIN)/python -c "import llama_cpp" || { echo "llama-cpp-python did not install."; exit 1; }
+	@# llama.cpp is built for a portable instruction set, never -march=native (scripts/install-local-engine).
+	JOBS=$(JOBS) scripts/install-local-engine $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	@touch $(STAMP)
 
 # What runs once the upstream is known: the demo key (printed on first run), then Daphne.
