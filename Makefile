@@ -46,6 +46,7 @@ serve: $(STAMP)
 	fi
 
 test: $(STAMP)
+	@scripts/install-browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
