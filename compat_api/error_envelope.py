@@ -23,6 +23,7 @@ from accounts.errors import (
 from compat_api.errors import InvalidRequest, NotFoundError, PayloadTooLarge
 from inference.errors import (
     GenerationFailed,
+    LocalEngineUnavailable,
     ModelNotFound,
     ToolCallFailed,
     UpstreamErrorReply,
@@ -125,6 +126,10 @@ def describe_error(exc: BaseException) -> ErrorDescription:
             return _describe_rejection(exc)
         case UpstreamTimeout():
             return ErrorDescription(504, "timeout", exc.message)
+        case LocalEngineUnavailable():
+            # Down for a restart, back within seconds: a retry will most likely succeed.
+            return ErrorDescription(503, "server_error", exc.message, None, "local_engine_unavailable",
+                                    {"retry-after": "5"})
         case UpstreamUnavailable() | UpstreamProtocolError():
             return ErrorDescription(502, "server_error", exc.message)
         case OarlockError():

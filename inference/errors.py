@@ -25,6 +25,19 @@ class UpstreamUnavailable(UpstreamError):
     default_message = "The inference upstream is unavailable."
 
 
+class LocalEngineUnavailable(UpstreamUnavailable):
+    """The local engine that ``make serve`` supervises is not accepting connections.
+
+    It crashed or is loading again after a restart: unlike an unreachable Paddler (a fault of
+    the deployment, 502) this is expected to pass within seconds, so the client is told to retry.
+    """
+
+    default_message = (
+        "The local engine is not running: it stopped and is being restarted. "
+        "Retry in a few seconds; if it keeps failing, see the `make serve` console."
+    )
+
+
 class UpstreamTimeout(UpstreamUnavailable):
     """Paddler accepted the connection but did not answer in time."""
 
@@ -44,6 +57,15 @@ class UpstreamProtocolError(UpstreamError):
     """Paddler sent something that is not the NDJSON protocol we know, or stopped mid-stream."""
 
     default_message = "The inference upstream broke the protocol."
+
+
+class LocalEngineStopped(UpstreamProtocolError):
+    """The local engine's process ended while it was answering this request."""
+
+    default_message = (
+        "The local engine stopped while generating this answer; `make serve` restarts it. "
+        "See its console for the reason."
+    )
 
 
 class UpstreamErrorReply(UpstreamError):

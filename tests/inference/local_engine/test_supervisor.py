@@ -61,7 +61,7 @@ def test_a_signal_stops_the_command_and_the_engine(signum: int) -> None:
     try:
         assert supervisor.stderr is not None
         url = next(
-            line.split("is healthy at ")[1].split(",")[0]
+            line.split("is healthy at ")[1].split()[0]
             for line in supervisor.stderr
             if "is healthy at" in line
         )
