@@ -47,6 +47,7 @@ import httpx
 from bench.deployment import PROJECT_DIR
 from bench.machine_facts import machine_facts
 from bench.managed_process import ManagedProcess, free_port
+from bench.process_stats import cpu_seconds
 from inference.paddler_message import TOKEN_MESSAGE_TYPES, Done, parse_line
 
 RESULT_PATH = PROJECT_DIR / "bench" / "results" / "local_engine.json"
@@ -168,11 +169,12 @@ def measure(client: httpx.Client, url: str, body: dict[str, Any]) -> RunResult:
     )
 
 
-def run_scenario(engine_url: str, scenario: Scenario, runs: int) -> dict[str, Any]:
+def run_scenario(engine_url: str, scenario: Scenario, runs: int, engine_pid: int) -> dict[str, Any]:
     url = f"{engine_url}{scenario.path}"
     load_before = os.getloadavg()[0]
     with httpx.Client(timeout=300, trust_env=False) as client:
         measure(client, url, scenario.body)  # warm-up: first-use allocations, caches
+        cpu_before = cpu_seconds(engine_pid)
         results: list[RunResult] = []
         with ThreadPoolExecutor(max_workers=scenario.concurrency) as pool:
             for _ in range(runs):
@@ -182,9 +184,13 @@ def run_scenario(engine_url: str, scenario: Scenario, runs: int) -> dict[str, An
                 results += batch
                 if scenario.concurrency > 1:
                     print(f"  {scenario.name}: aggregate {sum(r.completion_tokens for r in batch) / wall:.1f} tok/s")
+    # Engine CPU time per token: what the instructions cost, whatever else the machine is doing
+    # (wall-clock rates on a busy machine mostly measure the other processes).
+    cpu_per_token = (cpu_seconds(engine_pid) - cpu_before) / max(1, sum(r.completion_tokens for r in results))
     return {
         "scenario": scenario.name,
         "engine": scenario.engine.name,
+        "engine_cpu_ms_per_token": cpu_per_token * 1000,
         "concurrency": scenario.concurrency,
         # Other processes on the machine slow llama.cpp's threads down a lot: keep the context.
         "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
@@ -259,21 +265,25 @@ def print_comparison(results: Sequence[dict[str, Any]], builds: Sequence[Build])
     """Each build's medians over all its rounds, and its ratio to the first build."""
     baseline = builds[0].name
     print(f"\n{'scenario':34} {'engine':44} {'build':10} {'TTFT ms':>8} {'decode tok/s':>12} "
-          f"{'TTFT ratio':>10} {'decode ratio':>12}")
+          f"{'CPU ms/token':>12} {'TTFT ratio':>10} {'decode ratio':>12} {'CPU ratio':>9}")
     keys = dict.fromkeys((r["scenario"], r["engine"]) for r in results)
     for scenario, engine in keys:
         medians = {}
         for build in builds:
             runs = [run for r in results if (r["scenario"], r["engine"], r["build"]) == (scenario, engine, build.name)
                     for run in r["runs"]]
+            cpu = [r["engine_cpu_ms_per_token"] for r in results
+                   if (r["scenario"], r["engine"], r["build"]) == (scenario, engine, build.name)]
             medians[build.name] = (
                 statistics.median(run["ttft_seconds"] for run in runs),
                 statistics.median(run["decode_tokens_per_second"] for run in runs),
+                statistics.median(cpu),
             )
+        base = medians[baseline]
         for build in builds:
-            ttft, decode = medians[build.name]
-            print(f"{scenario:34} {engine:44} {build.name:10} {ttft * 1000:>8.0f} {decode:>12.1f} "
-                  f"{ttft / medians[baseline][0]:>10.2f} {decode / medians[baseline][1]:>12.2f}")
+            ttft, decode, cpu_ms = medians[build.name]
+            print(f"{scenario:34} {engine:44} {build.name:10} {ttft * 1000:>8.0f} {decode:>12.1f} {cpu_ms:>12.1f} "
+                  f"{ttft / base[0]:>10.2f} {decode / base[1]:>12.2f} {cpu_ms / base[2]:>9.2f}")
 
 
 def run_rounds(args: argparse.Namespace, builds: Sequence[Build], rounds: int) -> list[dict[str, Any]]:
@@ -293,7 +303,7 @@ def run_rounds(args: argparse.Namespace, builds: Sequence[Build], rounds: int) -
                             idle = wait_for_idle_machine(args.wait_for_idle) if args.wait_for_idle else None
                             print(f"measuring: {scenario.name} ({config.name}, build {build.name}, "
                                   f"round {round_number + 1}), {args.runs} runs")
-                            result = run_scenario(engine.url, scenario, args.runs)
+                            result = run_scenario(engine.url, scenario, args.runs, engine.pid)
                             results.append(result | {"build": build.name, "round": round_number + 1,
                                                      "started_on_idle_machine": idle})
     return results

@@ -93,7 +93,7 @@ def test_the_first_run_prints_a_curl_line_and_an_sdk_snippet_that_work_as_printe
     with log_path.open("wb") as log:
         serve = subprocess.Popen(
             [*MAKE, f"PORT={port}", f"ENGINE_PORT={engine_port}"], cwd=PROJECT_DIR,
-            env={**serve_environment(tmp_path), "OARLOCK_LOCAL_CONTEXT_SIZE": "2048"},
+            env={**serve_environment(tmp_path), "OARLOCK_LOCAL_CONTEXT_SIZE": "2048", "OARLOCK_LOCAL_THREADS": "1"},
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
