@@ -22,17 +22,19 @@ from accounts.errors import (
 )
 from compat_api.errors import InvalidRequest, NotFoundError, PayloadTooLarge
 from inference.errors import (
-    GenerationFailed,
     LocalEngineUnavailable,
     ModelNotFound,
-    ToolCallFailed,
-    UpstreamErrorReply,
-    UpstreamProtocolError,
     UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from oarlock.errors import OarlockError
+from paddler_protocol.errors import (
+    GenerationFailed,
+    ToolCallFailed,
+    UpstreamErrorReply,
+    UpstreamProtocolError,
+)
+from foundation.errors import OarlockError
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """``make serve`` inside a test: the supervisor, its real local engine, and Daphne in front.
 
-The same processes ``make serve`` runs (``python -m inference.local_engine.supervisor -- daphne
+The same processes ``make serve`` runs (``python -m local_engine.supervisor -- daphne
 ...``), on free ports and the test database. Everything the supervisor, the engine and Daphne
 print goes to one log file, which the tests read to learn the engine's pid and to wait for its
 restarts.
@@ -28,7 +28,7 @@ class SupervisedOarlock(LiveServer):
         self._supervisor_args = list(supervisor_args)
 
     def command(self) -> list[str]:
-        supervisor = [sys.executable, "-m", "inference.local_engine.supervisor", "--port", "0"]
+        supervisor = [sys.executable, "-m", "local_engine.supervisor", "--port", "0"]
         return [*supervisor, *self._supervisor_args, "--", *super().command()]
 
     def start(self, timeout: float = 180.0) -> SupervisedOarlock:

@@ -10,16 +10,14 @@ from accounts.errors import BudgetExhausted, InvalidApiKey, ModelNotAllowed, Rat
 from compat_api.error_envelope import describe_error, error_body
 from compat_api.errors import InvalidRequest, PayloadTooLarge
 from inference.errors import (
-    GenerationFailed,
     LocalEngineStopped,
     LocalEngineUnavailable,
     ModelNotFound,
-    UpstreamErrorReply,
-    UpstreamProtocolError,
     UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from paddler_protocol.errors import GenerationFailed, UpstreamErrorReply, UpstreamProtocolError
 
 
 @pytest.mark.parametrize(
