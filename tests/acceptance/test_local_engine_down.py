@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from tests.live_server import LiveServer, free_port
-from usage.models import UsageRecord
+from tests.usage.record_polling import wait_for_request_record
 
 
 @pytest.fixture
@@ -25,14 +25,6 @@ def oarlock(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
     )
 
 
-def usage_record(request_id: str, timeout: float = 10.0) -> UsageRecord:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = UsageRecord.objects.filter(request_id=request_id).first()
-        if record is not None:
-            return record
-        time.sleep(0.1)
-    raise AssertionError(f"no usage record for {request_id}")
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -50,7 +42,7 @@ def test_requests_answer_503_with_retry_after_naming_the_local_engine(
     assert error.status_code == 503
     assert error.response.headers["retry-after"] == "5"
     assert error.code == "local_engine_unavailable" and "local engine" in error.message
-    record = usage_record(error.response.headers["x-request-id"])
+    record = wait_for_request_record(error.response.headers["x-request-id"])
     assert (record.outcome, record.http_status) == ("failed", 503)
 
 
