@@ -11,6 +11,8 @@ supervisor says why on its console and the engine is back within seconds.
 from __future__ import annotations
 
 import signal
+import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -102,6 +104,32 @@ def test_an_engine_that_dies_while_streaming_ends_the_stream_with_an_in_band_err
                 pass
     assert "local engine stopped while generating" in raised.value.message
     record = wait_for_request_record(request_id)
+    assert record.outcome == "failed"
+
+    assert_back_and_answering(served, client, starts)
+
+
+def test_an_engine_that_dies_during_a_non_streamed_request_answers_it_with_a_5xx_naming_it(
+    served: SupervisedOarlock, client: openai.OpenAI
+) -> None:
+    outcome: dict[str, BaseException] = {}
+
+    def request() -> None:
+        try:
+            ask(client, max_tokens=400)
+        except BaseException as error:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = error
+
+    in_flight = threading.Thread(target=request)
+    in_flight.start()
+    time.sleep(1.5)  # the request reached the engine, which is generating
+    starts = served.kill_engine(signal.SIGKILL)
+    in_flight.join(timeout=60)
+    error = outcome.get("error")
+    # 502 when the engine died while answering, 503 if the request only arrived after it died.
+    assert isinstance(error, openai.APIStatusError) and error.status_code in (502, 503), error
+    assert "local engine" in error.message
+    record = wait_for_request_record(error.response.headers["x-request-id"])
     assert record.outcome == "failed"
 
     assert_back_and_answering(served, client, starts)
