@@ -16,8 +16,9 @@ class ChatCompletionView(OpenAIApiView):
     usage_endpoint = "chat.completions"
 
     async def post(self, request: Request) -> HttpResponseBase:
-        chat_request = ChatCompletionRequestSerializer.parse(request.data)
-        stream = await ChatCompletionStream.open(chat_request, meter=request.usage_meter)
+        lifecycle = request.lifecycle
+        chat_request = await lifecycle.parse(ChatCompletionRequestSerializer.parse, request.data)
+        stream = await ChatCompletionStream.open(chat_request, lifecycle=lifecycle)
         if chat_request.stream:
             return sse_response(stream.sse_bytes())
         return CompactJsonResponse(await stream.body())

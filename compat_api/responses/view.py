@@ -27,9 +27,10 @@ class ResponsesView(OpenAIApiView):
     usage_endpoint = "responses"
 
     async def post(self, request: Request) -> HttpResponseBase:
-        responses_request = ResponsesRequestSerializer.parse(request.data)
+        lifecycle = request.lifecycle
+        responses_request = await lifecycle.parse(ResponsesRequestSerializer.parse, request.data)
         stream = await ResponseStream.open(
-            responses_request, tenant_id=request.auth.tenant_id, meter=request.usage_meter
+            responses_request, tenant_id=request.auth.tenant_id, lifecycle=lifecycle
         )
         # The body's "stream" decides, never the Accept header.
         if responses_request.stream:
