@@ -21,6 +21,7 @@ from accounts.errors import (
     RateLimited,
 )
 from compat_api.errors import InvalidRequest, NotFoundError, PayloadTooLarge
+from foundation.errors import OarlockError
 from inference.errors import ModelNotFound, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from paddler_protocol.errors import (
     GenerationFailed,
@@ -28,7 +29,6 @@ from paddler_protocol.errors import (
     UpstreamErrorReply,
     UpstreamProtocolError,
 )
-from foundation.errors import OarlockError
 
 logger = logging.getLogger(__name__)
 

@@ -63,7 +63,7 @@ class OpenAIApiView(APIView):
                 response = self.http_method_not_allowed(drf_request, *args, **kwargs)
             else:
                 response = await handler(drf_request, *args, **kwargs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the OpenAI handler maps all; unknown ones are 500s
             response = self.handle_refusal(exc, lifecycle)
         self.response = self.finalize_response(drf_request, response, *args, **kwargs)
         return self.response

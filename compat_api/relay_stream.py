@@ -37,7 +37,7 @@ class RelayStream:
                     yield payload
             except asyncio.CancelledError:
                 raise
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - after the first byte a failure goes in-band
                 for payload in self._sse_failure(error):
                     yield payload
             else:

@@ -111,7 +111,7 @@ class RequestLifecycle:
         meter = self._metered()
         meter.streamed = streamed
         self._admissions.append(
-            await reserve_tokens(key=meter_key(self), model=model, estimated_tokens=estimate_tokens(params))
+            await reserve_tokens(key=authenticated_key(self), model=model, estimated_tokens=estimate_tokens(params))
         )
         return await UpstreamStream.open(model=model, params=params, meter=meter)
 
@@ -178,7 +178,13 @@ class RequestLifecycle:
         self.meter.streamed = self.body_json.get("stream") is True
 
 
-def meter_key(lifecycle: RequestLifecycle) -> AuthenticatedKey:
+def lifecycle_of(request: Any) -> RequestLifecycle:
+    """The owner of the request a view serves (set by ``RequestLifecycle.begin``)."""
+    lifecycle: RequestLifecycle = request.lifecycle
+    return lifecycle
+
+
+def authenticated_key(lifecycle: RequestLifecycle) -> AuthenticatedKey:
     if lifecycle.key is None:
         raise RuntimeError("the request is not authenticated")
     return lifecycle.key
@@ -191,9 +197,10 @@ async def _authenticate(view_class: Any, request: ASGIRequest) -> AuthenticatedK
         result = await authentication_class().authenticate(drf_request)
         if result is not None:
             principal, key = result
-            request.user = principal  # type: ignore[assignment]  # DRF reads it from here
-            request.auth = key  # type: ignore[attr-defined]
-            return key  # type: ignore[no-any-return]
+            request.user = principal  # DRF's Request reads it from here
+            request.auth = key  # type: ignore[attr-defined]  # the Django request has no auth slot; DRF's reads it
+            authenticated: AuthenticatedKey = key
+            return authenticated
     raise RuntimeError(f"{view_class.__name__} has no authentication class that answers")
 
 

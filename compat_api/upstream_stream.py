@@ -11,12 +11,12 @@ request's owner's step before this one (compat_api/request_lifecycle.py).
 
 from __future__ import annotations
 
+from inference.paddler_client import PaddlerStream
+from inference.upstream_registry import Upstream, upstream_registry
 from paddler_protocol.conversation_params import ConversationParams
 from paddler_protocol.errors import UpstreamProtocolError
 from paddler_protocol.message_errors import error_for_message
-from inference.paddler_client import PaddlerStream
 from paddler_protocol.paddler_message import PaddlerLine, PaddlerMessage
-from inference.upstream_registry import Upstream, upstream_registry
 from usage.usage_meter import UsageMeter
 
 # Characters per token, for the admission estimate of the prompt before Paddler counts it.

@@ -18,10 +18,10 @@ import string
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
 from local_engine.errors import RequestRejected
 from local_engine.inference_engine import InferenceEngine
 from local_engine.request_body import parse_conversation_params, parse_raw_prompt_params
+from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
 from paddler_protocol.paddler_message import PaddlerLine, encode_line
 
 logger = logging.getLogger(__name__)

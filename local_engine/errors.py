@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from paddler_protocol.paddler_message import ErrorEnvelope, GenerationError, GenerationErrorKind
 from foundation.errors import OarlockError
+from paddler_protocol.paddler_message import ErrorEnvelope, GenerationError, GenerationErrorKind
 
 
 class RequestRejected(OarlockError):

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from local_engine.errors import RequestRejected
 from paddler_protocol.conversation_params import (
     ContentPart,
     ConversationMessage,
@@ -24,7 +25,6 @@ from paddler_protocol.conversation_params import (
     RawPromptParams,
     TextPart,
 )
-from local_engine.errors import RequestRejected
 
 _I32_MIN, _I32_MAX = -(2**31), 2**31 - 1
 

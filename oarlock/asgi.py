@@ -10,9 +10,9 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oarlock.settings")
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
-from django.urls import re_path  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.core.asgi import get_asgi_application
+from django.urls import re_path
 
 django_application = get_asgi_application()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from oarlock.database_url import database_from_url, sqlite_database
 from foundation.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from oarlock.database_url import database_from_url, sqlite_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OARLOCK_VAR_DIR") or BASE_DIR / "var")

@@ -30,6 +30,8 @@ from typing import Any, Self
 
 import uvicorn
 
+from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, HEALTH_PATH, RAW_PROMPT_PATH
+from paddler_protocol.paddler_message import PaddlerLine, encode_line
 from tests.fake_paddler_reply import (
     DropConnection,
     HttpFailure,
@@ -41,8 +43,6 @@ from tests.fake_paddler_reply import (
 )
 from tests.fake_paddler_request_check import RequestRejected, check_request
 from tests.fake_paddler_scripts import plain_content
-from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, HEALTH_PATH, RAW_PROMPT_PATH
-from paddler_protocol.paddler_message import PaddlerLine, encode_line
 
 __all__ = [
     "DropConnection",

@@ -9,6 +9,7 @@ from compat_api.chat.chat_completion_stream import ChatCompletionStream
 from compat_api.chat.request_schema import ChatCompletionRequestSerializer
 from compat_api.json_response import CompactJsonResponse
 from compat_api.openai_api_view import OpenAIApiView
+from compat_api.request_lifecycle import lifecycle_of
 from compat_api.sse_response import sse_response
 
 
@@ -16,7 +17,7 @@ class ChatCompletionView(OpenAIApiView):
     usage_endpoint = "chat.completions"
 
     async def post(self, request: Request) -> HttpResponseBase:
-        lifecycle = request.lifecycle
+        lifecycle = lifecycle_of(request)
         chat_request = await lifecycle.parse(ChatCompletionRequestSerializer.parse, request.data)
         stream = await ChatCompletionStream.open(chat_request, lifecycle=lifecycle)
         if chat_request.stream:

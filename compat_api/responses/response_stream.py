@@ -19,6 +19,8 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from compat_api.relay_stream import RelayStream
+from compat_api.request_lifecycle import RequestLifecycle
 from compat_api.responses.event import ResponsesEvent
 from compat_api.responses.input_item import InputItem, id_prefix, item_json, with_id
 from compat_api.responses.input_item_schema import parse_input_item
@@ -28,8 +30,6 @@ from compat_api.responses.request import ResponsesRequest
 from compat_api.responses.response_object import ResponseObjectBuilder
 from compat_api.responses.response_store import previous_conversation, save_response
 from compat_api.responses.stream_state import ResponsesStreamState
-from compat_api.relay_stream import RelayStream
-from compat_api.request_lifecycle import RequestLifecycle
 from compat_api.upstream_stream import UpstreamStream
 from paddler_protocol.errors import UpstreamProtocolError
 

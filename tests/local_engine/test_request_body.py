@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from local_engine.errors import RequestRejected
+from local_engine.request_body import parse_conversation_params, parse_raw_prompt_params
 from paddler_protocol.conversation_params import (
     ConversationMessage,
     ConversationParams,
@@ -15,8 +17,6 @@ from paddler_protocol.conversation_params import (
     RawPromptParams,
     TextPart,
 )
-from local_engine.errors import RequestRejected
-from local_engine.request_body import parse_conversation_params, parse_raw_prompt_params
 
 
 def conversation(**overrides: Any) -> bytes:
