@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -31,16 +31,6 @@ from paddler_protocol.errors import (
 )
 
 logger = logging.getLogger(__name__)
-
-ErrorType = Literal[
-    "invalid_request_error",
-    "server_error",
-    "timeout",
-    "rate_limit_error",
-    "requests",
-    "tokens",
-    "insufficient_quota",
-]
 
 # Paddler refuses these before generating: the request, not the server, is at fault.
 CLIENT_FAULT_GENERATION_KINDS = frozenset(
