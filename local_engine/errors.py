@@ -6,16 +6,6 @@ from foundation.errors import OarlockError
 from paddler_protocol.paddler_message import ErrorEnvelope, GenerationError, GenerationErrorKind
 
 
-class RequestRejected(OarlockError):
-    """Refused before the stream starts: an HTTP status with a plain-text body, as actix answers
-    extractor and validation failures (reference 1.1)."""
-
-    def __init__(self, status: int, body: str) -> None:
-        self.status = status
-        self.body = body
-        super().__init__(body)
-
-
 class GenerationFailure(OarlockError):
     """A terminal ``GeneratedTokenResult`` error variant; the stream's last line."""
 
