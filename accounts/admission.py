@@ -175,7 +175,7 @@ class AdmissionController:
         budget = limits.token_budget if "budget" in kinds else None
         if budget is not None:
             now = timezone.now()
-            window = self.budget_window(limits.budget_period, now)  # type: ignore[arg-type]
+            window = self.budget_window(limits.budget_period, now)  # type: ignore[arg-type]  # set with token_budget
             label = window.label
             ttl = int((window.end - now).total_seconds()) + BUDGET_COUNTER_GRACE_SECONDS
         return ScopePlan(
@@ -221,7 +221,7 @@ class AdmissionController:
         who = f"API key {key.key_prefix}…" if denial.scope == "key" else f"tenant {key.tenant_name}"
         if denial.kind == "budget":
             limits = key.key_limits if denial.scope == "key" else key.tenant_limits
-            window = self.budget_window(limits.budget_period, timezone.now())  # type: ignore[arg-type]
+            window = self.budget_window(limits.budget_period, timezone.now())  # type: ignore[arg-type]  # set with token_budget
             resets = timezone.localtime(window.end).strftime("%Y-%m-%d %H:%M %Z")
             return BudgetExhausted(
                 f"You exceeded your current quota: the {_PERIOD_ADJECTIVE[window.period]} token "
