@@ -19,6 +19,7 @@ from rest_framework.request import Request
 
 from accounts.api_key_authentication import ApiKeyAuthentication
 from compat_api.exception_handler import openai_exception_handler
+from compat_api.json_response import CompactJsonResponse
 from compat_api.request_lifecycle import RequestLifecycle
 from paddler_protocol.errors import UpstreamError
 
@@ -79,7 +80,7 @@ class OpenAIApiView(APIView):
     def finalize_response(
         self, request: Request, response: Any, *args: Any, **kwargs: Any
     ) -> HttpResponseBase:
-        if isinstance(response, JsonResponse) or getattr(response, "streaming", False):
+        if isinstance(response, (JsonResponse, CompactJsonResponse)) or getattr(response, "streaming", False):
             # Already final: skip DRF's renderer negotiation and Vary handling.
             for name, value in self.headers.items():
                 response[name] = value
