@@ -22,7 +22,13 @@ from accounts.errors import (
 )
 from compat_api.errors import InvalidRequest, NotFoundError, PayloadTooLarge
 from foundation.errors import OarlockError
-from inference.errors import ModelNotFound, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from inference.errors import (
+    LocalEngineUnavailable,
+    ModelNotFound,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from paddler_protocol.errors import (
     GenerationFailed,
     ToolCallFailed,
@@ -112,6 +118,10 @@ def describe_error(exc: BaseException) -> ErrorDescription:
             return _describe_rejection(exc)
         case UpstreamTimeout():
             return ErrorDescription(504, "timeout", exc.message)
+        case LocalEngineUnavailable():
+            # Down for a restart, back within seconds: a retry will most likely succeed.
+            return ErrorDescription(503, "server_error", exc.message, None, "local_engine_unavailable",
+                                    {"retry-after": "5"})
         case UpstreamUnavailable() | UpstreamProtocolError():
             return ErrorDescription(502, "server_error", exc.message)
         case OarlockError():
