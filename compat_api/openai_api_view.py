@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from accounts.api_key_authentication import ApiKeyAuthentication
 from compat_api.api_call import ApiCall, current_api_call
 from compat_api.exception_handler import openai_exception_handler
+from compat_api.request_limits import is_recordable_model
 from inference.errors import UpstreamError
 from oarlock.request_context import current_request_id
 from usage.usage_meter import UsageMeter
@@ -112,8 +113,10 @@ def _parsed_body(request: Any) -> dict[str, Any]:
 
 
 def _requested_model(request: Any) -> str:
+    # A refused request's model is recorded only if it is one a record may hold: bounded and
+    # printable (a raw client string never reaches the usage journal or a log line).
     model = _parsed_body(request).get("model")
-    return model if isinstance(model, str) else ""
+    return model if is_recordable_model(model) else ""
 
 
 def _requested_stream(request: Any) -> bool:
