@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 # Far above any real tool list (Codex's ~30 tools use ~1,500 nodes; a 100-tool MCP server a
-# few thousand), far below what takes a worker measurable time (~10 ms per 10,000 nodes).
-MAX_SCHEMA_NODES = 50_000
+# few thousand), and little work: a budget spent to the end costs tens of milliseconds.
+MAX_SCHEMA_NODES = 20_000
 # Real schemas nest a handful of levels; 64 keeps every recursive walk far from Python's limit.
 MAX_SCHEMA_DEPTH = 64
 
@@ -33,9 +33,10 @@ class SchemaRejected(Exception):
 class SchemaBudget:
     """Nodes left for the rest of the request's schemas, shared by all of them."""
 
-    __slots__ = ("nodes_left",)
+    __slots__ = ("limit", "nodes_left")
 
     def __init__(self, nodes: int = MAX_SCHEMA_NODES) -> None:
+        self.limit = nodes
         self.nodes_left = nodes
 
     def spend(self, path: SchemaPath, depth: int) -> None:
@@ -48,7 +49,7 @@ class SchemaBudget:
         self.nodes_left -= 1
         if self.nodes_left < 0:
             raise SchemaRejected(
-                f"The request's schemas expand to more than {MAX_SCHEMA_NODES} nodes once their "
+                f"The request's schemas expand to more than {self.limit} nodes once their "
                 "references are resolved; simplify them or reuse fewer definitions.",
                 path,
             )
