@@ -87,6 +87,17 @@ def test_a_model_name_with_a_newline_cannot_start_a_log_line(
     assert not any(line.startswith("FAKE LOG LINE") for line in log.splitlines())
 
 
+def test_client_text_echoed_by_paddler_into_a_logged_error_stays_on_one_line(
+    live_server: LiveServer, openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
+) -> None:
+    # serde quotes the offending value in its message; Oarlock logs upstream refusals.
+    fake_paddler.script(HttpFailure(400, "Json deserialize error: unknown variant `x\nFAKE LOG LINE\r\nMORE`"))
+    with pytest.raises(openai.InternalServerError):
+        openai_client.chat.completions.create(model="default", messages=USER)
+    log = _wait_for(live_server, "unknown variant `x\\nFAKE LOG LINE")
+    assert not any(line.startswith(("FAKE LOG LINE", "MORE")) for line in log.splitlines())
+
+
 def _wait_for(server: LiveServer, text: str) -> str:
     import time
 
