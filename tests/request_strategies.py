@@ -21,7 +21,9 @@ IMAGE_URLS = st.sampled_from([
     "https://example.com/cat.png", "", "data:", "DATA:image/jpeg;base64,/9j/",
 ])
 # Unicode that tends to break things: controls, separators, astral planes, combining marks.
-EDGE_TEXT = st.sampled_from(["", " ", "\n", "\x00", "\u2028", "\ufeff", "😀", "e\u0301", "\U0010ffff", "Ω" * 3])
+# Lone surrogates are valid to Python's JSON parser and invalid UTF-8 to everything else.
+EDGE_TEXT = st.sampled_from(["", " ", "\n", "\x00", "\u2028", "\ufeff", "😀", "e\u0301", "\U0010ffff", "Ω" * 3,
+                             "\ud800", "a\udfffb"])
 SHORT_TEXT = st.text(max_size=12) | EDGE_TEXT
 
 json_scalars = (
@@ -185,4 +187,39 @@ responses_bodies = st.fixed_dictionaries(
     {"model": sometimes_wrong(st.just("default"), one_in=30),
      "input": sometimes_wrong(SHORT_TEXT | st.lists(responses_items, min_size=1, max_size=4), one_in=30)},
     optional=RESPONSES_OPTIONAL,
+)
+
+# --- whole cases: a full generated body, or a valid body with one part generated -------------
+
+USER = [{"role": "user", "content": "Hi"}]
+
+
+def chat_with(**parts: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """A valid chat body in which only ``parts`` are generated, so the deep parts are reached."""
+    return st.fixed_dictionaries({"model": st.just("default"), "messages": st.just(USER), **parts})
+
+
+def responses_with(**parts: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"model": st.just("default"), "input": st.just("Hi"), "store": st.just(False),
+                                  **parts})
+
+
+def _pick(*options: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Each option equally often (``one_of`` favours its first branches while shrinking)."""
+    return st.integers(0, len(options) - 1).flatmap(lambda index: options[index])
+
+
+chat_cases = _pick(
+    chat_bodies,
+    chat_with(tools=st.lists(chat_tools, min_size=1, max_size=3)),
+    chat_with(messages=st.lists(chat_messages, min_size=1, max_size=4)),
+    chat_with(response_format=response_formats),
+    chat_with(max_tokens=MAX_TOKENS, max_completion_tokens=MAX_TOKENS),
+)
+responses_cases = _pick(
+    responses_bodies,
+    responses_with(tools=st.lists(responses_tools, min_size=1, max_size=3)),
+    responses_with(input=st.lists(responses_items, min_size=1, max_size=4)),
+    responses_with(text=st.fixed_dictionaries({"format": text_formats})),
+    responses_with(max_output_tokens=MAX_TOKENS),
 )

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError
 
 from compat_api.chat.paddler_params import build_paddler_params as chat_params
@@ -25,45 +24,7 @@ from compat_api.responses.request_schema import ResponsesRequestSerializer
 from inference.conversation_params import ConversationParams
 from inference.fake_paddler_request_check import check_request
 from inference.paddler_client import CONVERSATION_HISTORY_PATH
-from tests.request_strategies import (
-    MAX_TOKENS,
-    chat_bodies,
-    chat_messages,
-    chat_tools,
-    response_formats,
-    responses_bodies,
-    responses_items,
-    responses_tools,
-    text_formats,
-)
-
-USER = [{"role": "user", "content": "Hi"}]
-
-
-def chat_with(**parts: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """A valid chat body in which only ``parts`` are generated, so the deep parts are reached."""
-    return st.fixed_dictionaries({"model": st.just("default"), "messages": st.just(USER), **parts})
-
-
-def responses_with(**parts: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({"model": st.just("default"), "input": st.just("Hi"), "store": st.just(False),
-                                  **parts})
-
-
-CHAT_CASES = st.one_of(
-    chat_bodies,
-    chat_with(tools=st.lists(chat_tools, min_size=1, max_size=3)),
-    chat_with(messages=st.lists(chat_messages, min_size=1, max_size=4)),
-    chat_with(response_format=response_formats),
-    chat_with(max_tokens=MAX_TOKENS, max_completion_tokens=MAX_TOKENS),
-)
-RESPONSES_CASES = st.one_of(
-    responses_bodies,
-    responses_with(tools=st.lists(responses_tools, min_size=1, max_size=3)),
-    responses_with(input=st.lists(responses_items, min_size=1, max_size=4)),
-    responses_with(text=st.fixed_dictionaries({"format": text_formats})),
-    responses_with(max_output_tokens=MAX_TOKENS),
-)
+from tests.request_strategies import chat_cases, responses_cases
 
 PROPERTY_SETTINGS = settings(
     max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -83,7 +44,7 @@ def assert_refusal_names_a_param(error: Exception, body: dict[str, Any]) -> None
 
 
 @PROPERTY_SETTINGS
-@given(CHAT_CASES)
+@given(chat_cases)
 def test_every_chat_request_oarlock_accepts_paddler_accepts(body: dict[str, Any]) -> None:
     try:
         request = ChatCompletionRequestSerializer.parse(body)
@@ -94,7 +55,7 @@ def test_every_chat_request_oarlock_accepts_paddler_accepts(body: dict[str, Any]
 
 
 @PROPERTY_SETTINGS
-@given(RESPONSES_CASES)
+@given(responses_cases)
 def test_every_responses_request_oarlock_accepts_paddler_accepts(body: dict[str, Any]) -> None:
     try:
         request = ResponsesRequestSerializer.parse(body)
