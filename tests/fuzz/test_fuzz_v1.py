@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from inference.fake_paddler import FakePaddlerServer
-from tests.fuzz.fuzz_cases import I12_CASES, FuzzCase, hostile
+from tests.fuzz.fuzz_cases import I12_CASES, OVERSIZED_BODY, FuzzCase, hostile
 from tests.live_server import PROJECT_DIR, LiveServer
 from tests.request_strategies import chat_cases, responses_cases
 
@@ -154,7 +154,14 @@ def _write_report(report: FuzzReport, canary: Canary) -> None:
     (directory / f"fuzz-report-{report.endpoint.replace('/', '-')}.json").write_text(json.dumps(summary, indent=2))
 
 
-@pytest.mark.xfail(reason="needs issue 12's JSON depth limit and body cap (branch i12)", strict=False)
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+def test_an_oversized_body_is_a_413_envelope(endpoint: str, fuzz_client: httpx.Client) -> None:
+    answer, seconds = send(fuzz_client, "/" + endpoint, OVERSIZED_BODY)
+    check_answer(answer, seconds, OVERSIZED_BODY)
+    assert answer.status_code == 413
+
+
+@pytest.mark.xfail(reason="needs issue 12's JSON depth limit (branch i12)", strict=False)
 @pytest.mark.parametrize("case", I12_CASES, ids=[case.kind for case in I12_CASES])
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
 def test_bodies_that_need_the_request_owners_limits(endpoint: str, case: FuzzCase, fuzz_client: httpx.Client) -> None:
