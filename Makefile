@@ -53,7 +53,7 @@ test: $(STAMP)
 # The fuzzing job at full size (docs/fuzzing.md); `make test` runs the same tests with fewer cases.
 FUZZ_EXAMPLES ?= 10000
 fuzz: $(STAMP)
-	OARLOCK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) OARLOCK_FUZZ_STRICT_TIMING=1 $(BIN)/python -m pytest tests/fuzz -s -q
+	OARLOCK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) OARLOCK_FUZZ_MANAGEMENT_EXAMPLES=200 OARLOCK_FUZZ_STRICT_TIMING=1 $(BIN)/python -m pytest tests/fuzz -s -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
