@@ -20,8 +20,8 @@ from accounts.api_key_authentication import ApiKeyAuthentication
 from compat_api.api_call import ApiCall, current_api_call
 from compat_api.exception_handler import openai_exception_handler
 from compat_api.request_limits import is_recordable_model
-from inference.errors import UpstreamError
-from oarlock.request_context import current_request_id
+from foundation.request_context import current_request_id
+from paddler_protocol.errors import UpstreamError
 from usage.usage_meter import UsageMeter
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from oarlock.request_context import current_request_id
+from foundation.request_context import current_request_id
 
 # C0 controls except tab, DEL, C1 controls and the Unicode line/paragraph separators.
 _ESCAPES = {

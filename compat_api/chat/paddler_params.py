@@ -36,7 +36,7 @@ from compat_api.conversation_merging import (
 from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_schema_grammar
 from compat_api.tool_call_rendering import render_tool_call, render_tool_result
 from compat_api.upstream_body_size import check_upstream_body_size
-from inference.conversation_params import (
+from paddler_protocol.conversation_params import (
     ContentPart,
     ConversationMessage,
     ConversationParams,

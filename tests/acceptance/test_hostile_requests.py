@@ -11,9 +11,9 @@ import httpx
 import openai
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_reply import HttpFailure
-from inference.fake_paddler_scripts import slow_stream
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_reply import HttpFailure
+from tests.fake_paddler_scripts import slow_stream
 from tests.compat_api.test_tool_parameters import reference_bomb
 from tests.live_server import LiveServer
 

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from inference.fake_paddler import FakePaddlerServer
+from tests.fake_paddler import FakePaddlerServer
 from tests.fuzz.fuzz_cases import I12_CASES, OVERSIZED_BODY, FuzzCase, hostile
 from tests.live_server import PROJECT_DIR, LiveServer
 from tests.request_strategies import chat_cases, responses_cases
