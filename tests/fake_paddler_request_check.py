@@ -38,7 +38,7 @@ def check_request(path: str, content_type: str | None, raw_body: bytes) -> dict[
             f"(limit: {MAX_BODY_BYTES} bytes).",
         )
     try:
-        body = json.loads(raw_body)
+        body = json.loads(raw_body, parse_constant=_reject_constant)
         _ROUTE_BODIES[path](body)
     except (ValueError, _Invalid) as error:
         raise RequestRejected(400, f"Json deserialize error: {error}") from error
@@ -46,6 +46,11 @@ def check_request(path: str, content_type: str | None, raw_body: bytes) -> dict[
         _check_tool_requirements(body)
     result: dict[str, Any] = body
     return result
+
+
+def _reject_constant(name: str) -> Any:
+    # serde_json has no NaN/Infinity: Python's parser accepts them, Paddler's does not.
+    raise ValueError(f"expected value, found `{name}`")
 
 
 def _is_json_media_type(content_type: str | None) -> bool:
