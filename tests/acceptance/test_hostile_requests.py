@@ -16,6 +16,7 @@ from tests.fake_paddler_reply import HttpFailure
 from tests.fake_paddler_scripts import slow_stream
 from tests.compat_api.test_tool_parameters import reference_bomb
 from tests.live_server import LiveServer
+from tests.usage.record_polling import wait_for_record
 
 USER = [{"role": "user", "content": "Hi"}]
 STREAM_TOKENS = 80
@@ -76,6 +77,9 @@ def test_a_model_name_with_a_newline_cannot_start_a_log_line(
     )
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == "model"
+    # The refused request is recorded, without the string it was refused for.
+    record = wait_for_record(api_key_id=api_key[0].pk)  # type: ignore[attr-defined]
+    assert (record.model, record.http_status, record.outcome) == ("", 400, "rejected")
     answer = httpx.post(
         live_server.base_url + "/responses",
         json={"model": "default", "input": "Hi", "tools": [{"type": "x\nFAKE LOG LINE"}]},
