@@ -93,10 +93,10 @@ chat_parts = st.one_of(
         optional={"text": json_values, "refusal": json_values, "image_url": json_values}),
 )
 chat_content = sometimes_wrong(SHORT_TEXT | st.lists(chat_parts, max_size=3))
-replayed_tool_calls = st.lists(st.fixed_dictionaries(
+replayed_tool_calls = st.lists(sometimes_wrong(st.fixed_dictionaries(
     {"id": SHORT_TEXT, "type": st.just("function"),
      "function": sometimes_wrong(st.fixed_dictionaries({"name": TOOL_NAMES, "arguments": sometimes_wrong(
-         st.just('{"city":"Paris"}') | st.just({"city": "Paris"}))}))}), max_size=2)
+         st.just('{"city":"Paris"}') | st.just({"city": "Paris"}))}))})), max_size=2)
 _any_message = st.fixed_dictionaries(
     {"role": sometimes_wrong(st.sampled_from(["system", "developer", "user", "assistant", "tool", "function"]))},
     optional={"content": chat_content, "tool_calls": sometimes_wrong(replayed_tool_calls),
@@ -120,7 +120,7 @@ response_formats = st.one_of(
                                                                        "strict": st.booleans()}))}),
 )
 CHAT_OPTIONAL = {
-    "tools": sometimes_wrong(st.lists(chat_tools, max_size=3)),
+    "tools": sometimes_wrong(st.lists(sometimes_wrong(chat_tools), max_size=3)),
     "tool_choice": sometimes_wrong(st.sampled_from(["auto", "none", "required"])
                                    | st.just({"type": "function", "function": {"name": "get_weather"}})),
     "max_tokens": MAX_TOKENS,
@@ -158,7 +158,10 @@ responses_items = st.one_of(
                            "output": sometimes_wrong(SHORT_TEXT)}),
     st.fixed_dictionaries({"type": sometimes_wrong(st.sampled_from(
         ["reasoning", "web_search_call", "custom_tool_call", "item_reference", "compaction"]))},
-        optional={"id": SHORT_TEXT, "summary": json_values, "content": json_values}),
+        optional={"id": SHORT_TEXT, "summary": sometimes_wrong(st.lists(sometimes_wrong(st.fixed_dictionaries(
+            {"type": st.just("summary_text"), "text": SHORT_TEXT})), max_size=2)),
+            "content": sometimes_wrong(st.lists(sometimes_wrong(st.fixed_dictionaries(
+                {"type": st.just("reasoning_text"), "text": SHORT_TEXT})), max_size=2))}),
 )
 responses_tools = st.one_of(
     st.fixed_dictionaries({"type": st.just("function"), "name": TOOL_NAMES}, optional={
@@ -211,15 +214,15 @@ def _pick(*options: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 chat_cases = _pick(
     chat_bodies,
-    chat_with(tools=st.lists(chat_tools, min_size=1, max_size=3)),
+    chat_with(tools=st.lists(sometimes_wrong(chat_tools), min_size=1, max_size=3)),
     chat_with(messages=st.lists(chat_messages, min_size=1, max_size=4)),
     chat_with(response_format=response_formats),
     chat_with(max_tokens=MAX_TOKENS, max_completion_tokens=MAX_TOKENS),
 )
 responses_cases = _pick(
     responses_bodies,
-    responses_with(tools=st.lists(responses_tools, min_size=1, max_size=3)),
-    responses_with(input=st.lists(responses_items, min_size=1, max_size=4)),
+    responses_with(tools=st.lists(sometimes_wrong(responses_tools), min_size=1, max_size=3)),
+    responses_with(input=st.lists(sometimes_wrong(responses_items), min_size=1, max_size=4)),
     responses_with(text=st.fixed_dictionaries({"format": text_formats})),
     responses_with(max_output_tokens=MAX_TOKENS),
 )

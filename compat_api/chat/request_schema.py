@@ -106,7 +106,8 @@ class ChatCompletionRequestSerializer(SharedFieldsSerializer):
     max_tokens = serializers.IntegerField(min_value=1, max_value=MAX_OUTPUT_TOKENS, **_NULLABLE)
     stream = serializers.BooleanField(**_NULLABLE)
     stream_options = StreamOptionsSerializer(**_NULLABLE)
-    tools = ToolSerializer(many=True, **_NULLABLE)
+    # A list built explicitly: ``many=True, allow_null=True`` would let each *tool* be null too.
+    tools = serializers.ListSerializer(child=ToolSerializer(), **_NULLABLE)
     tool_choice = ToolChoiceField(**_NULLABLE)
     parallel_tool_calls = serializers.BooleanField(**_NULLABLE)
     response_format = ResponseFormatSerializer(**_NULLABLE)

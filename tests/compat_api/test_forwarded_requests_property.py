@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from rest_framework.exceptions import ValidationError
 
 from compat_api.chat.paddler_params import build_paddler_params as chat_params
@@ -45,6 +45,9 @@ def assert_refusal_names_a_param(error: Exception, body: dict[str, Any]) -> None
 
 @PROPERTY_SETTINGS
 @given(chat_cases)
+# Found by the fuzzing job: a null where a list holds objects was a 500.
+@example({"model": "default", "messages": [{"role": "user", "content": "Hi"}], "tools": [None]})
+@example({"model": "default", "messages": [{"role": "assistant", "tool_calls": [None]}]})
 def test_every_chat_request_oarlock_accepts_paddler_accepts(body: dict[str, Any]) -> None:
     try:
         request = ChatCompletionRequestSerializer.parse(body)
@@ -56,6 +59,7 @@ def test_every_chat_request_oarlock_accepts_paddler_accepts(body: dict[str, Any]
 
 @PROPERTY_SETTINGS
 @given(responses_cases)
+@example({"model": "default", "input": [{"type": "reasoning", "content": [None]}], "store": False})
 def test_every_responses_request_oarlock_accepts_paddler_accepts(body: dict[str, Any]) -> None:
     try:
         request = ResponsesRequestSerializer.parse(body)
