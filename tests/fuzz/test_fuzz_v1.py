@@ -2,7 +2,8 @@
 HTTP (Daphne) against the strict fake Paddler.
 
 Every answer must be: never a 500; an OpenAI error envelope whenever it is a 4xx or 5xx; prompt
-(``MAX_ANSWER_SECONDS``). A canary thread keeps asking the same worker for /v1/models the whole
+(``MAX_ANSWER_SECONDS``, a slow answer resent once to tell a costly body from a stall of the
+shared machine). A canary thread keeps asking the same worker for /v1/models the whole
 time, and every one of its requests must be answered. ``make test`` runs a modest number of
 cases (OARLOCK_FUZZ_EXAMPLES, default 150 per endpoint); ``make fuzz`` runs 10,000 per endpoint
 and asserts the 1-second bound, which on the shared test machine is only reported
@@ -113,8 +114,16 @@ def check_answer(answer: httpx.Response, seconds: float, case: FuzzCase) -> None
     assert answer.status_code != 500, f"500 for {case.kind}: {answer.text[:300]} body={case.body[:300]!r}"
     if answer.status_code >= 400:
         assert_openai_envelope(answer, case)
-    limit = MAX_ANSWER_SECONDS if STRICT_TIMING else HANG_SECONDS
-    assert seconds < limit, f"{case.kind} took {seconds:.2f}s"
+    assert seconds < HANG_SECONDS, f"{case.kind} took {seconds:.2f}s"
+
+
+def check_promptness(client: httpx.Client, path: str, case: FuzzCase, seconds: float) -> None:
+    """A slow answer is sent once more: a body that costs the worker a second is slow both
+    times; a stall of the shared machine (load averages of 10 on 2 cores happen) is not."""
+    if not STRICT_TIMING or seconds < MAX_ANSWER_SECONDS:
+        return
+    _, again = send(client, path, case)
+    assert again < MAX_ANSWER_SECONDS, f"{case.kind} took {seconds:.2f}s, then {again:.2f}s again"
 
 
 @pytest.fixture
@@ -138,10 +147,13 @@ def test_generated_bodies_never_get_a_500_always_an_envelope_and_the_worker_keep
         answer, seconds = send(fuzz_client, "/" + endpoint, case)
         report.record(case, answer.status_code, seconds)
         check_answer(answer, seconds, case)
+        check_promptness(fuzz_client, "/" + endpoint, case, seconds)
 
     with Canary(live_server, api_key[1]) as canary:
-        fuzz()
-    _write_report(report, canary)
+        try:
+            fuzz()
+        finally:
+            _write_report(report, canary)
     assert canary.answers and set(canary.answers) == {200}, canary.answers
     assert report.statuses[200] > 0, "no generated body was ever accepted: the generator is broken"
 
