@@ -23,8 +23,17 @@ JSON_SCHEMA_TYPES = frozenset({"array", "boolean", "integer", "null", "number", 
 
 _SCHEMA_KEYWORDS = frozenset(
     {
-        "additionalProperties", "additionalItems", "contains", "propertyNames", "not", "if",
-        "then", "else", "unevaluatedItems", "unevaluatedProperties", "contentSchema",
+        "additionalProperties",
+        "additionalItems",
+        "contains",
+        "propertyNames",
+        "not",
+        "if",
+        "then",
+        "else",
+        "unevaluatedItems",
+        "unevaluatedProperties",
+        "contentSchema",
     }
 )
 _SCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
@@ -32,13 +41,30 @@ _SCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
 _COUNT_KEYWORDS = frozenset(
     {
-        "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties",
-        "minContains", "maxContains",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "minProperties",
+        "maxProperties",
+        "minContains",
+        "maxContains",
     }
 )
 _STRING_KEYWORDS = frozenset(
-    {"title", "description", "pattern", "format", "$ref", "$id", "$schema", "$comment", "$anchor",
-     "contentMediaType", "contentEncoding"}
+    {
+        "title",
+        "description",
+        "pattern",
+        "format",
+        "$ref",
+        "$id",
+        "$schema",
+        "$comment",
+        "$anchor",
+        "contentMediaType",
+        "contentEncoding",
+    }
 )
 _BOOLEAN_KEYWORDS = frozenset({"uniqueItems", "readOnly", "writeOnly", "deprecated"})
 
@@ -90,13 +116,18 @@ def _check_value_keyword(keyword: str, value: Any, where: SchemaPath) -> None:
     if keyword == "type":
         names = value if isinstance(value, list) else [value]
         _require(
-            bool(names) and all(isinstance(name, str) and name in JSON_SCHEMA_TYPES for name in names)
+            bool(names)
+            and all(isinstance(name, str) and name in JSON_SCHEMA_TYPES for name in names)
             and len(set(names)) == len(names),
-            "a JSON Schema type name or an array of distinct ones", where,
+            "a JSON Schema type name or an array of distinct ones",
+            where,
         )
     elif keyword == "required":
-        _require(isinstance(value, list) and all(isinstance(name, str) for name in value),
-                 "an array of property names", where)
+        _require(
+            isinstance(value, list) and all(isinstance(name, str) for name in value),
+            "an array of property names",
+            where,
+        )
     elif keyword == "enum":
         _require(isinstance(value, list), "an array", where)
     elif keyword in _NUMBER_KEYWORDS:
@@ -112,9 +143,14 @@ def _check_value_keyword(keyword: str, value: Any, where: SchemaPath) -> None:
     elif keyword in _BOOLEAN_KEYWORDS:
         _require(isinstance(value, bool), "a boolean", where)
     elif keyword == "dependentRequired":
-        _require(isinstance(value, dict) and all(
-            isinstance(names, list) and all(isinstance(name, str) for name in names) for names in value.values()
-        ), "an object whose values are arrays of property names", where)
+        _require(
+            isinstance(value, dict)
+            and all(
+                isinstance(names, list) and all(isinstance(name, str) for name in names) for names in value.values()
+            ),
+            "an object whose values are arrays of property names",
+            where,
+        )
 
 
 def _is_number(value: Any) -> bool:

@@ -7,7 +7,7 @@ line of arbitrary size. Where OpenAI publishes a limit (metadata, function names
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from rest_framework import serializers
 
@@ -28,7 +28,7 @@ METADATA_KEY_MAX_LENGTH = 64
 METADATA_VALUE_MAX_LENGTH = 512
 
 
-def is_recordable_model(value: Any) -> bool:
+def is_recordable_model(value: Any) -> TypeGuard[str]:
     """A model name that may go into a usage record and a log line as it is."""
     return isinstance(value, str) and len(value) <= MODEL_MAX_LENGTH and value.isprintable()
 

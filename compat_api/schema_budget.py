@@ -42,8 +42,7 @@ class SchemaBudget:
     def spend(self, path: SchemaPath, depth: int) -> None:
         if depth > MAX_SCHEMA_DEPTH:
             raise SchemaRejected(
-                f"The schema nests deeper than {MAX_SCHEMA_DEPTH} levels once its references "
-                "are resolved.",
+                f"The schema nests deeper than {MAX_SCHEMA_DEPTH} levels once its references are resolved.",
                 path,
             )
         self.nodes_left -= 1

@@ -15,9 +15,7 @@ def resolve_local_reference(root: Any, reference: str, path: SchemaPath) -> Any:
     """The schema ``reference`` points to inside ``root``, or ``SchemaRejected`` at ``path``."""
     shown = reference[:100]
     if not reference.startswith("#"):
-        raise SchemaRejected(
-            f"Only local references ('#/$defs/...') are supported; cannot resolve {shown!r}.", path
-        )
+        raise SchemaRejected(f"Only local references ('#/$defs/...') are supported; cannot resolve {shown!r}.", path)
     target: Any = root
     for token in reference[1:].split("/")[1:]:
         token = token.replace("~1", "/").replace("~0", "~")

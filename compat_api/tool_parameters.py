@@ -46,7 +46,7 @@ def _check_paddler_top_level(reduced: dict[str, Any]) -> None:
     if not isinstance(kind, str) or kind not in JSON_SCHEMA_TYPES:
         raise SchemaRejected(
             "The top-level 'type' of tool parameters must be one of the JSON Schema type names "
-            "as a single string (usually \"object\").",
+            'as a single string (usually "object").',
             ("type",),
         )
     properties = reduced.get("properties", {})

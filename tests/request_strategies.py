@@ -14,21 +14,40 @@ from hypothesis import strategies as st
 
 TYPE_NAMES = ["object", "string", "number", "integer", "boolean", "array", "null"]
 NAMES = st.sampled_from(["a", "b", "city", "unit", "x"])
-REFERENCES = st.sampled_from(["#/$defs/A", "#/$defs/B", "#/definitions/A", "#", "#/properties/a",
-                              "#/$defs/Missing", "https://example.com/s.json", "A"])
-IMAGE_URLS = st.sampled_from([
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-    "https://example.com/cat.png", "", "data:", "DATA:image/jpeg;base64,/9j/",
-])
+REFERENCES = st.sampled_from(
+    [
+        "#/$defs/A",
+        "#/$defs/B",
+        "#/definitions/A",
+        "#",
+        "#/properties/a",
+        "#/$defs/Missing",
+        "https://example.com/s.json",
+        "A",
+    ]
+)
+IMAGE_URLS = st.sampled_from(
+    [
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+        "https://example.com/cat.png",
+        "",
+        "data:",
+        "DATA:image/jpeg;base64,/9j/",
+    ]
+)
 # Unicode that tends to break things: controls, separators, astral planes, combining marks.
 # Lone surrogates are valid to Python's JSON parser and invalid UTF-8 to everything else.
-EDGE_TEXT = st.sampled_from(["", " ", "\n", "\x00", "\u2028", "\ufeff", "😀", "e\u0301", "\U0010ffff", "Ω" * 3,
-                             "\ud800", "a\udfffb"])
+EDGE_TEXT = st.sampled_from(
+    ["", " ", "\n", "\x00", "\u2028", "\ufeff", "😀", "e\u0301", "\U0010ffff", "Ω" * 3, "\ud800", "a\udfffb"]
+)
 SHORT_TEXT = st.text(max_size=12) | EDGE_TEXT
 
 json_scalars = (
-    st.none() | st.booleans() | st.integers(-(2**64), 2**64)
-    | st.floats(allow_nan=False, allow_infinity=False) | SHORT_TEXT
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | SHORT_TEXT
 )
 json_values = st.recursive(
     json_scalars,
@@ -44,40 +63,51 @@ def sometimes_wrong(valid: st.SearchStrategy[Any], *, one_in: int = 8) -> st.Sea
 
 
 def _schema_leaf() -> st.SearchStrategy[Any]:
-    return st.booleans() | st.fixed_dictionaries({}, optional={
-        "type": sometimes_wrong(st.sampled_from(TYPE_NAMES) | st.lists(st.sampled_from(TYPE_NAMES), max_size=2)),
-        "description": sometimes_wrong(SHORT_TEXT),
-        "enum": sometimes_wrong(st.lists(json_scalars, min_size=1, max_size=3)),
-        "minLength": sometimes_wrong(st.integers(0, 5)),
-        "maximum": sometimes_wrong(st.integers(-5, 5)),
-        "pattern": sometimes_wrong(st.just("^[a-z]+$")),
-        "$ref": REFERENCES,
-    })
+    return st.booleans() | st.fixed_dictionaries(
+        {},
+        optional={
+            "type": sometimes_wrong(st.sampled_from(TYPE_NAMES) | st.lists(st.sampled_from(TYPE_NAMES), max_size=2)),
+            "description": sometimes_wrong(SHORT_TEXT),
+            "enum": sometimes_wrong(st.lists(json_scalars, min_size=1, max_size=3)),
+            "minLength": sometimes_wrong(st.integers(0, 5)),
+            "maximum": sometimes_wrong(st.integers(-5, 5)),
+            "pattern": sometimes_wrong(st.just("^[a-z]+$")),
+            "$ref": REFERENCES,
+        },
+    )
 
 
 schema_nodes = st.recursive(
     _schema_leaf(),
-    lambda children: st.fixed_dictionaries({}, optional={
-        "type": sometimes_wrong(st.sampled_from(TYPE_NAMES)),
-        "properties": sometimes_wrong(st.dictionaries(NAMES, children, max_size=3)),
-        "items": children,
-        "anyOf": sometimes_wrong(st.lists(children, min_size=1, max_size=2)),
-        "required": sometimes_wrong(st.lists(NAMES, max_size=2, unique=True)),
-        "additionalProperties": children,
-    }),
+    lambda children: st.fixed_dictionaries(
+        {},
+        optional={
+            "type": sometimes_wrong(st.sampled_from(TYPE_NAMES)),
+            "properties": sometimes_wrong(st.dictionaries(NAMES, children, max_size=3)),
+            "items": children,
+            "anyOf": sometimes_wrong(st.lists(children, min_size=1, max_size=2)),
+            "required": sometimes_wrong(st.lists(NAMES, max_size=2, unique=True)),
+            "additionalProperties": children,
+        },
+    ),
     max_leaves=6,
 )
 
-tool_parameters = sometimes_wrong(st.fixed_dictionaries({}, optional={
-    "type": sometimes_wrong(st.just("object") | st.sampled_from(TYPE_NAMES)),
-    "properties": sometimes_wrong(st.dictionaries(NAMES, schema_nodes, max_size=3)),
-    "required": sometimes_wrong(st.lists(NAMES, max_size=2, unique=True)),
-    "additionalProperties": sometimes_wrong(st.booleans()),
-    "$defs": st.dictionaries(st.sampled_from(["A", "B"]), schema_nodes, max_size=2),
-    "$schema": st.just("http://json-schema.org/draft-07/schema#"),
-    "title": SHORT_TEXT,
-    "description": SHORT_TEXT,
-}))
+tool_parameters = sometimes_wrong(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": sometimes_wrong(st.just("object") | st.sampled_from(TYPE_NAMES)),
+            "properties": sometimes_wrong(st.dictionaries(NAMES, schema_nodes, max_size=3)),
+            "required": sometimes_wrong(st.lists(NAMES, max_size=2, unique=True)),
+            "additionalProperties": sometimes_wrong(st.booleans()),
+            "$defs": st.dictionaries(st.sampled_from(["A", "B"]), schema_nodes, max_size=2),
+            "$schema": st.just("http://json-schema.org/draft-07/schema#"),
+            "title": SHORT_TEXT,
+            "description": SHORT_TEXT,
+        },
+    )
+)
 
 TOOL_NAMES = sometimes_wrong(st.sampled_from(["get_weather", "f", "a-b_c", "bad name", "", "x" * 65]))
 MAX_TOKENS = sometimes_wrong(st.integers(-3, 2**33) | st.sampled_from([1, 16, 2**31 - 1, 2**31]))
@@ -86,43 +116,102 @@ MAX_TOKENS = sometimes_wrong(st.integers(-3, 2**33) | st.sampled_from([1, 16, 2*
 
 chat_parts = st.one_of(
     st.fixed_dictionaries({"type": st.just("text"), "text": sometimes_wrong(SHORT_TEXT)}),
-    st.fixed_dictionaries({"type": st.just("image_url"), "image_url": sometimes_wrong(
-        st.fixed_dictionaries({"url": IMAGE_URLS}, optional={"detail": st.sampled_from(["auto", "low"])}))}),
-    st.fixed_dictionaries({"type": sometimes_wrong(st.sampled_from(
-        ["text", "image_url", "refusal", "input_audio", "file", "video"]))},
-        optional={"text": json_values, "refusal": json_values, "image_url": json_values}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("image_url"),
+            "image_url": sometimes_wrong(
+                st.fixed_dictionaries({"url": IMAGE_URLS}, optional={"detail": st.sampled_from(["auto", "low"])})
+            ),
+        }
+    ),
+    st.fixed_dictionaries(
+        {"type": sometimes_wrong(st.sampled_from(["text", "image_url", "refusal", "input_audio", "file", "video"]))},
+        optional={"text": json_values, "refusal": json_values, "image_url": json_values},
+    ),
 )
 chat_content = sometimes_wrong(SHORT_TEXT | st.lists(chat_parts, max_size=3))
-replayed_tool_calls = st.lists(sometimes_wrong(st.fixed_dictionaries(
-    {"id": SHORT_TEXT, "type": st.just("function"),
-     "function": sometimes_wrong(st.fixed_dictionaries({"name": TOOL_NAMES, "arguments": sometimes_wrong(
-         st.just('{"city":"Paris"}') | st.just({"city": "Paris"}))}))})), max_size=2)
+replayed_tool_calls = st.lists(
+    sometimes_wrong(
+        st.fixed_dictionaries(
+            {
+                "id": SHORT_TEXT,
+                "type": st.just("function"),
+                "function": sometimes_wrong(
+                    st.fixed_dictionaries(
+                        {
+                            "name": TOOL_NAMES,
+                            "arguments": sometimes_wrong(st.just('{"city":"Paris"}') | st.just({"city": "Paris"})),
+                        }
+                    )
+                ),
+            }
+        )
+    ),
+    max_size=2,
+)
 _any_message = st.fixed_dictionaries(
     {"role": sometimes_wrong(st.sampled_from(["system", "developer", "user", "assistant", "tool", "function"]))},
-    optional={"content": chat_content, "tool_calls": sometimes_wrong(replayed_tool_calls),
-              "tool_call_id": sometimes_wrong(SHORT_TEXT), "name": sometimes_wrong(SHORT_TEXT),
-              "reasoning_content": json_values},
+    optional={
+        "content": chat_content,
+        "tool_calls": sometimes_wrong(replayed_tool_calls),
+        "tool_call_id": sometimes_wrong(SHORT_TEXT),
+        "name": sometimes_wrong(SHORT_TEXT),
+        "reasoning_content": json_values,
+    },
 )
-chat_messages = sometimes_wrong(st.one_of(
-    st.fixed_dictionaries({"role": st.sampled_from(["system", "developer", "user"]), "content": chat_content},
-                          optional={"name": SHORT_TEXT}),
-    st.fixed_dictionaries({"role": st.just("assistant")}, optional={
-        "content": chat_content | st.none(), "tool_calls": replayed_tool_calls, "reasoning_content": json_values}),
-    st.fixed_dictionaries({"role": st.just("tool"), "tool_call_id": st.just("call_1"), "content": chat_content}),
-), one_in=10).flatmap(lambda message: st.just(message) if isinstance(message, dict) else _any_message)
-chat_tools = st.fixed_dictionaries({"type": sometimes_wrong(st.just("function") | st.just("custom")),
-    "function": sometimes_wrong(st.fixed_dictionaries({"name": TOOL_NAMES}, optional={
-        "description": sometimes_wrong(SHORT_TEXT), "parameters": tool_parameters, "strict": st.booleans()}))})
+chat_messages = sometimes_wrong(
+    st.one_of(
+        st.fixed_dictionaries(
+            {"role": st.sampled_from(["system", "developer", "user"]), "content": chat_content},
+            optional={"name": SHORT_TEXT},
+        ),
+        st.fixed_dictionaries(
+            {"role": st.just("assistant")},
+            optional={
+                "content": chat_content | st.none(),
+                "tool_calls": replayed_tool_calls,
+                "reasoning_content": json_values,
+            },
+        ),
+        st.fixed_dictionaries({"role": st.just("tool"), "tool_call_id": st.just("call_1"), "content": chat_content}),
+    ),
+    one_in=10,
+).flatmap(lambda message: st.just(message) if isinstance(message, dict) else _any_message)
+chat_tools = st.fixed_dictionaries(
+    {
+        "type": sometimes_wrong(st.just("function") | st.just("custom")),
+        "function": sometimes_wrong(
+            st.fixed_dictionaries(
+                {"name": TOOL_NAMES},
+                optional={
+                    "description": sometimes_wrong(SHORT_TEXT),
+                    "parameters": tool_parameters,
+                    "strict": st.booleans(),
+                },
+            )
+        ),
+    }
+)
 response_formats = st.one_of(
     st.fixed_dictionaries({"type": st.sampled_from(["text", "json_object"])}),
-    st.fixed_dictionaries({"type": st.just("json_schema"), "json_schema": sometimes_wrong(
-        st.fixed_dictionaries({"name": st.just("answer")}, optional={"schema": sometimes_wrong(schema_nodes),
-                                                                       "strict": st.booleans()}))}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("json_schema"),
+            "json_schema": sometimes_wrong(
+                st.fixed_dictionaries(
+                    {"name": st.just("answer")},
+                    optional={"schema": sometimes_wrong(schema_nodes), "strict": st.booleans()},
+                )
+            ),
+        }
+    ),
 )
 CHAT_OPTIONAL = {
     "tools": sometimes_wrong(st.lists(sometimes_wrong(chat_tools), max_size=3)),
-    "tool_choice": sometimes_wrong(st.sampled_from(["auto", "none", "required"])
-                                   | st.just({"type": "function", "function": {"name": "get_weather"}})),
+    "tool_choice": sometimes_wrong(
+        st.sampled_from(["auto", "none", "required"])
+        | st.just({"type": "function", "function": {"name": "get_weather"}})
+    ),
     "max_tokens": MAX_TOKENS,
     "max_completion_tokens": MAX_TOKENS,
     "response_format": sometimes_wrong(response_formats),
@@ -134,44 +223,86 @@ CHAT_OPTIONAL = {
     "chat_template_kwargs": sometimes_wrong(st.fixed_dictionaries({}, optional={"enable_thinking": json_values})),
 }
 chat_bodies = st.fixed_dictionaries(
-    {"model": sometimes_wrong(st.just("default"), one_in=30),
-     "messages": sometimes_wrong(st.lists(chat_messages, min_size=1, max_size=4), one_in=30)},
+    {
+        "model": sometimes_wrong(st.just("default"), one_in=30),
+        "messages": sometimes_wrong(st.lists(chat_messages, min_size=1, max_size=4), one_in=30),
+    },
     optional=CHAT_OPTIONAL,
 )
 
 # --- responses ---------------------------------------------------------------------------------
 
 responses_parts = st.one_of(
-    st.fixed_dictionaries({"type": st.sampled_from(["input_text", "output_text"]), "text": sometimes_wrong(SHORT_TEXT)}),
-    st.fixed_dictionaries({"type": st.just("input_image")}, optional={
-        "image_url": sometimes_wrong(IMAGE_URLS), "file_id": SHORT_TEXT, "detail": st.just("auto")}),
-    st.fixed_dictionaries({"type": sometimes_wrong(st.sampled_from(["refusal", "input_file", "input_audio"]))},
-                          optional={"refusal": json_values, "text": json_values}),
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["input_text", "output_text"]), "text": sometimes_wrong(SHORT_TEXT)}
+    ),
+    st.fixed_dictionaries(
+        {"type": st.just("input_image")},
+        optional={"image_url": sometimes_wrong(IMAGE_URLS), "file_id": SHORT_TEXT, "detail": st.just("auto")},
+    ),
+    st.fixed_dictionaries(
+        {"type": sometimes_wrong(st.sampled_from(["refusal", "input_file", "input_audio"]))},
+        optional={"refusal": json_values, "text": json_values},
+    ),
 )
 responses_items = st.one_of(
-    st.fixed_dictionaries({"role": sometimes_wrong(st.sampled_from(["user", "assistant", "system", "developer"])),
-                           "content": sometimes_wrong(SHORT_TEXT | st.lists(responses_parts, max_size=3))},
-                          optional={"type": st.just("message")}),
-    st.fixed_dictionaries({"type": st.just("function_call"), "call_id": sometimes_wrong(SHORT_TEXT),
-                           "name": TOOL_NAMES, "arguments": sometimes_wrong(st.just('{"a":1}'))}),
-    st.fixed_dictionaries({"type": st.just("function_call_output"), "call_id": sometimes_wrong(SHORT_TEXT),
-                           "output": sometimes_wrong(SHORT_TEXT)}),
-    st.fixed_dictionaries({"type": sometimes_wrong(st.sampled_from(
-        ["reasoning", "web_search_call", "custom_tool_call", "item_reference", "compaction"]))},
-        optional={"id": SHORT_TEXT, "summary": sometimes_wrong(st.lists(sometimes_wrong(st.fixed_dictionaries(
-            {"type": st.just("summary_text"), "text": SHORT_TEXT})), max_size=2)),
-            "content": sometimes_wrong(st.lists(sometimes_wrong(st.fixed_dictionaries(
-                {"type": st.just("reasoning_text"), "text": SHORT_TEXT})), max_size=2))}),
+    st.fixed_dictionaries(
+        {
+            "role": sometimes_wrong(st.sampled_from(["user", "assistant", "system", "developer"])),
+            "content": sometimes_wrong(SHORT_TEXT | st.lists(responses_parts, max_size=3)),
+        },
+        optional={"type": st.just("message")},
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("function_call"),
+            "call_id": sometimes_wrong(SHORT_TEXT),
+            "name": TOOL_NAMES,
+            "arguments": sometimes_wrong(st.just('{"a":1}')),
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("function_call_output"),
+            "call_id": sometimes_wrong(SHORT_TEXT),
+            "output": sometimes_wrong(SHORT_TEXT),
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": sometimes_wrong(
+                st.sampled_from(["reasoning", "web_search_call", "custom_tool_call", "item_reference", "compaction"])
+            )
+        },
+        optional={
+            "id": SHORT_TEXT,
+            "summary": sometimes_wrong(
+                st.lists(
+                    sometimes_wrong(st.fixed_dictionaries({"type": st.just("summary_text"), "text": SHORT_TEXT})),
+                    max_size=2,
+                )
+            ),
+            "content": sometimes_wrong(
+                st.lists(
+                    sometimes_wrong(st.fixed_dictionaries({"type": st.just("reasoning_text"), "text": SHORT_TEXT})),
+                    max_size=2,
+                )
+            ),
+        },
+    ),
 )
 responses_tools = st.one_of(
-    st.fixed_dictionaries({"type": st.just("function"), "name": TOOL_NAMES}, optional={
-        "description": sometimes_wrong(SHORT_TEXT), "parameters": tool_parameters, "strict": st.booleans()}),
+    st.fixed_dictionaries(
+        {"type": st.just("function"), "name": TOOL_NAMES},
+        optional={"description": sometimes_wrong(SHORT_TEXT), "parameters": tool_parameters, "strict": st.booleans()},
+    ),
     st.fixed_dictionaries({"type": sometimes_wrong(st.sampled_from(["web_search", "file_search", "custom", "mcp"]))}),
 )
 text_formats = st.one_of(
     st.fixed_dictionaries({"type": st.sampled_from(["text", "json_object"])}),
-    st.fixed_dictionaries({"type": st.just("json_schema"), "name": st.just("answer"),
-                           "schema": sometimes_wrong(schema_nodes)}),
+    st.fixed_dictionaries(
+        {"type": st.just("json_schema"), "name": st.just("answer"), "schema": sometimes_wrong(schema_nodes)}
+    ),
 )
 RESPONSES_OPTIONAL = {
     "instructions": sometimes_wrong(SHORT_TEXT),
@@ -187,8 +318,10 @@ RESPONSES_OPTIONAL = {
     "prompt_cache_key": sometimes_wrong(SHORT_TEXT),
 }
 responses_bodies = st.fixed_dictionaries(
-    {"model": sometimes_wrong(st.just("default"), one_in=30),
-     "input": sometimes_wrong(SHORT_TEXT | st.lists(responses_items, min_size=1, max_size=4), one_in=30)},
+    {
+        "model": sometimes_wrong(st.just("default"), one_in=30),
+        "input": sometimes_wrong(SHORT_TEXT | st.lists(responses_items, min_size=1, max_size=4), one_in=30),
+    },
     optional=RESPONSES_OPTIONAL,
 )
 
@@ -203,8 +336,9 @@ def chat_with(**parts: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, An
 
 
 def responses_with(**parts: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({"model": st.just("default"), "input": st.just("Hi"), "store": st.just(False),
-                                  **parts})
+    return st.fixed_dictionaries(
+        {"model": st.just("default"), "input": st.just("Hi"), "store": st.just(False), **parts}
+    )
 
 
 def _pick(*options: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

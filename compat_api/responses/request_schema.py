@@ -27,8 +27,6 @@ from compat_api.request_limits import (
     USER_MAX_LENGTH,
     printable,
 )
-from compat_api.schema_budget import SchemaBudget
-from compat_api.sendable_json import check_sendable_json
 from compat_api.responses.input_item_schema import InputField
 from compat_api.responses.json_fields import (
     AnyJsonField,
@@ -48,6 +46,8 @@ from compat_api.responses.request import (
     ToolChoice,
 )
 from compat_api.responses.tool_schema import ToolChoiceField, ToolField
+from compat_api.schema_budget import SchemaBudget
+from compat_api.sendable_json import check_sendable_json
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 _EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]

@@ -5,16 +5,17 @@ cannot accept is Oarlock's 400 with a param, and a body Paddler cannot read is a
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
+from tests.compat_api.test_tool_parameters import reference_bomb
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_reply import HttpFailure
 from tests.fake_paddler_scripts import slow_stream
-from tests.compat_api.test_tool_parameters import reference_bomb
 from tests.live_server import LiveServer
 from tests.usage.record_polling import wait_for_record
 
@@ -34,21 +35,28 @@ async def test_a_reference_bomb_is_refused_while_a_stream_on_the_same_worker_kee
     stream = await async_openai_client.chat.completions.create(model="default", messages=USER, stream=True)
     received: list[str] = []
     bomb_answered_after: list[int] = []
+    stream_started = asyncio.Event()
 
     async def read_stream() -> None:
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
                 received.append(chunk.choices[0].delta.content)
+                if len(received) == 3:
+                    stream_started.set()
 
     async def send_bombs() -> None:
-        while len(received) < 3:
-            await asyncio.sleep(0.01)
+        await stream_started.wait()
         for create, kwargs, param in (
-            (async_openai_client.chat.completions.create,
-             {"messages": USER, "tools": [bomb_tool_chat(20)]}, "tools[0].function.parameters"),
-            (async_openai_client.responses.create,
-             {"input": "Hi", "tools": [{"type": "function", "name": "f", "parameters": reference_bomb(20)}]},
-             "tools[0].parameters"),
+            (
+                async_openai_client.chat.completions.create,
+                {"messages": USER, "tools": [bomb_tool_chat(20)]},
+                "tools[0].function.parameters",
+            ),
+            (
+                async_openai_client.responses.create,
+                {"input": "Hi", "tools": [{"type": "function", "name": "f", "parameters": reference_bomb(20)}]},
+                "tools[0].parameters",
+            ),
         ):
             with pytest.raises(openai.BadRequestError) as caught:
                 await create(model="default", **kwargs)
@@ -103,8 +111,6 @@ def test_client_text_echoed_by_paddler_into_a_logged_error_stays_on_one_line(
 
 
 def _wait_for(server: LiveServer, text: str) -> str:
-    import time
-
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         log = server.log_path.read_text(errors="replace")
@@ -124,13 +130,26 @@ def _wait_for(server: LiveServer, text: str) -> str:
         ({"prompt_cache_key": "k" * 257}, "prompt_cache_key"),
         ({"model": "m" * 201}, "model"),
         ({"metadata": {"k" * 65: "v"}}, "metadata"),
-        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": {"a": 1}}}}]},
-         "tools[0].function.parameters.type"),
-        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"properties": ["a"]}}}]},
-         "tools[0].function.parameters.properties"),
-        ({"response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {
-            "type": "object", "properties": {"a": {"$ref": "#/$defs/none"}}}}}},
-         "response_format.json_schema.schema.properties.a.$ref"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": {"a": 1}}}}]},
+            "tools[0].function.parameters.type",
+        ),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"properties": ["a"]}}}]},
+            "tools[0].function.parameters.properties",
+        ),
+        (
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": "r",
+                        "schema": {"type": "object", "properties": {"a": {"$ref": "#/$defs/none"}}},
+                    },
+                }
+            },
+            "response_format.json_schema.schema.properties.a.$ref",
+        ),
     ],
 )
 def test_chat_values_paddler_would_refuse_are_oarlocks_400_with_the_param(
@@ -154,8 +173,10 @@ def test_values_json_cannot_carry_upstream_are_a_400_not_a_500(
     live_server: LiveServer, api_key: tuple[object, str], fake_paddler: FakePaddlerServer, raw: bytes, param: str
 ) -> None:
     answer = httpx.post(
-        live_server.base_url + "/chat/completions", content=raw,
-        headers={"Authorization": f"Bearer {api_key[1]}", "Content-Type": "application/json"}, timeout=10,
+        live_server.base_url + "/chat/completions",
+        content=raw,
+        headers={"Authorization": f"Bearer {api_key[1]}", "Content-Type": "application/json"},
+        timeout=10,
     )
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == param

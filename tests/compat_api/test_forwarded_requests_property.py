@@ -22,8 +22,8 @@ from compat_api.errors import InvalidRequest
 from compat_api.responses.paddler_params import build_paddler_params as responses_params
 from compat_api.responses.request_schema import ResponsesRequestSerializer
 from paddler_protocol.conversation_params import ConversationParams
-from paddler_protocol.request_body import check_request
 from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH
+from paddler_protocol.request_body import check_request
 from tests.request_strategies import chat_cases, responses_cases
 
 PROPERTY_SETTINGS = settings(

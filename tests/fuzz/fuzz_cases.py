@@ -41,18 +41,35 @@ def hostile(bodies: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[Fuzz
     as_is = bodies.map(lambda b: FuzzCase("generated", encoded(b)))
     made_hostile = [
         st.tuples(bodies, st.dictionaries(SHORT_TEXT, json_values, min_size=1, max_size=3)).map(
-            lambda pair: FuzzCase("unknown fields", encoded({**pair[1], **pair[0]}))),
-        st.tuples(bodies, st.sampled_from(["messages", "input", "metadata", "tools", "instructions", "user",
-                                           "model", "max_tokens", "reasoning_content"]),
-                  st.integers(10_000, 1_500_000)).map(
-            lambda t: FuzzCase("huge string", encoded({**t[0], t[1]: "x" * t[2]}))),
-        st.tuples(bodies, st.sampled_from(["metadata", "tools", "messages", "input", "response_format", "text"]),
-                  st.integers(20, 400)).map(
-            lambda t: FuzzCase("deep value", encoded({**t[0], t[1]: _nested(t[2], "leaf")}))),
+            lambda pair: FuzzCase("unknown fields", encoded({**pair[1], **pair[0]}))
+        ),
+        st.tuples(
+            bodies,
+            st.sampled_from(
+                [
+                    "messages",
+                    "input",
+                    "metadata",
+                    "tools",
+                    "instructions",
+                    "user",
+                    "model",
+                    "max_tokens",
+                    "reasoning_content",
+                ]
+            ),
+            st.integers(10_000, 1_500_000),
+        ).map(lambda t: FuzzCase("huge string", encoded({**t[0], t[1]: "x" * t[2]}))),
+        st.tuples(
+            bodies,
+            st.sampled_from(["metadata", "tools", "messages", "input", "response_format", "text"]),
+            st.integers(20, 400),
+        ).map(lambda t: FuzzCase("deep value", encoded({**t[0], t[1]: _nested(t[2], "leaf")}))),
         json_values.map(lambda v: FuzzCase("wrong top-level type", encoded(v if not isinstance(v, dict) else [v]))),
         bodies.map(lambda b: FuzzCase("truncated JSON", encoded(b)[: max(1, len(encoded(b)) // 2)])),
         st.sampled_from([b"", b"{", b"nul", b'{"model": NaN}', b"\xff\xfe", b"[][][]", b'{"a":1}{"b":2}']).map(
-            lambda raw: FuzzCase("broken JSON", raw)),
+            lambda raw: FuzzCase("broken JSON", raw)
+        ),
         bodies.map(lambda b: FuzzCase("wrong content type", encoded(b), "text/plain")),
     ]
     return st.integers(0, 2 * len(made_hostile) - 1).flatmap(

@@ -64,5 +64,11 @@ def test_the_management_api_never_answers_a_server_error(live_server: LiveServer
             statuses[f"{case.method} {case.path} {response.status_code}"] += 1
 
         call()
-    print("\nmanagement API fuzz:", len(operations), "operations,", sum(statuses.values()), "calls,",
-          dict(Counter(key.rsplit(" ", 1)[1] for key in statuses.elements())))
+    print(
+        "\nmanagement API fuzz:",
+        len(operations),
+        "operations,",
+        sum(statuses.values()),
+        "calls,",
+        dict(Counter(key.rsplit(" ", 1)[1] for key in statuses.elements())),
+    )

@@ -59,9 +59,12 @@ class FuzzReport:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "endpoint": self.endpoint, "cases": self.cases,
-            "statuses": dict(sorted(self.statuses.items())), "kinds": dict(self.kinds),
-            "slowest_seconds": round(self.slowest_seconds, 3), "slowest_kind": self.slowest_kind,
+            "endpoint": self.endpoint,
+            "cases": self.cases,
+            "statuses": dict(sorted(self.statuses.items())),
+            "kinds": dict(self.kinds),
+            "slowest_seconds": round(self.slowest_seconds, 3),
+            "slowest_kind": self.slowest_kind,
         }
 
 
@@ -97,8 +100,10 @@ class Canary:
 def assert_openai_envelope(answer: httpx.Response, case: FuzzCase) -> None:
     try:
         error = answer.json()["error"]
-    except (ValueError, KeyError, TypeError):
-        raise AssertionError(f"{answer.status_code} without an error envelope for {case.kind}: {answer.text[:300]}")
+    except (ValueError, KeyError, TypeError) as error:
+        raise AssertionError(
+            f"{answer.status_code} without an error envelope for {case.kind}: {answer.text[:300]}"
+        ) from error
     assert isinstance(error["message"], str) and isinstance(error["type"], str), error
     assert error["param"] is None or isinstance(error["param"], str), error
     assert error["code"] is None or isinstance(error["code"], str), error
@@ -127,15 +132,21 @@ def check_promptness(client: httpx.Client, path: str, case: FuzzCase, seconds: f
 
 
 @pytest.fixture
-def fuzz_client(live_server: LiveServer, api_key: tuple[object, str], fake_paddler: FakePaddlerServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.base_url, timeout=HANG_SECONDS * 3,
-                      headers={"Authorization": f"Bearer {api_key[1]}"}) as client:
+def fuzz_client(
+    live_server: LiveServer, api_key: tuple[object, str], fake_paddler: FakePaddlerServer
+) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=live_server.base_url, timeout=HANG_SECONDS * 3, headers={"Authorization": f"Bearer {api_key[1]}"}
+    ) as client:
         yield client
 
 
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
 def test_generated_bodies_never_get_a_500_always_an_envelope_and_the_worker_keeps_serving(
-    endpoint: str, fuzz_client: httpx.Client, live_server: LiveServer, api_key: tuple[object, str],
+    endpoint: str,
+    fuzz_client: httpx.Client,
+    live_server: LiveServer,
+    api_key: tuple[object, str],
     fake_paddler: FakePaddlerServer,
 ) -> None:
     report = FuzzReport(endpoint)
@@ -159,7 +170,10 @@ def test_generated_bodies_never_get_a_500_always_an_envelope_and_the_worker_keep
 
 
 def _write_report(report: FuzzReport, canary: Canary) -> None:
-    summary = {**report.as_json(), "canary": {"answers": dict(canary.answers), "slowest_seconds": round(canary.slowest, 3)}}
+    summary = {
+        **report.as_json(),
+        "canary": {"answers": dict(canary.answers), "slowest_seconds": round(canary.slowest, 3)},
+    }
     print("\nfuzz report:", json.dumps(summary))
     directory = Path(os.environ.get("OARLOCK_VAR_DIR", PROJECT_DIR / "var"))
     directory.mkdir(parents=True, exist_ok=True)

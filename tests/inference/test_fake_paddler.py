@@ -10,10 +10,10 @@ import pytest
 
 from inference.paddler_client import PaddlerClient
 from paddler_protocol.conversation_params import ConversationMessage, ConversationParams
-from paddler_protocol.paddler_message import ContentToken, Done, ErrorEnvelope, PaddlerMessage, parse_line
-from paddler_protocol.token_usage import TokenUsage
 from paddler_protocol.inference_routes import RAW_PROMPT_PATH
+from paddler_protocol.paddler_message import ContentToken, Done, ErrorEnvelope, PaddlerMessage, parse_line
 from paddler_protocol.request_body import RequestRejected, check_request
+from paddler_protocol.token_usage import TokenUsage
 from tests import fake_paddler_scripts as scripts
 from tests.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
 
