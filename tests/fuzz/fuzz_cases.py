@@ -1,9 +1,9 @@
 """What the fuzzer sends: a generated body (tests/request_strategies.py), sometimes made hostile.
 
 Hostile means what an attacker with one valid key can send: unknown fields, wrong top-level
-types, huge strings, deep nesting, broken or truncated JSON, the wrong content type. Cases that
-only pass once the body cap and JSON depth limit land (issue 12's request owner) are kept apart
-in ``I12_CASES`` so that their dependency is visible.
+types, huge strings, deep nesting, broken or truncated JSON, the wrong content type. Bodies past
+the request owner's limits (compat_api/request_lifecycle.py: JSON depth, body cap) are kept
+apart in ``DEEP_JSON_CASES`` and ``OVERSIZED_BODY``, each a test of its own.
 """
 
 from __future__ import annotations
@@ -77,10 +77,10 @@ def hostile(bodies: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[Fuzz
     )
 
 
-# Need issue 12's JSON depth limit (today: RecursionError in the JSON parser -> 500).
-I12_CASES = [
+# Refused by the request owner's JSON depth limit (before it, a RecursionError and a 500).
+DEEP_JSON_CASES = [
     FuzzCase("deep JSON (100,000 levels)", b'{"model":"default","metadata":' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
 ]
 
-# Answered 413 today (Django's DATA_UPLOAD_MAX_MEMORY_SIZE); i12 lowers the cap near 2 MiB.
+# Over the request owner's body cap: a 413.
 OVERSIZED_BODY = FuzzCase("body over 20 MiB", b'{"model":"default","input":"' + b"x" * (21 * 1024 * 1024) + b'"}')
