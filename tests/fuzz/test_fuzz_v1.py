@@ -190,7 +190,9 @@ def test_an_oversized_body_is_a_413_envelope(endpoint: str, fuzz_client: httpx.C
 
 @pytest.mark.parametrize("case", DEEP_JSON_CASES, ids=[case.kind for case in DEEP_JSON_CASES])
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
-def test_bodies_past_the_request_owners_limits_are_refused_promptly(endpoint: str, case: FuzzCase, fuzz_client: httpx.Client) -> None:
+def test_bodies_past_the_request_owners_limits_are_refused_promptly(
+    endpoint: str, case: FuzzCase, fuzz_client: httpx.Client
+) -> None:
     answer, seconds = send(fuzz_client, "/" + endpoint, case)
     check_answer(answer, seconds, case)
     assert answer.status_code in (400, 413)
