@@ -40,7 +40,7 @@ class RestartPolicy:
         recent = len(self._deaths)
         if recent > self.max_restarts:
             return None
-        delay: float = self._first_delay * 2 ** (recent - 1)
+        delay: float = self._first_delay * 2.0 ** (recent - 1)
         return min(delay, self._max_delay)
 
     @property
