@@ -25,6 +25,8 @@ def oarlock(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
     )
 
 
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_requests_answer_503_with_retry_after_naming_the_local_engine(
     oarlock: LiveServer, api_key: tuple[object, str], stream: bool
@@ -32,7 +34,9 @@ def test_requests_answer_503_with_retry_after_naming_the_local_engine(
     with openai.OpenAI(base_url=oarlock.base_url, api_key=api_key[1], max_retries=0, timeout=10) as client:
         started = time.monotonic()
         with pytest.raises(openai.APIStatusError) as raised:
-            client.chat.completions.create(model="default", messages=[{"role": "user", "content": "hi"}], stream=stream)
+            client.chat.completions.create(
+                model="default", messages=[{"role": "user", "content": "hi"}], stream=stream
+            )
         assert time.monotonic() - started < 5
     error = raised.value
     assert error.status_code == 503
