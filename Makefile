@@ -12,12 +12,13 @@ PORT ?= 8070
 ENGINE_PORT ?= 8061
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install serve test lint bench clean
+.PHONY: help install serve test fuzz lint bench clean
 
 help:
 	@echo "make serve   run Oarlock on http://$(HOST):$(PORT) (local engine unless PADDLER_INFERENCE_URL is set)"
 	@echo "make test    run the whole test suite"
 	@echo "make install create $(VENV) and install Oarlock with its dev and local-engine extras"
+	@echo "make fuzz    run the fuzzing job at full size (10,000 bodies per /v1 endpoint; minutes)"
 	@echo "make lint    ruff (lint + format check) and mypy, as CI runs them"
 	@echo "make bench   run the load benchmark (minutes; see bench/README.md)"
 
@@ -57,6 +58,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	@scripts/install-browser
 	$(BIN)/python -m pytest
+
+# The fuzzing job at full size (docs/fuzzing.md); `make test` runs the same tests with fewer cases.
+FUZZ_EXAMPLES ?= 10000
+fuzz: $(STAMP)
+	OARLOCK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) OARLOCK_FUZZ_MANAGEMENT_EXAMPLES=200 OARLOCK_FUZZ_STRICT_TIMING=1 $(BIN)/python -m pytest tests/fuzz -s -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -182,7 +182,11 @@ OARLOCK_USAGE_RETENTION_DAYS = env_int("OARLOCK_USAGE_RETENTION_DAYS", 90)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "oarlock.log_filters.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "oarlock.log_filters.RequestContextFilter"},
+        # One record is one line: client text with a newline cannot forge a log line.
+        "escaped_message": {"()": "oarlock.log_filters.EscapedMessageFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -191,7 +195,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_context"],
+            "filters": ["request_context", "escaped_message"],
             "formatter": "plain",
         }
     },
