@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from accounts.models import AdminToken
 
 TOKEN_PREFIX: Final = "oat_"
 DISPLAY_PREFIX_LENGTH: Final = 8
+TOKEN_PATTERN: Final = re.compile(r"oat_[A-Za-z0-9_-]{43}")
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,8 @@ def revoke_admin_token(*, token: AdminToken, actor: Actor = None) -> AdminToken:
 
 def find_admin_token(secret: str) -> AdminToken | None:
     """The live token behind ``secret`` (not revoked, not expired), with its user."""
-    if not secret.startswith(TOKEN_PREFIX):
-        return None
+    if TOKEN_PATTERN.fullmatch(secret) is None:
+        return None  # not shaped like a token: no query
     token = AdminToken.objects.select_related("user").filter(token_hash=hash_admin_token(secret)).first()
     now = timezone.now()
     if token is None or token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from oarlock.database_url import database_from_url, sqlite_database
 from oarlock.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from oarlock.secret_key_file import private_directory, read_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("OARLOCK_VAR_DIR") or BASE_DIR / "var")
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _secret_key() -> str:
-    """``OARLOCK_SECRET_KEY``, else one generated into ``var/`` on first run and kept."""
-    configured = env_str("OARLOCK_SECRET_KEY")
-    if configured:
-        return configured
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_urlsafe(50))
-    return key_file.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# var/ holds the database, the generated secret key and journals: readable by this user only.
+VAR_DIR = private_directory(Path(env_str("OARLOCK_VAR_DIR") or BASE_DIR / "var"))
+# OARLOCK_SECRET_KEY, else one generated into var/ on first run and kept.
+SECRET_KEY = env_str("OARLOCK_SECRET_KEY") or read_or_create_secret_key(VAR_DIR / "secret_key")
 DEBUG = env_bool("OARLOCK_DEBUG", False)
 ALLOWED_HOSTS = env_list("OARLOCK_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
