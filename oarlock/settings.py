@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from oarlock.database_url import database_from_url, sqlite_database
-from oarlock.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from oarlock.env import env_bool, env_float, env_header, env_int, env_list, env_str, env_url
 from oarlock.secret_key_file import private_directory, read_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -106,6 +106,28 @@ STATIC_ROOT = VAR_DIR / "static"
 # 20 MiB leaves room for base64 images while the per-upstream 2 MiB rule is checked later.
 OARLOCK_MAX_REQUEST_BYTES = env_int("OARLOCK_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = OARLOCK_MAX_REQUEST_BYTES
+
+# --- deployment behind HTTPS (all off by default: `make serve` is plain HTTP on loopback) ------
+
+# Session and CSRF cookies only over HTTPS.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("OARLOCK_SECURE_COOKIES", False)
+# Origins (scheme://host[:port]) allowed to POST forms when they differ from the Host header,
+# for instance the public URL in front of a proxy.
+CSRF_TRUSTED_ORIGINS = env_list("OARLOCK_CSRF_TRUSTED_ORIGINS")
+SECURE_HSTS_SECONDS = env_int("OARLOCK_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("OARLOCK_HSTS_INCLUDE_SUBDOMAINS", False)
+# The header a TLS-terminating proxy sets, e.g. "X-Forwarded-Proto: https". Set it only when
+# the proxy always overwrites that header: otherwise a client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = env_header("OARLOCK_SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = env_bool("OARLOCK_SSL_REDIRECT", False)
+# Load balancers probe /health over plain HTTP on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# `manage.py check --deploy` runs in CI and fails on any warning; these are silenced on purpose:
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload puts the domain on a list built into browsers, hard to leave: an
+    # organisation's decision about its whole domain, not a setting of one service.
+    "security.W021",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
@@ -35,6 +37,15 @@ class UsageReportApiView(APIView):
     authentication_classes: ClassVar[list[Any]] = [AdminTokenAuthentication, SessionAuthentication]
     permission_classes: ClassVar[list[Any]] = [CanViewUsageRecords]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("group_by", str, enum=["tenant", "key", "model", "day"]),
+            OpenApiParameter("since", OpenApiTypes.DATE), OpenApiParameter("until", OpenApiTypes.DATE),
+            OpenApiParameter("tenant", int), OpenApiParameter("key", int), OpenApiParameter("model", str),
+        ],
+        responses={200: OpenApiTypes.ANY},
+        description="One object per group, with the columns of `usage_report --format json`.",
+    )
     def get(self, request: Request) -> Response:
         form = UsageFilterForm(request.query_params)
         if not form.is_valid():
