@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from oarlock.database_url import database_from_url, sqlite_database
@@ -27,6 +28,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "axes",
     "inference",
     "accounts",
     "usage",
@@ -42,6 +44,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "oarlock.urls"
@@ -178,6 +182,29 @@ OARLOCK_API_KEY_CACHE_SECONDS = env_int("OARLOCK_API_KEY_CACHE_SECONDS", 60)
 OARLOCK_RATE_LIMIT_FAIL_OPEN = env_bool("OARLOCK_RATE_LIMIT_FAIL_OPEN", True)
 # A request whose release never came (a killed worker) frees its slot and budget after this.
 OARLOCK_ADMISSION_LEASE_SECONDS = env_int("OARLOCK_ADMISSION_LEASE_SECONDS", 900)
+
+# --- sign-in throttling (django-axes; accounts/login_lockout.py) ---------------------------
+
+# Axes first: every authenticate() call (admin and portal sign-in) is counted and refused while
+# locked out. It needs the request, so code calling authenticate() must pass it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "accounts.login_lockout.LoginLockoutHandler"
+# Order matters to the handler: the username count, then the address count.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failed sign-ins before a username is locked, and before a client address is.
+AXES_FAILURE_LIMIT = env_int("OARLOCK_LOGIN_FAILURE_LIMIT", 5)
+OARLOCK_LOGIN_IP_FAILURE_LIMIT = env_int("OARLOCK_LOGIN_IP_FAILURE_LIMIT", 20)
+# A lockout ends by itself after this; staff can lift it earlier in the admin (Axes → Access attempts).
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("OARLOCK_LOGIN_LOCKOUT_MINUTES", 15))
+# Attempts during a lockout do not extend it (else anyone could keep a person locked out forever).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.login_lockout.lockout_response"
+AXES_CLIENT_STR_CALLABLE = "accounts.login_lockout.client_label"
+AXES_VERBOSE = False
 
 # --- usage -------------------------------------------------------------------------------
 
