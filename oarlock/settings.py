@@ -162,6 +162,8 @@ OARLOCK_UPSTREAM_CONNECT_TIMEOUT = env_float("OARLOCK_UPSTREAM_CONNECT_TIMEOUT",
 # Longest silence tolerated between two upstream lines; Paddler's own item timeout is 30 s,
 # so this only fires when Paddler itself hangs.
 OARLOCK_UPSTREAM_READ_TIMEOUT = env_float("OARLOCK_UPSTREAM_READ_TIMEOUT", 120.0)
+# /health reuses an upstream's probe result this long (it is public; probes must not follow hits).
+OARLOCK_HEALTH_CACHE_SECONDS = env_float("OARLOCK_HEALTH_CACHE_SECONDS", 5.0)
 # Paddler refuses JSON bodies over 2 MiB (actix default); we refuse them first, with a clear 413.
 OARLOCK_UPSTREAM_MAX_BODY_BYTES = env_int("OARLOCK_UPSTREAM_MAX_BODY_BYTES", 2 * 1024 * 1024)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import httpx
@@ -10,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from tests.acceptance import admin_sign_in
 from tests.live_server import LiveServer
 
 USERNAME_LIMIT, ADDRESS_LIMIT = 3, 5
@@ -28,11 +28,7 @@ def server(live_server_factory: Callable[..., LiveServer], transactional_db: Non
 
 def sign_in(server: LiveServer, username: str, password: str) -> httpx.Response:
     with httpx.Client(base_url=server.url) as browser:
-        form = browser.get("/admin/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-        return browser.post("/admin/login/?next=/admin/", data={
-            "csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/admin/",
-        })
+        return admin_sign_in.sign_in(browser, username, password)
 
 
 def test_a_username_is_locked_after_n_wrong_passwords_and_the_right_one_is_refused(server: LiveServer) -> None:
