@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "axes",
     "inference",
@@ -147,6 +148,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tenants, API keys, limits and usage of an Oarlock gateway.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its pages are for signed-in staff (session or personal admin token) ...
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SERVE_AUTHENTICATION": [
+        "accounts.management_api.access.AdminTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # ... and Swagger UI and Redoc load from our own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- upstream (Paddler) ------------------------------------------------------------------
@@ -235,5 +246,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # Axes logs every sign-in at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
