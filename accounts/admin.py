@@ -219,9 +219,9 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
 class AdminTokenAdmin(admin.ModelAdmin):
     """People make their own tokens at /api/admin-tokens/; staff can see and revoke them here."""
 
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+    list_display = ("name", "user", "prefix", "scope", "created_at", "last_used_at", "expires_at", "revoked_at")
     search_fields = ("name", "prefix", "user__username")
-    fields = ("user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+    fields = ("user", "name", "prefix", "scope", "made_with", "created_at", "last_used_at", "expires_at", "revoked_at")
     readonly_fields = fields
     actions = ["revoke_selected"]
 

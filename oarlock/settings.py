@@ -190,6 +190,8 @@ OARLOCK_RESPONSES_RETENTION_DAYS = env_int("OARLOCK_RESPONSES_RETENTION_DAYS", 3
 
 # A key lookup is cached this long; revocation also drops the cached entry at once.
 OARLOCK_API_KEY_CACHE_SECONDS = env_int("OARLOCK_API_KEY_CACHE_SECONDS", 60)
+# Longest life of a personal admin token (a token made with a token lives no longer than it).
+OARLOCK_ADMIN_TOKEN_MAX_DAYS = env_int("OARLOCK_ADMIN_TOKEN_MAX_DAYS", 90)
 # Redis unreachable: rate and concurrency limits admit anyway (logged) unless this is off;
 # token budgets always fail closed (503).
 OARLOCK_RATE_LIMIT_FAIL_OPEN = env_bool("OARLOCK_RATE_LIMIT_FAIL_OPEN", True)

@@ -21,7 +21,7 @@ from rest_framework.serializers import as_serializer_error
 
 from accounts.admin_token_lifecycle import TOKEN_PREFIX, find_admin_token
 from accounts.api_key_secret import SECRET_PREFIX
-from accounts.models import AdminToken
+from accounts.models import AdminToken, AdminTokenScope
 from accounts.tenant_access import PermissionAction, administered_tenants, has_model_permission, is_person
 
 # The Django model permission each viewset action needs (custom actions add their own).
@@ -121,6 +121,22 @@ class ManagesTenantObjects(permissions.BasePermission):
         return tenants.filter(pk=obj.tenant_id).exists()
 
 
+class TokenScopePermits(permissions.BasePermission):
+    """A read-only admin token reads; a session or a write token may also change things."""
+
+    message = "This personal admin token is read-only."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if not isinstance(token, AdminToken) or token.scope == AdminTokenScope.WRITE:
+            return True
+        return request.method in permissions.SAFE_METHODS
+
+
+# What every management endpoint needs before its own permission: a person, within the token's scope.
+PERSON_PERMISSIONS: Final[list[type[permissions.BasePermission]]] = [IsPerson, TokenScopePermits]
+
+
 class ManagementPagination(PageNumberPagination):
     page_size = 100
     page_size_query_param = "page_size"
@@ -131,7 +147,7 @@ class ManagementApiMixin:
     """Settings every management viewset shares."""
 
     authentication_classes = [AdminTokenAuthentication, SessionAuthentication]
-    permission_classes: list[type[permissions.BasePermission]] = [IsPerson]
+    permission_classes: list[type[permissions.BasePermission]] = PERSON_PERMISSIONS
     pagination_class = ManagementPagination
 
 

@@ -27,7 +27,12 @@ from accounts.api_key_lifecycle import (
 )
 from accounts.audit_log import LIMIT_FIELDS
 from accounts.limit_rules import key_limit_errors
-from accounts.management_api.access import IsPerson, ManagementApiMixin, ManagesTenantObjects, call_service
+from accounts.management_api.access import (
+    PERSON_PERMISSIONS,
+    ManagementApiMixin,
+    ManagesTenantObjects,
+    call_service,
+)
 from accounts.management_api.tenants import AllowedModelsField
 from accounts.models import ApiKey, Tenant, TenantMembership
 from accounts.tenant_access import administered_keys, administered_tenants
@@ -97,7 +102,7 @@ class ApiKeyViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = ApiKeySerializer
-    permission_classes = [IsPerson, ManagesTenantObjects]
+    permission_classes = [*PERSON_PERMISSIONS, ManagesTenantObjects]
     permission_model = ApiKey
     permission_actions = {"rotate": "change", "revoke": "change"}
 

@@ -9,8 +9,8 @@ from rest_framework import mixins, serializers, viewsets
 
 from accounts.audit_log import LIMIT_FIELDS
 from accounts.management_api.access import (
+    PERSON_PERMISSIONS,
     HasModelPermission,
-    IsPerson,
     ManagementApiMixin,
     call_service,
 )
@@ -41,7 +41,7 @@ class TenantViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = TenantSerializer
-    permission_classes = [IsPerson, HasModelPermission]
+    permission_classes = [*PERSON_PERMISSIONS, HasModelPermission]
     permission_model = Tenant
 
     def get_queryset(self) -> QuerySet[Tenant]:
