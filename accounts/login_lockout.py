@@ -35,6 +35,19 @@ class LoginLockoutHandler(AxesDatabaseHandler):  # type: ignore[misc]
         return max(by_username, by_address * username_limit // address_limit)
 
 
+def client_address(request: HttpRequest) -> str | None:
+    """The address a sign-in came from. Behind ``OARLOCK_TRUSTED_PROXY_COUNT`` proxies it is the
+    entry that many places from the right of ``X-Forwarded-For`` (each proxy appends its peer;
+    anything further left was written by the client and is ignored). Without proxies, or when the
+    header is shorter than that, it is the connection's own address."""
+    proxies: int = settings.OARLOCK_TRUSTED_PROXY_COUNT
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if proxies > 0 and len(forwarded) >= proxies:
+        return forwarded[-proxies][:64]
+    remote: str | None = request.META.get("REMOTE_ADDR")
+    return remote
+
+
 def client_label(username: str | None, ip_address: str, user_agent: str, path_info: Any, request: Any) -> str:
     """How axes names a client in its log lines: repr() escapes control characters, so a
     username typed by a client never starts a log line of its own; bounded in length."""

@@ -219,6 +219,10 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.login_lockout.lockout_response"
 AXES_CLIENT_STR_CALLABLE = "accounts.login_lockout.client_label"
+# Reverse proxies in front of Oarlock that append to X-Forwarded-For: the client address is read
+# from that header instead of the connection (else every client shares the proxy's address).
+OARLOCK_TRUSTED_PROXY_COUNT = env_int("OARLOCK_TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.login_lockout.client_address"
 AXES_VERBOSE = False
 
 # --- usage -------------------------------------------------------------------------------
