@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from foundation.env import env_bool, env_float, env_header, env_int, env_list, env_str, env_url
 from oarlock.database_url import database_from_url, sqlite_database
-from oarlock.env import env_bool, env_float, env_header, env_int, env_list, env_str, env_url
 from oarlock.secret_key_file import private_directory, read_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from oarlock.env import env_header
+from foundation.env import env_header
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.admin_token_lifecycle import create_admin_token
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from tests.factories import make_api_key, make_tenant
 from tests.usage.usage_drafts import at, make_draft, store
 
