@@ -64,7 +64,8 @@ def _checked_expiry(expires_at: datetime | None, *, made_with: AdminToken | None
     if expires_at > latest:
         capped_by_parent = made_with is not None and latest == made_with.expires_at
         reason = "the token it is made with" if capped_by_parent else f"{settings.OARLOCK_ADMIN_TOKEN_MAX_DAYS} days"
-        raise ValidationError({"expires_at": f"A new token cannot outlive {reason}: {latest.isoformat()} at the latest."})
+        message = f"A new token cannot outlive {reason}: {latest.isoformat()} at the latest."
+        raise ValidationError({"expires_at": message})
     return expires_at
 
 
