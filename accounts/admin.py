@@ -154,9 +154,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             count += 1
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
 
-    @admin.action(
-        description="Rotate the selected key (the old secret works 24 more hours)", permissions=["change"]
-    )
+    @admin.action(description="Rotate the selected key (the old secret works 24 more hours)", permissions=["change"])
     def rotate_with_grace(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> HttpResponse | None:
         return self._rotate(request, queryset, DEFAULT_ROTATION_GRACE)
 

@@ -41,7 +41,8 @@ def client_address(request: HttpRequest) -> str | None:
     anything further left was written by the client and is ignored). Without proxies, or when the
     header is shorter than that, it is the connection's own address."""
     proxies: int = settings.OARLOCK_TRUSTED_PROXY_COUNT
-    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = [hop.strip() for hop in header.split(",") if hop.strip()]
     if proxies > 0 and len(forwarded) >= proxies:
         return forwarded[-proxies][:64]
     remote: str | None = request.META.get("REMOTE_ADDR")

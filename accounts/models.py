@@ -124,7 +124,11 @@ class AdminToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     scope = models.CharField(max_length=8, choices=AdminTokenScope.choices, default=AdminTokenScope.WRITE)
     made_with = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="made_tokens",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="made_tokens",
         help_text="The token this one was made with; empty when made from a signed-in session.",
     )
 

@@ -40,8 +40,11 @@ class UsageReportApiView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("group_by", str, enum=["tenant", "key", "model", "day"]),
-            OpenApiParameter("since", OpenApiTypes.DATE), OpenApiParameter("until", OpenApiTypes.DATE),
-            OpenApiParameter("tenant", int), OpenApiParameter("key", int), OpenApiParameter("model", str),
+            OpenApiParameter("since", OpenApiTypes.DATE),
+            OpenApiParameter("until", OpenApiTypes.DATE),
+            OpenApiParameter("tenant", int),
+            OpenApiParameter("key", int),
+            OpenApiParameter("model", str),
         ],
         responses={200: OpenApiTypes.ANY},
         description="One object per group, with the columns of `usage_report --format json`.",

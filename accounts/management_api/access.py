@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
@@ -26,8 +26,12 @@ from accounts.tenant_access import PermissionAction, administered_tenants, has_m
 
 # The Django model permission each viewset action needs (custom actions add their own).
 VIEWSET_ACTION_PERMISSIONS: Final[dict[str, PermissionAction]] = {
-    "list": "view", "retrieve": "view", "create": "add",
-    "update": "change", "partial_update": "change", "destroy": "delete",
+    "list": "view",
+    "retrieve": "view",
+    "create": "add",
+    "update": "change",
+    "partial_update": "change",
+    "destroy": "delete",
 }
 
 
@@ -75,7 +79,7 @@ class IsPerson(permissions.BasePermission):
 
 def permission_action(request: Request, view: Any) -> PermissionAction:
     """``view``/``add``/``change``/``delete`` for this request (an unknown write needs ``change``)."""
-    known = {**VIEWSET_ACTION_PERMISSIONS, **getattr(view, "permission_actions", {})}
+    known: dict[str, PermissionAction] = {**VIEWSET_ACTION_PERMISSIONS, **getattr(view, "permission_actions", {})}
     action = getattr(view, "action", None)
     if action in known:
         return known[action]

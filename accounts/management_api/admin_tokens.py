@@ -57,7 +57,10 @@ class AdminTokenViewSet(
         serializer.is_valid(raise_exception=True)
         made_with = request.auth if isinstance(request.auth, AdminToken) else None
         created = call_service(
-            create_admin_token, user=request.user, actor=request.user, made_with=made_with,
+            create_admin_token,
+            user=request.user,
+            actor=request.user,
+            made_with=made_with,
             **serializer.validated_data,
         )
         data = NewAdminTokenSerializer(created.token).data

@@ -5,20 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_memberships_admin_tokens_audit_log'),
+        ("accounts", "0002_memberships_admin_tokens_audit_log"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='admintoken',
-            name='made_with',
-            field=models.ForeignKey(blank=True, help_text='The token this one was made with; empty when made from a signed-in session.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='made_tokens', to='accounts.admintoken'),
+            model_name="admintoken",
+            name="made_with",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The token this one was made with; empty when made from a signed-in session.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="made_tokens",
+                to="accounts.admintoken",
+            ),
         ),
         migrations.AddField(
-            model_name='admintoken',
-            name='scope',
-            field=models.CharField(choices=[('read', 'Read only'), ('write', 'Read and write')], default='write', max_length=8),
+            model_name="admintoken",
+            name="scope",
+            field=models.CharField(
+                choices=[("read", "Read only"), ("write", "Read and write")], default="write", max_length=8
+            ),
         ),
     ]

@@ -14,9 +14,15 @@ def sign_in(browser: httpx.Client, username: str, password: str) -> httpx.Respon
     form = browser.get("/admin/login/")
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
     assert match is not None, form.text[:500]
-    return browser.post("/admin/login/?next=/admin/", data={
-        "csrfmiddlewaretoken": match.group(1), "username": username, "password": password, "next": "/admin/",
-    })
+    return browser.post(
+        "/admin/login/?next=/admin/",
+        data={
+            "csrfmiddlewaretoken": match.group(1),
+            "username": username,
+            "password": password,
+            "next": "/admin/",
+        },
+    )
 
 
 def signed_in_browser(server: LiveServer, username: str, password: str) -> httpx.Client:

@@ -12,12 +12,14 @@ from tests.live_server import LiveServer
 
 @pytest.fixture
 def behind_proxy(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
-    return live_server_factory({
-        "OARLOCK_SECURE_COOKIES": "1",
-        "OARLOCK_HSTS_SECONDS": "3600",
-        "OARLOCK_SSL_REDIRECT": "1",
-        "OARLOCK_SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto: https",
-    })
+    return live_server_factory(
+        {
+            "OARLOCK_SECURE_COOKIES": "1",
+            "OARLOCK_HSTS_SECONDS": "3600",
+            "OARLOCK_SSL_REDIRECT": "1",
+            "OARLOCK_SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto: https",
+        }
+    )
 
 
 def test_https_through_the_proxy_gets_hsts_and_secure_cookies(behind_proxy: LiveServer) -> None:

@@ -88,10 +88,12 @@ def test_a_down_upstream_is_degraded_without_failing(live_server_factory: Callab
 def test_upstream_probes_are_cached_not_one_per_hit(
     live_server_factory: Callable[..., LiveServer], counting_upstream: CountingUpstream
 ) -> None:
-    server = live_server_factory({
-        "PADDLER_INFERENCE_URL": f"http://127.0.0.1:{counting_upstream.port}",
-        "OARLOCK_HEALTH_CACHE_SECONDS": "30",
-    })
+    server = live_server_factory(
+        {
+            "PADDLER_INFERENCE_URL": f"http://127.0.0.1:{counting_upstream.port}",
+            "OARLOCK_HEALTH_CACHE_SECONDS": "30",
+        }
+    )
     before = counting_upstream.probes
     for _ in range(20):
         assert httpx.get(server.url + "/health").json() == {"status": "ok"}

@@ -19,11 +19,13 @@ USERNAME_LIMIT, ADDRESS_LIMIT = 3, 5
 def server(live_server_factory: Callable[..., LiveServer], transactional_db: None) -> LiveServer:
     get_user_model().objects.create_superuser("alice", password="right-password")
     get_user_model().objects.create_superuser("bob", password="bobs-password")
-    return live_server_factory({
-        "OARLOCK_LOGIN_FAILURE_LIMIT": str(USERNAME_LIMIT),
-        "OARLOCK_LOGIN_IP_FAILURE_LIMIT": str(ADDRESS_LIMIT),
-        "OARLOCK_LOGIN_LOCKOUT_MINUTES": "15",
-    })
+    return live_server_factory(
+        {
+            "OARLOCK_LOGIN_FAILURE_LIMIT": str(USERNAME_LIMIT),
+            "OARLOCK_LOGIN_IP_FAILURE_LIMIT": str(ADDRESS_LIMIT),
+            "OARLOCK_LOGIN_LOCKOUT_MINUTES": "15",
+        }
+    )
 
 
 def sign_in(server: LiveServer, username: str, password: str) -> httpx.Response:

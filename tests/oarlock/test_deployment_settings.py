@@ -29,8 +29,11 @@ def deploy_check(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedPro
     clean = {name: value for name, value in os.environ.items() if not name.startswith("OARLOCK_")}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=PROJECT_DIR, env={**clean, "OARLOCK_VAR_DIR": str(tmp_path), **env},
-        capture_output=True, text=True, timeout=120,
+        cwd=PROJECT_DIR,
+        env={**clean, "OARLOCK_VAR_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
