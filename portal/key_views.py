@@ -6,6 +6,7 @@ key is looked up through ``person_access``, so another person's key answers 404.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from django.contrib import messages
@@ -22,8 +23,17 @@ from portal.model_access import models_for_tenants
 from portal.person_access import manageable_key_or_404, member_tenants
 
 
+# The page that shows a new secret answers the POST itself (the secret is never stored, not
+# even in the session, so it cannot survive a redirect). A reload would post the form again:
+# each form carries a one-time token, and a second post of it creates nothing.
+SUBMITTED_TOKENS = "portal_submitted_form_tokens"
+
+
 @login_required
 def keys_page(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and not _first_submission(request):
+        messages.info(request, "That form was already sent: the key was created once, see below.")
+        return redirect("portal:keys")
     form = _create_form(request, data=request.POST if request.method == "POST" else None)
     created: CreatedApiKey | None = None
     if request.method == "POST" and form.is_valid():
@@ -52,6 +62,9 @@ def revoke_key(request: HttpRequest, key_id: int) -> HttpResponse:
 @require_POST
 def rotate_key(request: HttpRequest, key_id: int) -> HttpResponse:
     key = manageable_key_or_404(request.user, key_id)
+    if not _first_submission(request):
+        messages.info(request, "That form was already sent: the key was rotated once.")
+        return redirect("portal:keys")
     form = RotateKeyForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose how long the old secret keeps working.")
@@ -64,6 +77,18 @@ def rotate_key(request: HttpRequest, key_id: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return redirect("portal:keys")
     return _render_keys(request, form=_create_form(request), created=rotated, rotated=True)
+
+
+def _first_submission(request: HttpRequest) -> bool:
+    """Whether this POST's form token is new (and remember it: the last 50 per session)."""
+    token = request.POST.get("form_token", "")
+    if not token:
+        return True
+    submitted = request.session.get(SUBMITTED_TOKENS, [])
+    if token in submitted:
+        return False
+    request.session[SUBMITTED_TOKENS] = [*submitted, token][-50:]
+    return True
 
 
 def _create_form(request: HttpRequest, data: object = None) -> CreateKeyForm:
@@ -83,6 +108,7 @@ def _render_keys(
         "can_create": form.fields["tenant"].queryset.exists(),
         "rotate_form": RotateKeyForm(),
         "base_url": request.build_absolute_uri("/v1"),
+        "form_token": secrets.token_urlsafe(16),
     }
     response = render(request, "portal/keys.html", context, status=status)
     if created is not None:
