@@ -10,7 +10,10 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+import jwt
+import requests
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
@@ -40,6 +43,18 @@ class GroupMappedOIDCBackend(OIDCAuthenticationBackend):
     @cached_property
     def group_map(self) -> GroupMap:
         return parse_group_map(settings.OARLOCK_OIDC_GROUP_MAP)
+
+    def retrieve_matching_jwk(self, token: str) -> Any:
+        """The library matches keys by ``kid``; a provider with one signing key may name none
+        (oidc-provider-mock, some small IdPs). The signature is verified against it all the same."""
+        if "kid" in jwt.get_unverified_header(token):
+            return super().retrieve_matching_jwk(token)
+        response = requests.get(self.OIDC_OP_JWKS_ENDPOINT, timeout=self.get_settings("OIDC_TIMEOUT", 10))
+        response.raise_for_status()
+        keys = [key for key in response.json().get("keys", []) if key.get("use", "sig") == "sig"]
+        if len(keys) != 1:
+            raise SuspiciousOperation("The ID token names no key and the provider has several.")
+        return jwt.PyJWK(keys[0])
 
     def get_userinfo(self, access_token: str, id_token: str, payload: dict[str, Any]) -> dict[str, Any]:
         claims = dict(super().get_userinfo(access_token, id_token, payload))

@@ -4,7 +4,8 @@ Reusable by every portal page test (import the fixtures through ``tests/conftest
 
 - ``browser``: one headless chromium per test session (``/usr/bin/chromium``, installed by
   ``scripts/install-browser``; Playwright cannot download its own browser here).
-- ``page``: a fresh browser context (cookies, storage) and page per test, desktop size.
+- ``page``: a fresh browser context (cookies, storage) and page per test, desktop size; any
+  request beyond loopback is aborted.
 - ``portal_person(tenant=…, role=…, staff=…)``: a committed user with a password and membership.
 - ``sign_in(page, server, person)``: signs in through the real sign-in form.
 - ``axe_violations(page)``: runs the vendored axe-core; returns serious and critical violations.
@@ -14,6 +15,7 @@ Reusable by every portal page test (import the fixtures through ``tests/conftest
 from __future__ import annotations
 
 import itertools
+import re
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -71,6 +73,9 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     context.set_default_timeout(15_000)
+    # Nothing beyond loopback: a page that needed a CDN would show it here, and tests never
+    # reach out of the machine.
+    context.route(re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"), lambda route: route.abort())
     opened = context.new_page()
     yield opened
     context.close()
