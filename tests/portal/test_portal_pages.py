@@ -3,11 +3,16 @@ under Daphne with DEBUG off, and screenshots of each page under test-artifacts/.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from accounts.models import ApiKey
 from tests.browser import check_page, sign_in
 from tests.live_server import LiveServer
+from usage.models import UsageRollup
 
 
 def test_signed_out_home_sends_to_the_sign_in_page(live_server: LiveServer, page: Page) -> None:
@@ -37,13 +42,18 @@ def test_every_portal_page_passes_axe_in_light_and_dark(
     live_server: LiveServer, page: Page, portal_person
 ) -> None:
     admin = portal_person(role="admin")
+    admin.tenant.token_budget = 5_000_000
+    admin.tenant.save()
     sign_in(page, live_server, admin)
-    check_page(page, "home")
     page.goto(live_server.url + "/keys/")
     page.get_by_label("Name").fill("laptop")
     page.get_by_role("button", name="Create key").click()
     expect(page.locator("[data-secret]")).to_be_visible()
+    _three_weeks_of_usage(ApiKey.objects.get(owner=admin.user))
+    page.reload()
     check_page(page, "keys")
+    page.goto(live_server.url + "/")
+    check_page(page, "home")
     page.goto(live_server.url + "/usage/")
     check_page(page, "usage")
     page.goto(f"{live_server.url}/usage/tenants/{admin.tenant.pk}/")
@@ -51,6 +61,20 @@ def test_every_portal_page_passes_axe_in_light_and_dark(
     page.goto(live_server.url + "/models/")
     expect(page.locator("[data-model='default']")).to_be_visible()
     check_page(page, "models")
+
+
+def _three_weeks_of_usage(key: ApiKey) -> None:
+    """Rollup cells as the usage writer leaves them: a realistic chart and burn-down to look at."""
+    today = timezone.localdate()
+    for offset in range(21):
+        for model, scale in (("default", 1), ("fake-model", 3)):
+            prompt = (40_000 + 9_000 * (offset % 5)) // scale
+            UsageRollup.objects.create(
+                day=today - timedelta(days=offset), tenant_id=key.tenant_id, api_key_id=key.pk, model=model,
+                tenant_name=key.tenant.name, key_name=key.name, key_prefix=key.prefix,
+                requests=120 // scale, prompt_tokens=prompt, cached_prompt_tokens=prompt // 4,
+                content_tokens=prompt // 3, reasoning_tokens=prompt // 6, completion_tokens=prompt // 2,
+            )
 
 
 def test_static_files_are_served_with_debug_off(live_server: LiveServer, page: Page) -> None:
