@@ -131,3 +131,29 @@ def test_a_persons_keys_stop_when_they_leave_the_tenant_or_are_deactivated() -> 
 
 def _in_days(days: int) -> str:
     return (timezone.localdate() + timedelta(days=days)).isoformat()
+
+
+def test_tenant_admins_manage_members_of_their_tenant_only(world: dict[str, Any]) -> None:
+    people, acme, globex = world["people"], world["acme"], world["globex"]
+    ann, ada = _client(people["ann"]), _client(people["ada"])
+    assert ann.get(f"/tenants/{acme.pk}/members/").status_code == 404
+    assert ada.get(f"/tenants/{globex.pk}/members/").status_code == 404
+    gus_membership = TenantMembership.objects.get(user=people["gus"])
+    # Another tenant's membership id under one's own tenant: 404 all the same.
+    assert ada.post(f"/tenants/{acme.pk}/members/{gus_membership.pk}/", {"action": "remove"}).status_code == 404
+    assert TenantMembership.objects.filter(pk=gus_membership.pk).exists()
+
+    assert ada.post(f"/tenants/{acme.pk}/members/", {"username": "gus", "role": "member"}).status_code == 302
+    gus_in_acme = TenantMembership.objects.get(user=people["gus"], tenant=acme)
+    ada.post(f"/tenants/{acme.pk}/members/{gus_in_acme.pk}/", {"role": "admin"})
+    assert TenantMembership.objects.get(pk=gus_in_acme.pk).role == "admin"
+    bob = TenantMembership.objects.get(user=people["bob"], tenant=acme)
+    ada.post(f"/tenants/{acme.pk}/members/{bob.pk}/", {"action": "remove"})
+    assert not TenantMembership.objects.filter(pk=bob.pk).exists()
+    own = TenantMembership.objects.get(user=people["ada"], tenant=acme)
+    ada.post(f"/tenants/{acme.pk}/members/{own.pk}/", {"action": "remove"})
+    assert TenantMembership.objects.filter(pk=own.pk, role="admin").exists()
+    assert ada.post(f"/tenants/{acme.pk}/members/", {"username": "nobody", "role": "member"}).status_code == 400
+    actions = list(AuditLogEntry.objects.filter(tenant=acme, action__startswith="member.").order_by("id")
+                   .values_list("action", "actor_label"))
+    assert actions == [("member.added", "ada"), ("member.role_changed", "ada"), ("member.removed", "ada")]
