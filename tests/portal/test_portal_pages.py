@@ -56,6 +56,10 @@ def test_every_portal_page_passes_axe_in_light_and_dark(
     check_page(page, "home")
     page.goto(live_server.url + "/usage/")
     check_page(page, "usage")
+    # htmx: changing the range swaps the page in place and keeps the URL shareable.
+    page.get_by_label("Range", exact=True).select_option("7")
+    expect(page).to_have_url(live_server.url + "/usage/?days=7")
+    expect(page.locator("#usage-by-day tbody tr")).to_have_count(7)
     page.goto(f"{live_server.url}/usage/tenants/{admin.tenant.pk}/")
     check_page(page, "tenant-usage")
     page.get_by_role("link", name="members and limits").click()
@@ -90,3 +94,27 @@ def test_static_files_are_served_with_debug_off(live_server: LiveServer, page: P
     assert header_background not in ("rgba(0, 0, 0, 0)", "transparent")
     assert httpx.get(live_server.url + "/static/portal/portal.css").status_code == 200
     assert httpx.get(live_server.url + "/static/vendor/htmx/htmx.min.js").status_code == 200
+
+
+def test_the_portal_works_from_the_keyboard_with_a_visible_focus(
+    live_server: LiveServer, page: Page, portal_person
+) -> None:
+    person = portal_person()
+    page.goto(live_server.url + "/accounts/login/")
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type(person.username)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(person.password)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(live_server.url + "/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    assert skip.evaluate("e => getComputedStyle(e).outlineStyle") != "none"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # the brand link, then the first navigation link
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Home")).to_be_focused()
