@@ -12,10 +12,11 @@ Pure: no I/O. What Paddler's own layer gets wrong and we do not copy (protocol r
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import assert_never
+from typing import Any, assert_never
 
 from django.conf import settings
 
+from compat_api.reasoning_effort import THINKING_OFF_EFFORTS
 from compat_api.responses.input_item import InputItem
 from compat_api.responses.input_items import conversation_messages
 from compat_api.responses.request import (
@@ -30,8 +31,6 @@ from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_s
 from compat_api.tool_parameters import reduce_tool_parameters
 from compat_api.upstream_body_size import check_upstream_body_size
 from paddler_protocol.conversation_params import ConversationParams, FunctionTool, JsonSchemaGrammar
-
-_THINKING_OFF_EFFORTS = frozenset({"none", "minimal"})
 
 
 def build_paddler_params(
@@ -61,7 +60,7 @@ def _too_large(*, size: int, limit: int) -> str:
 
 
 def _effort_disables_thinking(request: ResponsesRequest) -> bool:
-    return request.reasoning is not None and request.reasoning.effort in _THINKING_OFF_EFFORTS
+    return request.reasoning is not None and request.reasoning.effort in THINKING_OFF_EFFORTS
 
 
 def _grammar(text_format: TextFormat) -> JsonSchemaGrammar | None:
@@ -90,6 +89,13 @@ def _function_tool(tool: FunctionToolSpec) -> FunctionTool:
     return FunctionTool(
         name=tool.name,
         description=tool.description or "",
-        # Reduced exactly as chat reduces them: the same four keys, local $refs inlined.
-        parameters=None if tool.parameters is None else reduce_tool_parameters(tool.parameters),
+        # Reduced exactly as chat reduces them, by the request's parse (forwarded_schemas.py).
+        parameters=_paddler_parameters(tool),
     )
+
+
+def _paddler_parameters(tool: FunctionToolSpec) -> dict[str, Any] | None:
+    if tool.paddler_parameters is not None or tool.parameters is None:
+        return tool.paddler_parameters
+    # A spec built without the request's parse (stored conversations, tests).
+    return reduce_tool_parameters(tool.parameters)
