@@ -31,6 +31,7 @@ $(STAMP): pyproject.toml scripts/install-local-engine
 	@# llama.cpp is built for a portable instruction set, never -march=native (scripts/install-local-engine).
 	JOBS=$(JOBS) scripts/install-local-engine $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@touch $(STAMP)
 
 # The address printed for clients: a wildcard HOST listens everywhere, but is not an address to call.
@@ -46,6 +47,7 @@ SERVE_API = $(BIN)/python manage.py ensure_demo_key --base-url http://$(URL_HOST
 serve: $(STAMP)
 	@if [ -n "$$PADDLER_INFERENCE_URL" ]; then scripts/check-ports PORT=$(HOST):$(PORT); \
 	else scripts/check-ports PORT=$(HOST):$(PORT) ENGINE_PORT=127.0.0.1:$(ENGINE_PORT); fi
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
 	@if [ -n "$$PADDLER_INFERENCE_URL" ]; then \
 		echo "Serving the API on http://$(URL_HOST):$(PORT)/v1 with the Paddler upstream $$PADDLER_INFERENCE_URL"; \

@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("accounts.management_api.urls")),
     path("api/usage/", include("usage.urls")),
+    path("", include("portal.urls")),
 ]
