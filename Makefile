@@ -11,6 +11,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8070
 ENGINE_PORT ?= 8061
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Daphne processes sharing the port (oarlock/worker_pool.py); more than one needs REDIS_URL.
+WORKERS ?= 1
 
 .PHONY: help install serve test bench clean
 
@@ -33,7 +35,7 @@ $(STAMP): pyproject.toml scripts/install-local-engine
 
 # What runs once the upstream is known: the demo key (printed on first run), then Daphne.
 SERVE_API = $(BIN)/python manage.py ensure_demo_key --base-url http://$(HOST):$(PORT)/v1 \
-	--model "$${OARLOCK_DEFAULT_MODEL:-default}" && exec $(BIN)/daphne -b $(HOST) -p $(PORT) oarlock.asgi:application
+	--model "$${OARLOCK_DEFAULT_MODEL:-default}" && exec $(BIN)/python -m oarlock.worker_pool --workers $(WORKERS) -b $(HOST) -p $(PORT) oarlock.asgi:application
 
 serve: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
