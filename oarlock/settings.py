@@ -171,6 +171,13 @@ OARLOCK_ADMISSION_LEASE_SECONDS = env_int("OARLOCK_ADMISSION_LEASE_SECONDS", 900
 
 OARLOCK_USAGE_RETENTION_DAYS = env_int("OARLOCK_USAGE_RETENTION_DAYS", 90)
 
+# --- metrics ------------------------------------------------------------------------------
+
+# /metrics answers only ``Authorization: Bearer <this>``; unset, the route is not served.
+OARLOCK_METRICS_TOKEN = env_str("OARLOCK_METRICS_TOKEN")
+# Set by the worker pool (oarlock/worker_pool.py): every worker's samples, summed by /metrics.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+
 # --- logging -----------------------------------------------------------------------------
 
 LOGGING = {
