@@ -187,13 +187,15 @@ LOGGING = {
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        }
+        },
+        "json": {"()": "oarlock.json_log_formatter.JsonLogFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["request_context"],
-            "formatter": "plain",
+            # "json": one object per line with the request id (oarlock/json_log_formatter.py).
+            "formatter": "json" if env_str("OARLOCK_LOG_FORMAT") == "json" else "plain",
         }
     },
     "root": {"handlers": ["console"], "level": env_str("OARLOCK_LOG_LEVEL", "INFO")},
