@@ -7,10 +7,16 @@ it (one plain ``daphne`` process, tests) the samples live in this process.
 The request path feeds them from one place, the usage meter's end-of-request summary
 (``observe_request``), plus the in-flight gauge around the meter's life; the usage writer
 reports its queue from its own thread. Names and labels are documented in docs/metrics.md.
+Without ``OARLOCK_METRICS_TOKEN`` nothing reads them, so nothing is recorded either.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.conf import settings
 from prometheus_client import Counter, Gauge, Histogram
 
 from accounts.errors import AdmissionUnavailable, BudgetExhausted, RateLimited
@@ -52,12 +58,26 @@ USAGE_DEAD_LETTERS = Counter(
 )
 
 TOKEN_KINDS = ("prompt", "cached", "completion", "reasoning")
+Hook = TypeVar("Hook", bound=Callable[..., None])
 
 
+def _when_served(hook: Hook) -> Hook:
+    """Skip the hook when /metrics is off (no token): samples nobody can read cost CPU."""
+
+    @functools.wraps(hook)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        if settings.OARLOCK_METRICS_TOKEN:
+            hook(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
+
+
+@_when_served
 def request_started(endpoint: str) -> None:
     IN_FLIGHT.labels(endpoint).inc()
 
 
+@_when_served
 def observe_request(record: UsageRecordDraft, error: BaseException | str | None) -> None:
     """Count one finished request from its usage record (and the error that ended it)."""
     endpoint, model = record.endpoint, record.model or "-"
@@ -92,10 +112,12 @@ def _admission_limit(error: BaseException | str | None) -> str | None:
     return None
 
 
+@_when_served
 def usage_writer_backlog(*, pending: int, oldest_age_seconds: float) -> None:
     USAGE_QUEUE_DEPTH.set(pending)
     USAGE_LAG.set(oldest_age_seconds)
 
 
+@_when_served
 def usage_record_dead_lettered() -> None:
     USAGE_DEAD_LETTERS.inc()
