@@ -27,7 +27,8 @@ from compat_api.responses.object_id import new_object_id
 from compat_api.responses.paddler_params import build_paddler_params
 from compat_api.responses.request import ResponsesRequest
 from compat_api.responses.response_object import ResponseObjectBuilder
-from compat_api.responses.response_store import previous_conversation, save_response
+from compat_api.responses.response_store import previous_conversation
+from compat_api.responses.response_writer import response_writer
 from compat_api.responses.stream_state import ResponsesStreamState
 from compat_api.upstream_stream import UpstreamStream
 from inference.errors import UpstreamProtocolError
@@ -35,6 +36,9 @@ from oarlock.errors import OarlockError
 from usage.usage_meter import Outcome, UsageMeter
 
 logger = logging.getLogger(__name__)
+
+
+store_response_later = response_writer.submit
 
 
 def _now() -> int:
@@ -147,9 +151,8 @@ class ResponseStream:
             return
         self._stored = True
         try:
-            await database_sync_to_async(save_response)(
-                tenant_id=self._tenant_id, response=final, input_items=self._input_items
-            )
+            # Queued, committed in batches off the request path (response_writer.py).
+            store_response_later(tenant_id=self._tenant_id, response=final, input_items=self._input_items)
         except Exception:
             # The client already has the response; losing the stored copy is logged, not raised.
             logger.exception("storing response %s failed", final["id"])
