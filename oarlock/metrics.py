@@ -72,17 +72,25 @@ def _when_served(hook: Hook) -> Hook:
     return guarded  # type: ignore[return-value]
 
 
+@functools.lru_cache(maxsize=4096)
+def _child(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once per label set (it validates and locks)."""
+    return metric.labels(*labels)
+
+
 @_when_served
 def request_started(endpoint: str) -> None:
-    IN_FLIGHT.labels(endpoint).inc()
+    _child(IN_FLIGHT, endpoint).inc()
 
 
 @_when_served
 def observe_request(record: UsageRecordDraft, error: BaseException | str | None) -> None:
     """Count one finished request from its usage record (and the error that ended it)."""
-    endpoint, model = record.endpoint, record.model or "-"
-    IN_FLIGHT.labels(endpoint).dec()
-    REQUESTS.labels(endpoint, model, str(record.http_status), record.outcome).inc()
+    # Only a model that resolved to an upstream is a label: a refused request's model name is
+    # whatever the client sent, and every new label value would be a new series forever.
+    endpoint, model = record.endpoint, (record.model if record.upstream else "") or "-"
+    _child(IN_FLIGHT, endpoint).dec()
+    _child(REQUESTS, endpoint, model, str(record.http_status), record.outcome).inc()
     tokens = record.tokens
     counts = (
         tokens.prompt_tokens if record.prompt_tokens_known else 0,
@@ -92,10 +100,10 @@ def observe_request(record: UsageRecordDraft, error: BaseException | str | None)
     )
     for kind, count in zip(TOKEN_KINDS, counts, strict=True):
         if count:
-            TOKENS.labels(endpoint, model, kind).inc(count)
-    LATENCY.labels(endpoint, "true" if record.streamed else "false").observe(record.duration_ms / 1000)
+            _child(TOKENS, endpoint, model, kind).inc(count)
+    _child(LATENCY, endpoint, "true" if record.streamed else "false").observe(record.duration_ms / 1000)
     if record.time_to_first_token_ms is not None:
-        TIME_TO_FIRST_TOKEN.labels(endpoint).observe(record.time_to_first_token_ms / 1000)
+        _child(TIME_TO_FIRST_TOKEN, endpoint).observe(record.time_to_first_token_ms / 1000)
     if isinstance(error, UpstreamError):
         UPSTREAM_ERRORS.labels(type(error).__name__).inc()
     elif (limit := _admission_limit(error)) is not None:

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from types import FrameType
 
+from prometheus_client import multiprocess
+
 DEFAULT_APPLICATION = "oarlock.asgi:application"
 POLL_SECONDS = 0.2
 STOP_GRACE_SECONDS = 30.0
@@ -144,8 +146,7 @@ def _retire_metrics(pid: int, env: dict[str, str]) -> None:
     if not directory:
         return
     # A dead worker's in-flight gauge must not count forever; its counters stay summed.
-    for live in glob.glob(os.path.join(directory, f"gauge_live*_{pid}.db")):
-        os.remove(live)
+    multiprocess.mark_process_dead(pid, directory)
 
 
 def _how_it_ended(returncode: int) -> str:

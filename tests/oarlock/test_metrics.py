@@ -54,6 +54,18 @@ def test_refusals_are_counted_by_limit_and_upstream_failures_by_kind(served: obj
     assert _value("oarlock_upstream_errors_total", kind="UpstreamTimeout") == timeouts + 1
 
 
+def test_a_model_name_that_resolved_to_no_upstream_is_not_a_label(served: object) -> None:
+    before = _value("oarlock_requests_total", endpoint="chat.completions", model="-", status="404",
+                    outcome="rejected")
+    metrics.request_started("chat.completions")
+    metrics.observe_request(make_draft(model="made-up-by-a-client", upstream="", outcome="rejected",
+                                       http_status=404), None)
+    assert _value("oarlock_requests_total", endpoint="chat.completions", model="-", status="404",
+                  outcome="rejected") == before + 1
+    assert _value("oarlock_requests_total", endpoint="chat.completions", model="made-up-by-a-client",
+                  status="404", outcome="rejected") == 0
+
+
 def test_nothing_is_recorded_when_metrics_are_off() -> None:
     with override_settings(OARLOCK_METRICS_TOKEN=""):
         before = _value("oarlock_requests_total", endpoint="responses", model="m-off", status="200",
