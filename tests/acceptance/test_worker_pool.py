@@ -1,4 +1,4 @@
-"""``make serve WORKERS=2``: two Daphne workers on one port (oarlock/worker_pool.py) — serving,
+"""``make serve WORKERS=2`` (real make, two Daphne workers on one port: oarlock/worker_pool.py) — serving,
 surviving a killed worker, and ``/metrics`` summing what both of them served.
 
 To know which worker serves a request, the other one is paused (SIGSTOP): a stopped process
@@ -29,9 +29,26 @@ USER = [{"role": "user", "content": "Hi"}]
 
 
 class WorkerPoolServer(LiveServer):
+    """``make serve WORKERS=2`` on a free port, in a process group of its own (make, the pool and
+    its workers are stopped together)."""
+
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "oarlock.worker_pool", "--workers", "2", "-b", "127.0.0.1",
-                "-p", str(self.port), "oarlock.asgi:application"]
+        return ["setsid", "make", "--no-print-directory", "serve", "WORKERS=2", "HOST=127.0.0.1",
+                f"PORT={self.port}", f"BIN={os.path.dirname(sys.executable)}"]
+
+    def start(self, timeout: float = 90.0) -> WorkerPoolServer:
+        super().start(timeout)
+        return self
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                return self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                return self.process.wait(5)
+        return None if self.process is None else self.process.returncode
 
     def worker_pids(self) -> list[int]:
         """Pids of the workers the pool has started, oldest first."""
