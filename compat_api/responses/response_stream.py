@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 
 store_response_later = response_writer.submit
+# Longest a stream waits for its stored copy before closing anyway (the store is then logged).
+STORE_WAIT_SECONDS = 10.0
 
 
 def _now() -> int:
@@ -151,8 +153,11 @@ class ResponseStream:
             return
         self._stored = True
         try:
-            # Queued, committed in batches off the request path (response_writer.py).
-            store_response_later(tenant_id=self._tenant_id, response=final, input_items=self._input_items)
+            # Committed in batches by the response writer's thread; awaited (not a thread hop)
+            # so that the response is stored before the stream closes.
+            committed = store_response_later(tenant_id=self._tenant_id, response=final, input_items=self._input_items)
+            if committed is not None:
+                await asyncio.wait_for(committed, STORE_WAIT_SECONDS)
         except Exception:
             # The client already has the response; losing the stored copy is logged, not raised.
             logger.exception("storing response %s failed", final["id"])

@@ -2,13 +2,14 @@
 
 Saving each response in its own thread hop and transaction was ~22 % of a Responses stream's
 CPU (bench/RESULTS.md). The request now only queues the row; one thread per process takes
-whatever is queued (waiting ``LINGER_SECONDS`` after the first row so that rows arriving
-together share a transaction) and inserts it with one ``bulk_create``.
+whatever is queued and inserts it with one ``bulk_create``: while one transaction commits, the
+rows that arrive meanwhile gather for the next (group commit, no waiting on purpose).
 
-Read-your-writes: until its row is committed, a response id is "pending" here, and every reader
-in this process (``response_store._find``) first waits for it, so ``GET /v1/responses/{id}``
-or a ``previous_response_id`` right after the response never misses it. Another worker sees it
-once committed, normally within a few milliseconds of the response's last byte.
+Read-your-writes, as before the batching: ``submit`` returns a future that the writer resolves
+once the row is committed, and the stream awaits it before it closes (an await, not a thread),
+so a client that has read a response to the end can continue it at once on any worker. Until
+then the id is "pending" here, and every reader in this process (``response_store._find``)
+first waits for it.
 
 Loss model, as before the batching: a stored response is a convenience, not billing data; a
 row the database refuses is logged and dropped, a connection failure is retried a few times,
@@ -17,7 +18,9 @@ and the pending rows are committed at exit (``atexit``), not journalled across a
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import logging
 import queue
 import threading
@@ -33,7 +36,6 @@ from compat_api.responses.response_store import save_responses
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-LINGER_SECONDS = 0.005
 CONNECTION_ATTEMPTS = 4
 WAIT_FOR_PENDING_SECONDS = 5.0
 
@@ -44,6 +46,9 @@ class ResponseRow:
     response: Mapping[str, Any]
     input_items: Sequence[Mapping[str, Any]]
     stored: threading.Event = field(default_factory=threading.Event)
+    # The submitting event loop's future, resolved from the writer thread once committed.
+    loop: asyncio.AbstractEventLoop | None = None
+    committed: asyncio.Future[None] | None = None
 
     @property
     def id(self) -> str:
@@ -61,13 +66,25 @@ class ResponseWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, *, tenant_id: int, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]]) -> None:
-        """Queue a finished response for storing. Never blocks, never touches the database."""
-        row = ResponseRow(tenant_id=tenant_id, response=response, input_items=input_items)
+    def submit(
+        self, *, tenant_id: int, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]]
+    ) -> asyncio.Future[None] | None:
+        """Queue a finished response for storing. Never blocks, never touches the database.
+
+        Called on an event loop, returns a future done once the row is committed (or failed)."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        row = ResponseRow(
+            tenant_id=tenant_id, response=response, input_items=input_items,
+            loop=loop, committed=loop.create_future() if loop is not None else None,
+        )
         with self._lock:
             self._pending[row.id] = row
             self._start()
         self._queue.put(row)
+        return row.committed
 
     def wait_until_stored(self, response_id: str, timeout: float = WAIT_FOR_PENDING_SECONDS) -> None:
         """Block (a sync caller's thread) until a response queued here is committed."""
@@ -99,7 +116,6 @@ class ResponseWriter:
         while not stopping:
             batch: list[ResponseRow] = []
             item = self._queue.get()
-            time.sleep(LINGER_SECONDS)
             while True:
                 if isinstance(item, _Stop):
                     stopping = True
@@ -130,6 +146,9 @@ class ResponseWriter:
                 for row in batch:
                     self._pending.pop(row.id, None)
                     row.stored.set()
+                    if row.loop is not None and row.committed is not None:
+                        with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
+                            row.loop.call_soon_threadsafe(_resolve, row.committed)
 
     def _commit(self, rows: list[ResponseRow]) -> None:
         for attempt in range(1, CONNECTION_ATTEMPTS + 1):
@@ -142,6 +161,11 @@ class ResponseWriter:
                 if attempt == CONNECTION_ATTEMPTS:
                     raise
                 time.sleep(0.1 * 2**attempt)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 # The process's writer: its thread starts with the first response to store.
