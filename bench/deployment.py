@@ -100,7 +100,8 @@ def server_command(kind: ServerKind, port: int, app: str) -> list[str]:
     python = sys.executable
     match kind:
         case "daphne" | "daphne-no-metrics":
-            return [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+            # -v 0 as the worker pool runs it: the usage meter's line is the request's one log line.
+            return [python, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), app]
         case "daphne-2-workers":
             return [python, "-m", "oarlock.worker_pool", "--workers", "2", "-b", "127.0.0.1", "-p", str(port), app]
         case "uvicorn":

@@ -126,7 +126,10 @@ def daphne_command(listener: socket.socket, application: str, extra: list[str]) 
     fd = listener.fileno()
     # ``--fd`` adopts the socket as IPv4; an IPv6 one needs the endpoint string spelled out.
     where = ["--fd", str(fd)] if listener.family == socket.AF_INET else ["-e", f"fd:fileno={fd}:domain=INET6"]
-    return [sys.executable, "-m", "daphne", *where, *extra, application]
+    # -v 0: no Daphne access log. Each request already ends in one summary line (the usage
+    # meter's, with the request id); a second line per request cost ~5 % of the CPU
+    # (bench/RESULTS.md). ``-- --access-log -`` turns it back on.
+    return [sys.executable, "-m", "daphne", "-v", "0", *where, *extra, application]
 
 
 def metrics_directory(env: dict[str, str]) -> tuple[str, bool]:
