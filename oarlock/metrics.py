@@ -20,7 +20,7 @@ from django.conf import settings
 from prometheus_client import Counter, Gauge, Histogram
 
 from accounts.errors import AdmissionUnavailable, BudgetExhausted, RateLimited
-from inference.errors import UpstreamError
+from paddler_protocol.errors import UpstreamError
 from usage.usage_record_draft import UsageRecordDraft
 
 # Milliseconds to minutes: a refused request takes under a millisecond, a long generation minutes.

@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY
 
 from accounts.errors import BudgetExhausted, RateLimited
 from inference.errors import UpstreamTimeout
-from inference.token_usage import TokenUsage
 from oarlock import metrics
+from paddler_protocol.token_usage import TokenUsage
 from tests.usage.usage_drafts import make_draft
 
 
