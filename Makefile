@@ -14,12 +14,13 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Daphne processes sharing the port (oarlock/worker_pool.py); more than one needs REDIS_URL.
 WORKERS ?= 1
 
-.PHONY: help install serve test bench clean
+.PHONY: help install serve test lint bench clean
 
 help:
 	@echo "make serve   run Oarlock on http://$(HOST):$(PORT) (local engine unless PADDLER_INFERENCE_URL is set)"
 	@echo "make test    run the whole test suite"
 	@echo "make install create $(VENV) and install Oarlock with its dev and local-engine extras"
+	@echo "make lint    ruff (lint + format check) and mypy, as CI runs them"
 	@echo "make bench   run the load benchmark (minutes; see bench/README.md)"
 
 install: $(STAMP)
@@ -50,6 +51,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	@scripts/install-browser
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -21,6 +21,7 @@ from accounts.errors import (
     RateLimited,
 )
 from compat_api.errors import InvalidRequest, NotFoundError, PayloadTooLarge
+from foundation.errors import OarlockError
 from inference.errors import ModelNotFound, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from paddler_protocol.errors import (
     GenerationFailed,
@@ -28,19 +29,8 @@ from paddler_protocol.errors import (
     UpstreamErrorReply,
     UpstreamProtocolError,
 )
-from foundation.errors import OarlockError
 
 logger = logging.getLogger(__name__)
-
-ErrorType = Literal[
-    "invalid_request_error",
-    "server_error",
-    "timeout",
-    "rate_limit_error",
-    "requests",
-    "tokens",
-    "insufficient_quota",
-]
 
 # Paddler refuses these before generating: the request, not the server, is at fault.
 CLIENT_FAULT_GENERATION_KINDS = frozenset(

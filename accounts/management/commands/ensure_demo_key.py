@@ -9,6 +9,7 @@ from django.db import transaction
 
 from accounts.api_key_lifecycle import create_api_key
 from accounts.models import Tenant
+from accounts.tenant_changes import create_tenant
 
 DEMO_TENANT = "demo"
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
                     f"API: {base_url}  model: {model}"
                 )
                 return
-            tenant = Tenant.objects.create(name=DEMO_TENANT)
+            tenant = create_tenant(name=DEMO_TENANT)  # audited, like any tenant
             secret = create_api_key(tenant=tenant, name="demo").secret
         self.stdout.write(
             f"""
