@@ -27,20 +27,24 @@ from usage.usage_record_draft import UsageRecordDraft
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 
-REQUESTS = Counter(
-    "oarlock_requests", "Finished /v1 inference requests.", ["endpoint", "model", "status", "outcome"]
-)
+REQUESTS = Counter("oarlock_requests", "Finished /v1 inference requests.", ["endpoint", "model", "status", "outcome"])
 TOKENS = Counter("oarlock_tokens", "Tokens relayed, by kind.", ["endpoint", "model", "kind"])
 LATENCY = Histogram(
-    "oarlock_request_duration_seconds", "Time from authentication to the end of the response.",
-    ["endpoint", "streamed"], buckets=LATENCY_BUCKETS,
+    "oarlock_request_duration_seconds",
+    "Time from authentication to the end of the response.",
+    ["endpoint", "streamed"],
+    buckets=LATENCY_BUCKETS,
 )
 TIME_TO_FIRST_TOKEN = Histogram(
-    "oarlock_time_to_first_token_seconds", "Time from authentication to the first upstream token.",
-    ["endpoint"], buckets=TTFT_BUCKETS,
+    "oarlock_time_to_first_token_seconds",
+    "Time from authentication to the first upstream token.",
+    ["endpoint"],
+    buckets=TTFT_BUCKETS,
 )
 IN_FLIGHT = Gauge(
-    "oarlock_requests_in_flight", "Inference requests being served now.", ["endpoint"],
+    "oarlock_requests_in_flight",
+    "Inference requests being served now.",
+    ["endpoint"],
     multiprocess_mode="livesum",
 )
 UPSTREAM_ERRORS = Counter("oarlock_upstream_errors", "Requests failed by the upstream, by kind.", ["kind"])

@@ -39,7 +39,7 @@ async def metrics(request: HttpRequest) -> HttpResponse:
 def _exposition(health: GaugeMetricFamily) -> bytes:
     if settings.PROMETHEUS_MULTIPROC_DIR:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus-client has no annotations here
     else:
         registry = REGISTRY
     return generate_latest(registry) + generate_latest(_Fixed(health))
@@ -51,11 +51,9 @@ async def _upstream_health() -> GaugeMetricFamily:
     )
     try:
         upstreams = await upstream_registry.upstreams()
-    except Exception:  # the registry reads the database: no upstream rows rather than a failed scrape
+    except Exception:  # noqa: BLE001 - the registry reads the database: no upstream rows rather than a failed scrape
         return family
-    checks = await asyncio.gather(
-        *(upstream_registry.client_for(upstream).check_health() for upstream in upstreams)
-    )
+    checks = await asyncio.gather(*(upstream_registry.client_for(upstream).check_health() for upstream in upstreams))
     for upstream, healthy in zip(upstreams, checks, strict=True):
         family.add_metric([upstream.name, upstream.model], 1.0 if healthy else 0.0)
     return family

@@ -149,7 +149,7 @@ def _retire_metrics(pid: int, env: dict[str, str]) -> None:
     if not directory:
         return
     # A dead worker's in-flight gauge must not count forever; its counters stay summed.
-    multiprocess.mark_process_dead(pid, directory)
+    multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]  # prometheus-client has no annotations here
 
 
 def _how_it_ended(returncode: int) -> str:

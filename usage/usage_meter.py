@@ -15,6 +15,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from oarlock import metrics
 from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
@@ -23,7 +24,6 @@ from paddler_protocol.paddler_message import (
     ToolCallToken,
     UndeterminableToken,
 )
-from oarlock import metrics
 from paddler_protocol.token_usage import TokenUsage
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer

@@ -127,7 +127,7 @@ def _find(tenant_id: int, response_id: str) -> StoredResponse:
 
 def _wait_if_queued(response_id: str) -> None:
     # A response this process has queued but not yet committed (response_writer.py).
-    from compat_api.responses.response_writer import response_writer
+    from compat_api.responses.response_writer import response_writer  # noqa: PLC0415 - the writer imports this module
 
     response_writer.wait_until_stored(response_id)
 

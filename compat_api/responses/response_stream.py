@@ -12,6 +12,7 @@ after its terminal event was handed to the client, and never at the cost of that
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping

@@ -77,8 +77,11 @@ class ResponseWriter:
         except RuntimeError:
             loop = None
         row = ResponseRow(
-            tenant_id=tenant_id, response=response, input_items=input_items,
-            loop=loop, committed=loop.create_future() if loop is not None else None,
+            tenant_id=tenant_id,
+            response=response,
+            input_items=input_items,
+            loop=loop,
+            committed=loop.create_future() if loop is not None else None,
         )
         with self._lock:
             self._pending[row.id] = row
@@ -134,7 +137,7 @@ class ResponseWriter:
     def _write(self, batch: list[ResponseRow]) -> None:
         try:
             self._commit(batch)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any refusal: the other rows are stored one by one
             # One refused row must not cost the others theirs: store them one by one.
             for row in batch:
                 try:

@@ -7,6 +7,7 @@ cannot accept, so every new connection on the shared socket goes to the running 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -20,8 +21,8 @@ import openai
 import pytest
 from django.conf import settings
 
-from tests.fake_paddler import FakePaddlerServer
 from tests.factories import make_api_key
+from tests.fake_paddler import FakePaddlerServer
 from tests.live_server import PROJECT_DIR, LiveServer
 
 METRICS_TOKEN = "metrics-token-for-tests"
@@ -33,8 +34,16 @@ class WorkerPoolServer(LiveServer):
     its workers are stopped together)."""
 
     def command(self) -> list[str]:
-        return ["setsid", "make", "--no-print-directory", "serve", "WORKERS=2", "HOST=127.0.0.1",
-                f"PORT={self.port}", f"BIN={os.path.dirname(sys.executable)}"]
+        return [
+            "setsid",
+            "make",
+            "--no-print-directory",
+            "serve",
+            "WORKERS=2",
+            "HOST=127.0.0.1",
+            f"PORT={self.port}",
+            f"BIN={os.path.dirname(sys.executable)}",
+        ]
 
     def start(self, timeout: float = 90.0) -> WorkerPoolServer:
         super().start(timeout)
@@ -72,10 +81,14 @@ def redis_url() -> str:
 
 @pytest.fixture
 def pool(fake_paddler: FakePaddlerServer, redis_url: str, transactional_db: None) -> Iterator[WorkerPoolServer]:
-    server = WorkerPoolServer({
-        "PADDLER_INFERENCE_URL": fake_paddler.url, "OARLOCK_DEFAULT_MODEL": "default",
-        "REDIS_URL": redis_url, "OARLOCK_METRICS_TOKEN": METRICS_TOKEN,
-    }).start()
+    server = WorkerPoolServer(
+        {
+            "PADDLER_INFERENCE_URL": fake_paddler.url,
+            "OARLOCK_DEFAULT_MODEL": "default",
+            "REDIS_URL": redis_url,
+            "OARLOCK_METRICS_TOKEN": METRICS_TOKEN,
+        }
+    ).start()
     server.wait_for_workers(2)
     yield server
     _resume_all(server)
@@ -84,10 +97,8 @@ def pool(fake_paddler: FakePaddlerServer, redis_url: str, transactional_db: None
 
 def _resume_all(server: WorkerPoolServer) -> None:
     for pid in server.worker_pids():
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
-        except ProcessLookupError:
-            pass
 
 
 def _one_of_each(server: LiveServer, secret: str) -> None:
@@ -110,7 +121,7 @@ def _sample(text: str, name: str, **labels: str) -> float:
     for line in text.splitlines():
         if not line.startswith(name + "{"):
             continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line[len(name):line.rindex("}") + 1]))
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line[len(name) : line.rindex("}") + 1]))
         if all(found.get(key) == value for key, value in labels.items()):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
@@ -165,7 +176,11 @@ def test_several_workers_without_redis_are_refused_with_a_reason() -> None:
     env = {name: value for name, value in os.environ.items() if name != "REDIS_URL"}
     done = subprocess.run(
         [sys.executable, "-m", "oarlock.worker_pool", "--workers", "2", "-p", "0"],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=30,
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert done.returncode == 2
     assert "2 workers need REDIS_URL" in done.stderr

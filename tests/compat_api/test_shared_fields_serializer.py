@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework import serializers as drf
 
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
@@ -41,10 +42,6 @@ def test_each_instance_keeps_its_own_errors_and_data() -> None:
 def test_validation_of_a_json_object_matches_drfs_own_loop() -> None:
     """The short loop (present fields plus required and defaulted ones) gives DRF's result and
     errors, in the declared order."""
-    from rest_framework import serializers as drf
-
-    from compat_api.shared_fields_serializer import SharedFieldsSerializer
-
     class Fields:
         name = drf.CharField()
         size = drf.IntegerField(min_value=1, required=False)

@@ -26,8 +26,9 @@ def submit_on_a_loop(writer: ResponseWriter, tenant_id: int, *response_ids: str)
     """Submit as the request path does (on an event loop) and await every row's future."""
 
     async def submit_all() -> None:
-        futures = [writer.submit(tenant_id=tenant_id, response=response(rid), input_items=ITEMS)
-                   for rid in response_ids]
+        futures = [
+            writer.submit(tenant_id=tenant_id, response=response(rid), input_items=ITEMS) for rid in response_ids
+        ]
         assert all(future is not None for future in futures)
         await asyncio.wait_for(asyncio.gather(*futures), 10)  # type: ignore[arg-type]
 
