@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import faulthandler
 import json
 import logging
 import os
@@ -26,6 +27,9 @@ logger = logging.getLogger("local_engine")
 def main(argv: list[str] | None = None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
+    # A crash inside llama.cpp (SIGSEGV, SIGILL) then leaves the Python stack that led to it on
+    # stderr, which the supervisor shows with the signal's name.
+    faulthandler.enable()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)
     problems = settings.problems()

@@ -143,6 +143,9 @@ PADDLER_MANAGEMENT_URL = env_url("PADDLER_MANAGEMENT_URL")
 OARLOCK_DEFAULT_MODEL = env_str("OARLOCK_DEFAULT_MODEL", "default")
 # Other names the default upstream answers to (comma-separated).
 OARLOCK_DEFAULT_MODEL_ALIASES = env_list("OARLOCK_DEFAULT_MODEL_ALIASES")
+# Set by the supervisor behind ``make serve``: the default upstream is its local engine, which
+# may be down for a few seconds while it restarts (503 with retry-after rather than 502).
+OARLOCK_LOCAL_ENGINE = env_bool("OARLOCK_LOCAL_ENGINE", False)
 # How often each process re-reads the upstream table (a change made in-process applies at once).
 OARLOCK_UPSTREAM_REFRESH_SECONDS = env_float("OARLOCK_UPSTREAM_REFRESH_SECONDS", 5.0)
 OARLOCK_UPSTREAM_CONNECT_TIMEOUT = env_float("OARLOCK_UPSTREAM_CONNECT_TIMEOUT", 5.0)
@@ -186,7 +189,11 @@ PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "oarlock.log_filters.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "oarlock.log_filters.RequestContextFilter"},
+        # One record is one line: client text with a newline cannot forge a log line.
+        "escaped_message": {"()": "oarlock.log_filters.EscapedMessageFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
@@ -196,7 +203,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_context"],
+            "filters": ["request_context", "escaped_message"],
             # "json": one object per line with the request id (oarlock/json_log_formatter.py).
             "formatter": "json" if env_str("OARLOCK_LOG_FORMAT") == "json" else "plain",
         }

@@ -30,6 +30,10 @@ from usage.usage_writer import usage_writer
 
 logger = logging.getLogger(__name__)
 
+# The usage record's column lengths (usage/models.py).
+PADDLER_REQUEST_ID_MAX_LENGTH = 64
+GENERATED_BY_MAX_LENGTH = 200
+
 __all__ = ["Outcome", "UsageMeter", "UsageRecordDraft", "UsageSource"]
 
 
@@ -64,10 +68,12 @@ class UsageMeter:
         self.model, self.upstream, self.streamed = model, upstream, streamed
 
     def observe(self, line: PaddlerLine) -> None:
+        # Strings the upstream chose are clipped to their record columns: a record is always
+        # storable, whatever an upstream (or something posing as one) sends.
         if line.request_id:
-            self.paddler_request_id = line.request_id
+            self.paddler_request_id = line.request_id[:PADDLER_REQUEST_ID_MAX_LENGTH]
         if line.generated_by:
-            self.generated_by = line.generated_by
+            self.generated_by = line.generated_by[:GENERATED_BY_MAX_LENGTH]
         match line.message:
             case ContentToken():
                 self._count("content")

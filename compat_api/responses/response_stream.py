@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -34,6 +34,7 @@ from compat_api.responses.response_writer import response_writer
 from compat_api.responses.stream_state import ResponsesStreamState
 from compat_api.upstream_stream import UpstreamStream
 from paddler_protocol.errors import UpstreamProtocolError
+from paddler_protocol.paddler_message import PaddlerMessage
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ def _now() -> int:
 
 class ResponseStream(RelayStream):
     _log_name = "response stream"
+    _unfinished_message = "The upstream ended the stream before the response was finished."
 
     def __init__(
         self,
@@ -111,11 +113,14 @@ class ResponseStream(RelayStream):
         return final
 
     # SSE: ``event:`` + ``data:`` pairs up to the terminal event, no ``[DONE]``.
-    async def _sse_events(self) -> AsyncIterator[bytes]:
-        async for event in self._events():
+    def _sse_payloads(self, message: PaddlerMessage) -> Iterator[bytes]:
+        for event in self._state.on_message(message):
             if event.is_terminal:
                 self._finish_with_state()
             yield event.to_sse()
+
+    def _answer_finished(self) -> bool:
+        return self._state.final_response is not None
 
     def _sse_failure(self, error: Exception) -> Iterable[bytes]:
         events = self._state.on_error(error)
@@ -131,9 +136,7 @@ class ResponseStream(RelayStream):
                 yield event
             if self._state.final_response is not None:
                 return
-        raise UpstreamProtocolError(
-            "The upstream ended the stream before the response was finished."
-        )
+        raise UpstreamProtocolError(self._unfinished_message)
 
     async def _store(self) -> None:
         final = self._state.final_response

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from inference.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from inference.errors import LocalEngineUnavailable, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from inference.paddler_client import PaddlerClient
 from paddler_protocol.conversation_params import (
     ConversationMessage,
@@ -220,6 +220,15 @@ async def test_a_refused_connection_is_upstream_unavailable() -> None:
         await client.aclose()
 
     assert not isinstance(raised.value, UpstreamTimeout)
+
+
+async def test_a_refused_connection_to_the_local_engine_names_it() -> None:
+    client = PaddlerClient(f"http://127.0.0.1:{closed_port()}", local_engine=True)
+    try:
+        with pytest.raises(LocalEngineUnavailable):
+            await collect(client)
+    finally:
+        await client.aclose()
 
 
 async def test_silence_longer_than_the_read_timeout_is_upstream_timeout(
