@@ -19,8 +19,8 @@ import django
 
 django.setup()
 
-from oarlock import metrics  # noqa: E402
 from tests.usage.usage_drafts import make_draft  # noqa: E402
+from usage import request_metrics as metrics  # noqa: E402
 
 
 def main(requests: int = 20_000) -> None:

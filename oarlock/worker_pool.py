@@ -11,7 +11,7 @@ period) and exits.
 Workers share nothing in memory, so more than one needs ``REDIS_URL`` (limits, budgets, the key
 cache and the channel layer must be shared); the pool refuses to start them otherwise.
 Metrics: the pool gives the workers one fresh ``PROMETHEUS_MULTIPROC_DIR`` so ``/metrics``
-counts all of them (oarlock/metrics.py), and retires a dead worker's live gauges.
+counts all of them (usage/request_metrics.py), and retires a dead worker's live gauges.
 """
 
 from __future__ import annotations

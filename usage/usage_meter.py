@@ -15,7 +15,6 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from oarlock import metrics
 from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
@@ -25,6 +24,7 @@ from paddler_protocol.paddler_message import (
     UndeterminableToken,
 )
 from paddler_protocol.token_usage import TokenUsage
+from usage import request_metrics as metrics
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer
 

@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from oarlock import metrics
+from usage import request_metrics as metrics
 from usage.usage_dead_letter import UsageDeadLetter
 from usage.usage_journal import UsageJournal, database_key
 from usage.usage_record_draft import UsageRecordDraft

@@ -8,9 +8,9 @@ from prometheus_client import REGISTRY
 
 from accounts.errors import BudgetExhausted, RateLimited
 from inference.errors import UpstreamTimeout
-from oarlock import metrics
 from paddler_protocol.token_usage import TokenUsage
 from tests.usage.usage_drafts import make_draft
+from usage import request_metrics as metrics
 
 
 def _value(name: str, **labels: str) -> float:
