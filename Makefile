@@ -11,6 +11,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8070
 ENGINE_PORT ?= 8061
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Daphne processes sharing the port (oarlock/worker_pool.py); more than one needs REDIS_URL.
+WORKERS ?= 1
 
 .PHONY: help install serve test fuzz lint bench clean
 
@@ -39,7 +41,7 @@ URL_HOST := $(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST))
 
 # What runs once the upstream is known: the demo key (printed on first run), then Daphne.
 SERVE_API = $(BIN)/python manage.py ensure_demo_key --base-url http://$(URL_HOST):$(PORT)/v1 \
-	--model "$${OARLOCK_DEFAULT_MODEL:-default}" && exec $(BIN)/daphne -b $(HOST) -p $(PORT) oarlock.asgi:application
+	--model "$${OARLOCK_DEFAULT_MODEL:-default}" && exec $(BIN)/python -m oarlock.worker_pool --workers $(WORKERS) -b $(HOST) -p $(PORT) oarlock.asgi:application
 
 # Ports are checked first, before migrations and the model load. The local engine listens on
 # loopback only, whatever HOST is: it has no authentication, so it must never be reachable from

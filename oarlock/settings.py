@@ -275,6 +275,13 @@ AXES_VERBOSE = False
 
 OARLOCK_USAGE_RETENTION_DAYS = env_int("OARLOCK_USAGE_RETENTION_DAYS", 90)
 
+# --- metrics ------------------------------------------------------------------------------
+
+# /metrics answers only ``Authorization: Bearer <this>``; unset, the route is not served.
+OARLOCK_METRICS_TOKEN = env_str("OARLOCK_METRICS_TOKEN")
+# Set by the worker pool (oarlock/worker_pool.py): every worker's samples, summed by /metrics.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+
 # --- logging -----------------------------------------------------------------------------
 
 LOGGING = {
@@ -288,13 +295,15 @@ LOGGING = {
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        }
+        },
+        "json": {"()": "oarlock.json_log_formatter.JsonLogFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "filters": ["request_context", "escaped_message"],
-            "formatter": "plain",
+            # "json": one object per line with the request id (oarlock/json_log_formatter.py).
+            "formatter": "json" if env_str("OARLOCK_LOG_FORMAT") == "json" else "plain",
         }
     },
     "root": {"handlers": ["console"], "level": env_str("OARLOCK_LOG_LEVEL", "INFO")},
