@@ -24,6 +24,7 @@ from paddler_protocol.paddler_message import (
     UndeterminableToken,
 )
 from paddler_protocol.token_usage import TokenUsage
+from usage import request_metrics as metrics
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer
 
@@ -59,6 +60,9 @@ class UsageMeter:
     tenant_name: str = ""
     key_name: str = ""
     key_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        metrics.request_started(self.endpoint)
 
     def set_target(self, *, model: str, upstream: str, streamed: bool) -> None:
         self.model, self.upstream, self.streamed = model, upstream, streamed
@@ -140,6 +144,7 @@ class UsageMeter:
             key_prefix=self.key_prefix,
         )
         _submit(self.record)
+        metrics.observe_request(self.record, error)
         return self.record
 
 
