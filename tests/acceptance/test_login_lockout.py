@@ -68,3 +68,20 @@ def test_staff_see_the_lockout_in_the_admin(server: LiveServer) -> None:
     page = staff.get("/admin/axes/accessattempt/")
     assert page.status_code == 200
     assert "alice" in page.content.decode()
+
+
+def test_the_portal_sign_in_is_throttled_too(server: LiveServer) -> None:
+    def portal_sign_in(password: str) -> httpx.Response:
+        with httpx.Client(base_url=server.url) as browser:
+            form = browser.get("/accounts/login/")
+            token = form.cookies.get("csrftoken") or browser.cookies["csrftoken"]
+            return browser.post(
+                "/accounts/login/",
+                data={"csrfmiddlewaretoken": token, "username": "alice", "password": password},
+            )
+
+    for _ in range(USERNAME_LIMIT - 1):
+        assert portal_sign_in("wrong").status_code == 200
+    assert portal_sign_in("wrong").status_code == 429
+    locked = portal_sign_in("right-password")
+    assert locked.status_code == 429 and "Too many failed sign-in attempts" in locked.text
