@@ -24,7 +24,9 @@ class SupervisedOarlock(LiveServer):
     def __init__(self, supervisor_args: Sequence[str] = ()) -> None:
         # One llama.cpp thread: on a busy machine two threads that wait for each other are slower.
         super().__init__({"OARLOCK_LOCAL_CONTEXT_SIZE": "2048", "OARLOCK_LOCAL_TEMPERATURE": "0",
-                          "OARLOCK_LOCAL_THREADS": "1"})
+                          "OARLOCK_LOCAL_THREADS": "1",
+                          # /health probes the engine on every hit: a test sees it go and come back.
+                          "OARLOCK_HEALTH_CACHE_SECONDS": "0"})
         self._supervisor_args = list(supervisor_args)
 
     def command(self) -> list[str]:

@@ -58,5 +58,4 @@ def test_responses_answer_503_too(oarlock: LiveServer, api_key: tuple[object, st
 def test_health_reports_the_local_engine_upstream_unhealthy(oarlock: LiveServer) -> None:
     response = httpx.get(oarlock.url + "/health")
     assert response.status_code == 200
-    assert response.json()["status"] == "degraded"
-    assert response.json()["upstreams"][0]["healthy"] is False
+    assert response.json() == {"status": "degraded"}  # the detail is for signed-in staff only
