@@ -27,7 +27,8 @@ class AddMemberForm(forms.Form):
 
 @login_required
 def tenant_members(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    tenant = administered_tenant_or_404(request.user, tenant_id)
+    action = "change" if request.method == "POST" else "view"
+    tenant = administered_tenant_or_404(request.user, tenant_id, model=TenantMembership, action=action)
     form = AddMemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = get_user_model().objects.filter(username=form.cleaned_data["username"], is_active=True).first()
@@ -45,7 +46,7 @@ def tenant_members(request: HttpRequest, tenant_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def change_member(request: HttpRequest, tenant_id: int, membership_id: int) -> HttpResponse:
-    tenant = administered_tenant_or_404(request.user, tenant_id)
+    tenant = administered_tenant_or_404(request.user, tenant_id, model=TenantMembership, action="change")
     membership = _membership_or_404(tenant, membership_id)
     if membership.user_id == request.user.pk and not request.user.is_staff:
         messages.error(request, "You cannot change your own membership: ask another admin.")

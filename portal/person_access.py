@@ -1,7 +1,8 @@
 """What the signed-in person may see in the portal (selectors; they never write).
 
 Three roles, checked here and nowhere else: a *member* sees their own keys and usage; a tenant
-*admin* also sees the tenant's keys, usage and members; *staff* administer every tenant. Every
+*admin* also sees the tenant's keys, usage and members; *staff* act on every tenant with their
+Django model permissions, as in the admin and the management API (view-only staff only view). Every
 lookup by id goes through these querysets, so anything outside them answers 404: a person
 cannot learn that another member's key, or another tenant, exists.
 """
@@ -11,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from accounts.models import ApiKey, Tenant, TenantMembership, TenantRole
-from accounts.tenant_access import administered_tenants, is_person, is_staff
+from accounts.models import ApiKey, Tenant
+from accounts.tenant_access import PermissionAction, administered_tenants, is_person, visible_tenants
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,17 +28,12 @@ class PortalTenant:
 
 
 def portal_tenants(user: Any) -> list[PortalTenant]:
-    """The tenants the person belongs to (staff: every tenant), with their role."""
+    """The tenants the person belongs to (staff who may view tenants: every tenant), and
+    whether they administer each."""
     if not is_person(user):
         return []
-    roles = dict(
-        TenantMembership.objects.filter(user=user).values_list("tenant_id", "role")
-    )
-    tenants = Tenant.objects.all() if is_staff(user) else Tenant.objects.filter(pk__in=roles)
-    return [
-        PortalTenant(tenant, is_staff(user) or roles.get(tenant.pk) == TenantRole.ADMIN)
-        for tenant in tenants.order_by("name")
-    ]
+    administered = set(administered_tenants(user).values_list("pk", flat=True))
+    return [PortalTenant(tenant, tenant.pk in administered) for tenant in visible_tenants(user).order_by("name")]
 
 
 def member_tenants(user: Any) -> QuerySet[Tenant]:
@@ -61,15 +57,16 @@ def manageable_keys(user: Any) -> QuerySet[ApiKey]:
     if not is_person(user):
         return ApiKey.objects.none()
     keys = ApiKey.objects.select_related("tenant", "owner")
-    if is_staff(user):
-        return keys
     return keys.filter(
-        Q(pk__in=own_keys(user).values("pk")) | Q(tenant__in=administered_tenants(user))
+        Q(pk__in=own_keys(user).values("pk")) | Q(tenant__in=administered_tenants(user, action="change"))
     )
 
 
-def administered_tenant_or_404(user: Any, tenant_id: int) -> Tenant:
-    tenant = administered_tenants(user).filter(pk=tenant_id).first()
+def administered_tenant_or_404(
+    user: Any, tenant_id: int, *, model: type[Model] = ApiKey, action: PermissionAction = "view"
+) -> Tenant:
+    """The tenant if the person may ``action`` its ``model`` objects (a tenant admin may)."""
+    tenant = administered_tenants(user, model=model, action=action).filter(pk=tenant_id).first()
     if tenant is None:
         raise Http404("No such tenant.")
     return tenant

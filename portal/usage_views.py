@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Tenant
 from portal.person_access import administered_tenant_or_404, member_tenants
 from portal.usage_page import DEFAULT_RANGE, RANGE_CHOICES, range_filter, usage_page
+from usage.models import UsageRecord
 from usage.report_export import render_csv
 from usage.usage_queries import GROUP_BY_CHOICES, UsageFilter, usage_rows
 
@@ -24,7 +25,7 @@ def my_usage(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def tenant_usage(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    tenant = administered_tenant_or_404(request.user, tenant_id)
+    tenant = administered_tenant_or_404(request.user, tenant_id, model=UsageRecord)
     return _page(
         request, UsageFilter(tenant_id=tenant.pk), title=f"Usage of {tenant.name}",
         budget_tenants=[tenant], csv_url=f"/usage/tenants/{tenant.pk}/export.csv", tenant=tenant,
@@ -38,7 +39,7 @@ def my_usage_csv(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def tenant_usage_csv(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    tenant = administered_tenant_or_404(request.user, tenant_id)
+    tenant = administered_tenant_or_404(request.user, tenant_id, model=UsageRecord)
     return _csv(request, UsageFilter(tenant_id=tenant.pk), f"tenant-{tenant.pk}-usage")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
@@ -79,8 +80,22 @@ def test_members_see_no_tenant_usage_and_staff_see_every_tenant(world: dict[str,
     ann = _client(world["people"]["ann"])
     assert ann.get(f"/usage/tenants/{world['acme'].pk}/").status_code == 404
     assert ann.get(f"/usage/tenants/{world['acme'].pk}/export.csv").status_code == 404
-    sam = _client(world["people"]["sam"])
-    assert sam.get(f"/usage/tenants/{world['globex'].pk}/").status_code == 200
+    sam = world["people"]["sam"]
+    assert _client(sam).get(f"/usage/tenants/{world['globex'].pk}/").status_code == 404  # staff without the permission
+    sam.user_permissions.add(Permission.objects.get(codename="view_usagerecord"))
+    sam = get_user_model().objects.get(pk=sam.pk)  # permissions are cached per instance
+    assert _client(sam).get(f"/usage/tenants/{world['globex'].pk}/").status_code == 200
+
+
+def test_view_only_staff_cannot_revoke_keys_or_change_members_in_the_portal(world: dict[str, Any]) -> None:
+    sam = world["people"]["sam"]
+    sam.user_permissions.add(*Permission.objects.filter(codename__in=["view_apikey", "view_tenantmembership"]))
+    sam = _client(get_user_model().objects.get(pk=sam.pk))
+    assert sam.get(f"/tenants/{world['acme'].pk}/members/").status_code == 200
+    assert sam.post(f"/keys/{world['keys']['bob'].pk}/revoke/").status_code == 404
+    assert sam.post(f"/tenants/{world['acme'].pk}/members/", {"username": "gus", "role": "member"}).status_code == 404
+    world["keys"]["bob"].refresh_from_db()
+    assert world["keys"]["bob"].revoked_at is None
 
 
 def test_a_key_cannot_be_made_in_another_tenant_or_above_the_tenants_limits(world: dict[str, Any]) -> None:
