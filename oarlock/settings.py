@@ -134,7 +134,12 @@ OARLOCK_OIDC_GROUPS_CLAIM = env_str("OARLOCK_OIDC_GROUPS_CLAIM", "groups")
 OARLOCK_OIDC_GROUP_MAP = env_str("OARLOCK_OIDC_GROUP_MAP")
 # The button label on the sign-in page ("Sign in with …").
 OARLOCK_OIDC_PROVIDER_NAME = env_str("OARLOCK_OIDC_PROVIDER_NAME", "single sign-on")
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# Axes first: every authenticate() call (admin and portal sign-in) is counted and refused while
+# locked out. It needs the request, so code calling authenticate() must pass it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 if OARLOCK_OIDC_ISSUER:
     INSTALLED_APPS.append("mozilla_django_oidc")
     AUTHENTICATION_BACKENDS.append("portal.oidc_backend.GroupMappedOIDCBackend")
@@ -246,12 +251,6 @@ OARLOCK_ADMISSION_LEASE_SECONDS = env_int("OARLOCK_ADMISSION_LEASE_SECONDS", 900
 
 # --- sign-in throttling (django-axes; accounts/login_lockout.py) ---------------------------
 
-# Axes first: every authenticate() call (admin and portal sign-in) is counted and refused while
-# locked out. It needs the request, so code calling authenticate() must pass it.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
 AXES_HANDLER = "accounts.login_lockout.LoginLockoutHandler"
 # Order matters to the handler: the username count, then the address count.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
