@@ -25,7 +25,7 @@ async def close_request(request: Any, *, client_disconnected: bool, status: int)
                 error="ClientDisconnected" if client_disconnected else _unfinished_reason(),
             )
         if call.admission is not None and not call.admission.released:
-            await call.admission.release(used_tokens=call.meter.tokens.total_tokens)
+            await call.admission.release(used_tokens=call.meter.billed_tokens)
     except Exception:
         logger.exception("closing the request failed")
 

@@ -53,11 +53,15 @@ class UsageJournal:
     def __init__(self, directory: Path, database: str) -> None:
         self._directory = directory
         self._database = database
+        self.database = database
         name = f"{database}-{os.getpid()}-{secrets.token_hex(4)}"
         self.path = directory / f"{name}.jsonl"
         self._lock_path = directory / f"{name}.lock"
+        self.spill_path = directory / f"{name}.spill"
         self._lock_file: IO[bytes] | None = None
         self._file: IO[str] | None = None
+        self._spilled = 0
+        self._spill_offset = 0
 
     def open(self) -> None:
         self._directory.mkdir(parents=True, exist_ok=True)
@@ -65,11 +69,49 @@ class UsageJournal:
         fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._file = self.path.open("a", encoding="utf-8")
 
-    def append(self, drafts: Iterable[UsageRecordDraft]) -> None:
+    def append(self, drafts: Iterable[UsageRecordDraft], *, fsync: bool = True) -> None:
+        """Add ``drafts``. Flushed into the kernel: survives a crash of this process; with
+        ``fsync`` (one per call, a group commit of everything the writer took at once) also a
+        crash of the machine."""
         assert self._file is not None
         self._file.write("".join(journal_line(draft) for draft in drafts))
-        # Into the kernel's page cache: survives a crash of this process (not of the machine).
         self._file.flush()
+        if fsync:
+            os.fsync(self._file.fileno())
+
+    @property
+    def spilled(self) -> int:
+        """Drafts held only on disk (beyond what the writer keeps in memory)."""
+        return self._spilled
+
+    def spill(self, drafts: Sequence[UsageRecordDraft]) -> None:
+        """Keep ``drafts`` on disk only, after those already spilled (a long outage: memory
+        holds a bounded head of the queue, the rest waits here in order)."""
+        with self.spill_path.open("a", encoding="utf-8") as spill:
+            spill.write("".join(journal_line(draft) for draft in drafts))
+            spill.flush()
+            os.fsync(spill.fileno())
+        self._spilled += len(drafts)
+
+    def unspill(self, limit: int) -> list[UsageRecordDraft]:
+        """The next ``limit`` spilled drafts, in order. The caller journals them (``append``)
+        first; a crash in between only repeats a draft, and repeats are dropped by id."""
+        if limit <= 0 or not self._spilled:
+            return []
+        lines: list[str] = []
+        with self.spill_path.open(encoding="utf-8") as spill:
+            spill.seek(self._spill_offset)
+            while len(lines) < limit:
+                line = spill.readline()
+                if not line:
+                    break
+                lines.append(line)
+            self._spill_offset = spill.tell()
+        self._spilled = max(self._spilled - len(lines), 0) if lines else 0
+        if not self._spilled:
+            self.spill_path.unlink(missing_ok=True)
+            self._spill_offset = 0
+        return [UsageRecordDraft.from_json(json.loads(line)) for line in lines]
 
     def committed(self, pending: Sequence[UsageRecordDraft]) -> None:
         """Everything but ``pending`` is in the database: forget it (at once when nothing is
@@ -98,8 +140,9 @@ class UsageJournal:
         if self._file is not None:
             self._file.close()
             self._file = None
-        if empty:
+        if empty and not self._spilled:
             self.path.unlink(missing_ok=True)
+            self.spill_path.unlink(missing_ok=True)
             self._lock_path.unlink(missing_ok=True)
         if self._lock_file is not None:
             self._lock_file.close()
@@ -112,10 +155,11 @@ class UsageJournal:
         for lock_path in sorted(self._directory.glob(f"{self._database}-*.lock")):
             if lock_path == self._lock_path:
                 continue
-            orphan = _claim(lock_path)
+            orphan = claim_orphan(lock_path)
             if orphan is None:
                 continue
             drafts += _read_drafts(orphan.journal_path)
+            drafts += _read_drafts(lock_path.with_suffix(".spill"))
             orphans.append(orphan)
         return drafts, orphans
 
@@ -123,6 +167,7 @@ class UsageJournal:
         """Delete adopted journals: call once their drafts are safe in our own journal."""
         for orphan in orphans:
             orphan.journal_path.unlink(missing_ok=True)
+            orphan.lock_path.with_suffix(".spill").unlink(missing_ok=True)
             orphan.lock_path.unlink(missing_ok=True)
             orphan.lock_file.close()
 
@@ -132,7 +177,8 @@ def journal_line(draft: UsageRecordDraft) -> str:
     return json.dumps(draft.to_json(), separators=(",", ":")) + "\n"
 
 
-def _claim(lock_path: Path) -> Orphan | None:
+def claim_orphan(lock_path: Path) -> Orphan | None:
+    """Lock a dead process's journal (None: its process lives, or another took it)."""
     try:
         lock_file = lock_path.open("rb")
     except FileNotFoundError:

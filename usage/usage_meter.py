@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from inference.paddler_message import (
     UndeterminableToken,
 )
 from inference.token_usage import TokenUsage
+from usage.usage_inflight_journal import inflight_journal
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer
 
@@ -55,6 +57,27 @@ class UsageMeter:
     tenant_name: str = ""
     key_name: str = ""
     key_prefix: str = ""
+    # The prompt size estimated at admission (None until admitted): billed when no Done comes.
+    prompt_estimate: int | None = None
+
+    def admitted(self, *, prompt_estimate: int, admission_plan: dict[str, Any] | None) -> None:
+        """The request was admitted and is about to go upstream: journal it, so that a worker
+        killed before the end still leaves what its record needs (``usage_inflight_journal``)."""
+        self.prompt_estimate = max(prompt_estimate, 1)
+        inflight_journal.opened(self.request_id, self._journal_fields(admission_plan), self._counters)
+
+    def _journal_fields(self, admission_plan: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint, "tenant_id": self.tenant_id, "api_key_id": self.api_key_id,
+            "model": self.model, "upstream": self.upstream, "streamed": self.streamed,
+            "started_at": self.started_at.isoformat(), "prompt_estimate": self.prompt_estimate,
+            "tenant_name": self.tenant_name, "key_name": self.key_name, "key_prefix": self.key_prefix,
+            "admission": admission_plan,
+        }
+
+    def _counters(self) -> tuple[int, int, int, int]:
+        counted = self._counted
+        return counted["content"], counted["reasoning"], counted["tool_call"], counted["undeterminable"]
 
     def set_target(self, *, model: str, upstream: str, streamed: bool) -> None:
         self.model, self.upstream, self.streamed = model, upstream, streamed
@@ -97,6 +120,11 @@ class UsageMeter:
             undeterminable_tokens=self._counted["undeterminable"],
         )
 
+    @property
+    def billed_tokens(self) -> int:
+        """What the request's budget is settled to: its record's total once finished."""
+        return (self.record.tokens if self.record is not None else self.tokens).total_tokens
+
     def finish(
         self, *, outcome: Outcome, http_status: int, error: BaseException | str | None = None
     ) -> UsageRecordDraft | None:
@@ -110,6 +138,14 @@ class UsageMeter:
             else round((self._first_token_monotonic - self._started_monotonic) * 1000)
         )
         reported = self._reported is not None
+        tokens = self.tokens
+        # The prompt went upstream but no Done said how long it was: bill the admission
+        # estimate (flagged) rather than 0, so a budget never under-counts.
+        estimated = not reported and self.prompt_estimate is not None and (
+            outcome == "client_disconnected" or tokens.completion_tokens > 0
+        )
+        if estimated:
+            tokens = replace(tokens, prompt_tokens=self.prompt_estimate)
         self.record = UsageRecordDraft(
             request_id=self.request_id,
             endpoint=self.endpoint,
@@ -125,8 +161,9 @@ class UsageMeter:
             http_status=http_status,
             error_class=_error_class(error),
             usage_source="reported" if reported else "counted",
-            tokens=self.tokens,
+            tokens=tokens,
             prompt_tokens_known=reported or outcome == "rejected",
+            prompt_tokens_estimated=estimated,
             paddler_request_id=self.paddler_request_id,
             generated_by=self.generated_by,
             tenant_name=self.tenant_name,
@@ -135,6 +172,12 @@ class UsageMeter:
         )
         _submit(self.record)
         return self.record
+
+
+def _prompt_for_log(record: UsageRecordDraft) -> str | int:
+    if record.prompt_tokens_known:
+        return record.tokens.prompt_tokens
+    return f"~{record.tokens.prompt_tokens}" if record.prompt_tokens_estimated else "unknown"
 
 
 def _error_class(error: BaseException | str | None) -> str:
@@ -153,7 +196,7 @@ def _submit(record: UsageRecordDraft) -> None:
         "duration_ms=%s paddler_request_id=%s generated_by=%s",
         record.endpoint, record.tenant_name or record.tenant_id, record.key_prefix or record.api_key_id,
         record.model or "-", record.outcome, record.http_status, record.error_class or "-",
-        record.tokens.prompt_tokens if record.prompt_tokens_known else "unknown",
+        _prompt_for_log(record),
         record.tokens.completion_tokens, record.tokens.reasoning_tokens, record.usage_source,
         record.time_to_first_token_ms if record.time_to_first_token_ms is not None else "-",
         record.duration_ms, record.paddler_request_id or "-", record.generated_by or "-",
