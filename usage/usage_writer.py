@@ -264,10 +264,11 @@ class _FlushLoop:
         if any(isinstance(item, _Stop) for item in items) and self._stop_deadline is None:
             self._stop_deadline = time.monotonic() + self._shutdown_timeout
 
-    def _accept(self, drafts: list[UsageRecordDraft]) -> None:
+    def _accept(self, drafts: list[UsageRecordDraft], *, unspilled: bool = False) -> None:
         ids = [draft.request_id for draft in drafts]
         if self._journal is not None:
-            drafts = self._spill_beyond_memory(drafts)
+            if not unspilled:
+                drafts = self._spill_beyond_memory(drafts)
             try:
                 self._journal.append(drafts, fsync=self._fsync)
             except OSError:
@@ -303,7 +304,7 @@ class _FlushLoop:
         except (OSError, ValueError) as error:
             logger.error("could not read spilled usage records back (%s); they stay on disk", error)
             return
-        self._accept(drafts)
+        self._accept(drafts, unspilled=True)
 
     def _due(self) -> bool:
         if not self._pending or time.monotonic() < self._retry_at:
