@@ -12,7 +12,7 @@ PORT ?= 8070
 ENGINE_PORT ?= 8061
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install serve test bench clean
+.PHONY: help install serve test bench chaos clean
 
 help:
 	@echo "make serve   run Oarlock on http://$(HOST):$(PORT) (local engine unless PADDLER_INFERENCE_URL is set)"
@@ -51,6 +51,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Faults and load on PostgreSQL + Redis (restarts both: CHAOS_ARGS="--quick --no-shared-restarts"
+# for a small run that leaves them alone).
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos_run $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var/test_*.sqlite3

@@ -17,7 +17,9 @@ store of its own: the process's store is bound to the server's loop.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -33,6 +35,38 @@ logger = logging.getLogger(__name__)
 class AbandonedAdmission:
     plan: AdmissionPlan
     used_tokens: int
+
+
+class UnfinishedReleases:
+    """Releases begun but not seen through: a graceful shutdown (Daphne on SIGTERM) cancels
+    the open requests and stops its loop while their releases still await Redis. At exit, the
+    ones left are settled on a loop of our own (repeat-safe, like every abandoned admission)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, AbandonedAdmission] = {}
+        self._lock = threading.Lock()
+        self._hooked = False
+
+    def begin(self, plan: AdmissionPlan, used_tokens: int) -> None:
+        with self._lock:
+            self._pending[plan.admission_id] = AbandonedAdmission(plan, used_tokens)
+            if not self._hooked:
+                atexit.register(self.settle_left_overs)
+                self._hooked = True
+
+    def done(self, plan: AdmissionPlan) -> None:
+        with self._lock:
+            self._pending.pop(plan.admission_id, None)
+
+    def settle_left_overs(self) -> int:
+        with self._lock:
+            left, self._pending = list(self._pending.values()), {}
+        if left:
+            logger.warning("settling %s admissions whose release was cut short by the shutdown", len(left))
+        return settle_abandoned_admissions(left)
+
+
+unfinished_releases = UnfinishedReleases()
 
 
 def settle_abandoned_admissions(abandoned: Sequence[AbandonedAdmission]) -> int:

@@ -25,6 +25,7 @@ from datetime import datetime, tzinfo
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.abandoned_admission import unfinished_releases
 from accounts.authenticated_key import AuthenticatedKey, Limits
 from accounts.errors import (
     AdmissionUnavailable,
@@ -78,6 +79,7 @@ class Admission:
         if self.plan is None or self.store is None or not self.plan.needs_release:
             return
         used = self.reserved_tokens if used_tokens is None else max(used_tokens, 0)
+        unfinished_releases.begin(self.plan, used)
         try:
             await self.store.release(self.plan, used_tokens=used)
         except LimitStoreUnavailable as error:
@@ -85,6 +87,8 @@ class Admission:
                 "could not release admission %s (%s); its lease ends in %ss",
                 self.plan.admission_id, error, self.plan.lease_seconds,
             )
+        # Not in a ``finally``: a release abandoned by a stopping loop must stay unfinished.
+        unfinished_releases.done(self.plan)
 
 
 class AdmissionController:
