@@ -126,3 +126,33 @@ async def _leases_left(url: str, key: Any) -> int:
         return sum(client.zcard(name) for name in client.scan_iter(f"{DEFAULT_PREFIX}:*leases*"))
     finally:
         client.close()
+
+
+async def test_sigterm_with_open_streams_leaves_no_lease_and_a_budget_equal_to_the_records(
+    live_server_factory: Callable[..., LiveServer],
+    fake_paddler: FakePaddlerServer,
+    limits_redis: str,  # noqa: F811
+    transactional_db: None,
+) -> None:
+    # Daphne stops its loop while the cancelled requests' releases still await Redis: those
+    # are settled at exit, else the slots stay taken until the lease ends (15 minutes).
+    key, secret = await sync_to_async(make_api_key)(token_budget=1_000_000, budget_period="day", max_concurrent=20)
+    server = live_server_factory({"REDIS_URL": limits_redis})
+    total = CHAT_STREAMS + RESPONSES_STREAMS
+    fake_paddler.script(*(slow_stream(2000, TOKEN_DELAY) for _ in range(total)))
+    client = openai.AsyncOpenAI(base_url=server.base_url, api_key=secret, max_retries=0, timeout=30)
+    logs = [{"received": 0, "cut": False} for _ in range(total)]
+    runs = [_chat] * CHAT_STREAMS + [_responses] * RESPONSES_STREAMS
+    tasks = [asyncio.create_task(_until_cut(run, client, log)) for run, log in zip(runs, logs, strict=True)]
+    deadline = time.monotonic() + 15
+    while min(log["received"] for log in logs) < 5 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+    assert await asyncio.to_thread(server.stop) == 0
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
+    await client.close()
+    records = await wait_for_records_async(api_key_ids=[key.pk], count=total, timeout=10)
+    assert {record.error_class for record in records} == {"ServerShutdown"}
+    assert all(record.prompt_tokens_estimated for record in records)
+    assert await _leases_left(limits_redis, key) == 0
+    assert await _budget_used(limits_redis, key) == sum(record.total_tokens for record in records)
