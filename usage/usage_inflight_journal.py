@@ -10,11 +10,12 @@ its own journal. The next writer to start for this database adopts a dead proces
 entry still open; the record's unique request id makes that exactly once.
 
 Bounded loss. The event loop only queues an entry; a thread writes it within one wake-up and,
-with ``fsync`` on, makes it durable in the same batch (a group commit shared by every request
-of that moment). A SIGKILL loses: a request admitted in the last few milliseconds (not yet
-written), and of every other request the tokens relayed since its last checkpoint — at most
-``checkpoint_seconds`` of its stream. A machine crash loses at most the same, as long as the
-disk honours fsync; with ``fsync`` off, whatever the kernel had not written back.
+with ``fsync`` on, fsyncs within ``journal_fsync.FSYNC_INTERVAL_SECONDS`` (one fsync shared by
+everything written meanwhile). A SIGKILL loses: a request admitted in the last few milliseconds
+(not yet written), and of every other request the tokens relayed since its last checkpoint — at
+most ``checkpoint_seconds`` of its stream. A machine crash loses at most that plus the last
+fsync interval, as long as the disk honours fsync; with ``fsync`` off, whatever the kernel had
+not written back.
 
 File: one JSON line per event — ``{"o": entry}`` opened, ``{"p": [id, content, reasoning,
 tool_call, undeterminable]}`` progress, ``{"c": [ids]}`` closed. When the file grows past
@@ -36,6 +37,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from usage.journal_fsync import PacedFsync
 
 logger = logging.getLogger(__name__)
 
@@ -124,12 +127,16 @@ class InFlightJournal:
         keep = True
         try:
             while True:
-                items = _drain(self._inbox, max(0.0, next_checkpoint - time.monotonic()))
+                timeout = max(0.0, next_checkpoint - time.monotonic())
+                items = _drain(self._inbox, min(timeout, file.pacer.due_in() or timeout))
                 lines, waiters, stop = _apply(items, entries)
                 if time.monotonic() >= next_checkpoint:
                     lines += self._checkpoint(entries)
                     next_checkpoint = time.monotonic() + self.checkpoint_seconds
                 file.write("".join(lines), entries)
+                file.pacer.sync_if_due()
+                if waiters:
+                    file.pacer.sync()
                 for waiter in waiters:
                     waiter.set()
                 if stop is not None:
@@ -195,6 +202,7 @@ class _JournalFile:
         self.path = directory / f"{name}.jsonl"
         self._lock_path = directory / f"{name}.lock"
         self._fsync = fsync
+        self.pacer = PacedFsync(enabled=fsync)
         self._lock_file: IO[bytes] | None = None
         self._descriptor: int | None = None
         self._size = 0
@@ -216,8 +224,8 @@ class _JournalFile:
         self._size += len(data)
         if self._size >= COMPACT_BYTES:
             self._compact(entries)
-        elif self._fsync:
-            os.fsync(self._descriptor)
+        else:
+            self.pacer.wrote(self._descriptor)
 
     def _compact(self, entries: dict[str, InFlightEntry]) -> None:
         """Rewrite the file with the open entries alone (written aside, then swapped)."""
@@ -232,6 +240,7 @@ class _JournalFile:
         finally:
             os.close(descriptor)
         os.replace(temporary, self.path)
+        self.pacer.forget()
         os.close(self._descriptor)
         self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         self._size = len(data)
@@ -240,6 +249,7 @@ class _JournalFile:
 
     def close(self, *, empty: bool) -> None:
         if self._descriptor is not None:
+            self.pacer.sync()
             os.close(self._descriptor)
             self._descriptor = None
         if empty:

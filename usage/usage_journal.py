@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from oarlock.errors import OarlockError
+from usage.journal_fsync import PacedFsync
 from usage.usage_record_draft import UsageRecordDraft
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class Orphan:
 
 
 class UsageJournal:
-    def __init__(self, directory: Path, database: str) -> None:
+    def __init__(self, directory: Path, database: str, *, fsync: bool = True) -> None:
+        self._pacer = PacedFsync(enabled=fsync)
         self._directory = directory
         self._database = database
         self.database = database
@@ -69,15 +71,20 @@ class UsageJournal:
         fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._file = self.path.open("a", encoding="utf-8")
 
-    def append(self, drafts: Iterable[UsageRecordDraft], *, fsync: bool = True) -> None:
+    def append(self, drafts: Iterable[UsageRecordDraft]) -> None:
         """Add ``drafts``. Flushed into the kernel: survives a crash of this process; with
-        ``fsync`` (one per call, a group commit of everything the writer took at once) also a
-        crash of the machine."""
+        fsync on, also a crash of the machine once ``fsync_due_in`` has passed (the writer
+        calls ``sync_if_due``: one fsync covers everything written in its interval)."""
         assert self._file is not None
         self._file.write("".join(journal_line(draft) for draft in drafts))
         self._file.flush()
-        if fsync:
-            os.fsync(self._file.fileno())
+        self._pacer.wrote(self._file.fileno())
+
+    def fsync_due_in(self) -> float | None:
+        return self._pacer.due_in()
+
+    def sync_if_due(self) -> None:
+        self._pacer.sync_if_due()
 
     @property
     def spilled(self) -> int:
@@ -125,19 +132,23 @@ class UsageJournal:
         (committed, or moved to the dead-letter file), so a replay must not see it again."""
         assert self._file is not None
         if not pending:
+            self._pacer.forget()
             self._file.truncate(0)
             self._file.seek(0)
             return
         # Write the survivors next to the journal, then swap: a crash mid-way loses nothing.
         temporary = self.path.with_suffix(".compact")
         temporary.write_text("".join(journal_line(draft) for draft in pending), encoding="utf-8")
+        self._pacer.forget()
         self._file.close()
         os.replace(temporary, self.path)
         self._file = self.path.open("a", encoding="utf-8")
+        self._pacer.wrote(self._file.fileno())
 
     def close(self, *, empty: bool) -> None:
         """Release the journal; an empty one is deleted, else left for the next writer."""
         if self._file is not None:
+            self._pacer.sync()
             self._file.close()
             self._file = None
         if empty and not self._spilled:

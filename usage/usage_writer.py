@@ -7,8 +7,8 @@ still drain the queue in ``atexit`` after the server's loop has stopped. It is a
 so it never blocks exit by itself; the ``atexit`` hook stops it properly: commit everything
 pending, retrying for up to ``shutdown_timeout`` seconds.
 
-Loss model: a draft is appended to the crash journal (``usage_journal``, fsynced once per
-batch the thread takes) as soon as the thread takes it, before any database work. A request
+Loss model: a draft is appended to the crash journal (``usage_journal``; fsynced within
+``journal_fsync.FSYNC_INTERVAL_SECONDS``) as soon as the thread takes it, before any database work. A request
 still running is in the in-flight journal (``usage_inflight_journal``) from admission on; its
 entry is closed once its draft is in the crash journal, and a dead worker's open entries become
 ``interrupted`` records when the next writer starts (``interrupted_requests``). A database
@@ -115,13 +115,12 @@ class UsageWriter:
             loop = _FlushLoop(
                 self._queue,
                 store=self._store,
-                journal=_open_journal(directory, database),
+                journal=_open_journal(directory, database, fsync=settings.OARLOCK_USAGE_JOURNAL_FSYNC),
                 dead_letter=UsageDeadLetter(directory, database),
                 batch_size=self._batch_size,
                 flush_interval=self._flush_interval,
                 shutdown_timeout=self.shutdown_timeout,
                 max_pending=self._max_pending or settings.OARLOCK_USAGE_MAX_PENDING,
-                fsync=settings.OARLOCK_USAGE_JOURNAL_FSYNC,
             )
             self._thread = threading.Thread(target=loop.run, name="usage-writer", daemon=True)
             self._thread.start()
@@ -160,8 +159,8 @@ def _start_inflight_journal(directory: Path, database: str) -> None:
         logger.exception("usage in-flight journal unavailable in %s: a killed worker loses its open requests", directory)
 
 
-def _open_journal(directory: Path, database: str) -> UsageJournal | None:
-    journal = UsageJournal(directory, database)
+def _open_journal(directory: Path, database: str, *, fsync: bool) -> UsageJournal | None:
+    journal = UsageJournal(directory, database, fsync=fsync)
     try:
         journal.open()
     except OSError:
@@ -184,11 +183,9 @@ class _FlushLoop:
         flush_interval: float,
         shutdown_timeout: float,
         max_pending: int,
-        fsync: bool,
     ) -> None:
         self._inbox = inbox
         self._max_pending = max(max_pending, 1)
-        self._fsync = fsync
         self._store = store
         self._journal = journal
         self._dead_letter = dead_letter
@@ -207,6 +204,7 @@ class _FlushLoop:
             self._adopt_orphans()
             while not self._finished():
                 self._receive(self._wait_seconds())
+                self._sync_journal()
                 if self._due():
                     self._write()
                 if not self._pending and not self._spilled:
@@ -239,7 +237,21 @@ class _FlushLoop:
         settle_abandoned_admissions(interrupted.admissions)
         self._journal.forget(interrupted.orphans)
 
+    def _sync_journal(self) -> None:
+        if self._journal is not None:
+            try:
+                self._journal.sync_if_due()
+            except OSError:
+                logger.exception("could not fsync the usage journal")
+
     def _wait_seconds(self) -> float | None:
+        fsync_due = None if self._journal is None else self._journal.fsync_due_in()
+        wait = self._wait_for_work()
+        if fsync_due is None:
+            return wait
+        return fsync_due if wait is None else min(wait, fsync_due)
+
+    def _wait_for_work(self) -> float | None:
         if not self._pending:
             return None if self._stop_deadline is None else 0.0
         assert self._oldest is not None
@@ -270,7 +282,7 @@ class _FlushLoop:
             if not unspilled:
                 drafts = self._spill_beyond_memory(drafts)
             try:
-                self._journal.append(drafts, fsync=self._fsync)
+                self._journal.append(drafts)
             except OSError:
                 logger.exception("could not journal %s usage records", len(drafts))
         # Safe on disk as finished records: their in-flight entries are done with.
