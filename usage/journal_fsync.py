@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-FSYNC_INTERVAL_SECONDS = 0.05
+FSYNC_INTERVAL_SECONDS = 0.2
 
 
 class PacedFsync:
