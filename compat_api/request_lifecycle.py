@@ -26,6 +26,7 @@ async def close_request(request: Any, *, client_disconnected: bool, status: int)
             )
         if call.admission is not None and not call.admission.released:
             await call.admission.release(used_tokens=call.meter.billed_tokens)
+            call.meter.admission_settled()
     except Exception:
         logger.exception("closing the request failed")
 

@@ -10,7 +10,7 @@ that record is replayed instead (and a record already committed makes either a n
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,9 +35,9 @@ class InterruptedRequests:
     orphans: list[Orphan] = field(default_factory=list)
 
 
-def adopt_interrupted_requests(directory: Path, database: str, *, finished: Collection[str]) -> InterruptedRequests:
-    """Claim every dead process's in-flight journal of ``database``; ``finished`` are request
-    ids whose finished record is being replayed anyway."""
+def adopt_interrupted_requests(directory: Path, database: str, *, finished: Mapping[str, int]) -> InterruptedRequests:
+    """Claim every dead process's in-flight journal of ``database``; ``finished`` maps the
+    request ids whose finished record is being replayed anyway to the tokens it bills."""
     adopted = InterruptedRequests()
     for lock_path in sorted(directory.glob(f"{database}-inflight-*.lock")):
         orphan = claim_orphan(lock_path)
@@ -45,18 +45,24 @@ def adopt_interrupted_requests(directory: Path, database: str, *, finished: Coll
             continue
         adopted.orphans.append(orphan)
         for entry in read_open_entries(orphan.journal_path):
-            if entry.request_id in finished:
-                continue
             try:
-                draft = interrupted_draft(entry)
+                _adopt_entry(entry, finished, adopted)
             except (KeyError, TypeError, ValueError) as error:
                 logger.error("in-flight entry %s in %s is unusable: %s", entry.request_id, lock_path, error)
-                continue
-            adopted.drafts.append(draft)
-            plan = entry.fields.get("admission")
-            if plan:
-                adopted.admissions.append(AbandonedAdmission(AdmissionPlan.from_json(plan), draft.tokens.total_tokens))
     return adopted
+
+
+def _adopt_entry(entry: InFlightEntry, finished: Mapping[str, int], adopted: InterruptedRequests) -> None:
+    """A finished record (recorded before the death, or replayed now) only needs its
+    admission settled; anything else becomes an interrupted record, settled to its total."""
+    billed = entry.recorded_tokens if entry.recorded_tokens is not None else finished.get(entry.request_id)
+    if billed is None:
+        draft = interrupted_draft(entry)
+        adopted.drafts.append(draft)
+        billed = draft.tokens.total_tokens
+    plan = entry.fields.get("admission")
+    if plan and not entry.released:
+        adopted.admissions.append(AbandonedAdmission(AdmissionPlan.from_json(plan), billed))
 
 
 def interrupted_draft(entry: InFlightEntry) -> UsageRecordDraft:

@@ -4,8 +4,9 @@ The usage writer's journal holds finished requests. A request still running when
 is SIGKILLed has no record yet, so it is journalled here from admission on: its identity
 (request id, tenant, key, model, endpoint, start), the prompt estimate made at admission, the
 admission plan (to settle its budget later), and, at most every ``checkpoint_seconds``, the
-tokens relayed so far. The writer closes an entry once the request's finished record is in
-its own journal. The next writer to start for this database adopts a dead process's journal
+tokens relayed so far. An entry is closed once the request's finished record is in the writer's
+journal (``recorded``, with the tokens it bills) and its admission is settled (``released``);
+an entry recorded but not released when its process died only has its admission settled. The next writer to start for this database adopts a dead process's journal
 (same ``flock`` scheme as ``usage_journal``) and writes an ``interrupted`` record for every
 entry still open; the record's unique request id makes that exactly once.
 
@@ -18,7 +19,8 @@ fsync interval, as long as the disk honours fsync; with ``fsync`` off, whatever 
 not written back.
 
 File: one JSON line per event — ``{"o": entry}`` opened, ``{"p": [id, content, reasoning,
-tool_call, undeterminable]}`` progress, ``{"c": [ids]}`` closed. When the file grows past
+tool_call, undeterminable, time]}`` progress, ``{"r": [[id, billed], …]}`` recorded, ``{"x": id}``
+released, ``{"c": [ids]}`` closed. When the file grows past
 ``COMPACT_BYTES`` it is rewritten with the open entries alone.
 """
 
@@ -54,10 +56,18 @@ class InFlightEntry:
     fields: dict[str, Any]
     counted: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     checkpointed_at: float = 0.0
+    # Tokens of the finished record, once it is in the writer's journal.
+    recorded_tokens: int | None = None
+    released: bool = False
+
+    @property
+    def awaits_release(self) -> bool:
+        return bool(self.fields.get("admission")) and not self.released
 
     def line(self) -> str:
         return _dump({"o": {**self.fields, "request_id": self.request_id, "counted": self.counted,
-                            "checkpointed_at": self.checkpointed_at}})
+                            "checkpointed_at": self.checkpointed_at, "recorded_tokens": self.recorded_tokens,
+                            "released": self.released}})
 
 
 # Returns the counters of a live request (content, reasoning, tool_call, undeterminable).
@@ -65,7 +75,7 @@ CounterSnapshot = Callable[[], Sequence[int]]
 
 
 class InFlightJournal:
-    """One per process; ``opened``/``closed`` are cheap and never block on the disk."""
+    """One per process; ``opened``/``recorded``/``released`` are cheap and never block on the disk."""
 
     def __init__(self, *, checkpoint_seconds: float = 1.0, fsync: bool = True) -> None:
         self.checkpoint_seconds = checkpoint_seconds
@@ -98,11 +108,17 @@ class InFlightJournal:
         self._live[request_id] = counters
         self._inbox.put(("open", InFlightEntry(request_id, fields, checkpointed_at=time.time())))
 
-    def closed(self, request_ids: Iterable[str]) -> None:
-        """These requests' finished records are safe in the writer's journal."""
-        ids = [request_id for request_id in request_ids if self._live.pop(request_id, None) is not None]
-        if ids and self.running:
-            self._inbox.put(("close", ids))
+    def recorded(self, records: Iterable[tuple[str, int]]) -> None:
+        """These requests' finished records (request id, billed tokens) are safe in the
+        writer's journal."""
+        done = [(request_id, billed) for request_id, billed in records if self._live.pop(request_id, None) is not None]
+        if done and self.running:
+            self._inbox.put(("recorded", done))
+
+    def released(self, request_id: str) -> None:
+        """This request's admission is settled."""
+        if self.running:
+            self._inbox.put(("released", request_id))
 
     def sync(self, timeout: float = 5.0) -> bool:
         """Wait until everything queued so far is on disk (tests, benchmarks)."""
@@ -182,15 +198,41 @@ def _apply(
         if kind == "open":
             entries[value.request_id] = value
             lines.append(value.line())
-        elif kind == "close":
-            ids = [request_id for request_id in value if entries.pop(request_id, None) is not None]
-            if ids:
-                lines.append(_dump({"c": ids}))
+        elif kind == "recorded":
+            lines += _mark_recorded(value, entries)
+        elif kind == "released":
+            lines += _mark_released(value, entries)
         elif kind == "sync":
             waiters.append(value)
         elif kind == "stop":
             stop = value
     return lines, waiters, stop
+
+
+def _mark_recorded(records: list[tuple[str, int]], entries: dict[str, InFlightEntry]) -> list[str]:
+    closed, waiting = [], []
+    for request_id, billed in records:
+        entry = entries.get(request_id)
+        if entry is None:
+            continue
+        entry.recorded_tokens = billed
+        if entry.awaits_release:
+            waiting.append([request_id, billed])
+        else:
+            closed.append(request_id)
+            del entries[request_id]
+    return ([_dump({"r": waiting})] if waiting else []) + ([_dump({"c": closed})] if closed else [])
+
+
+def _mark_released(request_id: str, entries: dict[str, InFlightEntry]) -> list[str]:
+    entry = entries.get(request_id)
+    if entry is None:
+        return []
+    if entry.recorded_tokens is not None:
+        del entries[request_id]
+        return [_dump({"c": [request_id]})]
+    entry.released = True
+    return [_dump({"x": request_id})]
 
 
 class _JournalFile:
@@ -279,13 +321,23 @@ def _replay_line(event: dict[str, Any], entries: dict[str, InFlightEntry]) -> No
         fields = dict(event["o"])
         request_id = fields.pop("request_id")
         counted = [int(value) for value in fields.pop("counted", [0, 0, 0, 0])]
-        entries[request_id] = InFlightEntry(request_id, fields, counted, float(fields.pop("checkpointed_at", 0.0)))
+        entry = InFlightEntry(request_id, fields, counted, float(fields.pop("checkpointed_at", 0.0)))
+        entry.recorded_tokens = fields.pop("recorded_tokens", None)
+        entry.released = bool(fields.pop("released", False))
+        entries[request_id] = entry
     elif "p" in event:
         request_id, *counted = event["p"]
         entry = entries.get(request_id)
         if entry is not None:
             entry.counted = [int(value) for value in counted[:4]]
             entry.checkpointed_at = float(counted[4]) if len(counted) > 4 else entry.checkpointed_at
+    elif "r" in event:
+        for request_id, billed in event["r"]:
+            if request_id in entries:
+                entries[request_id].recorded_tokens = int(billed)
+    elif "x" in event:
+        if event["x"] in entries:
+            entries[event["x"]].released = True
     elif "c" in event:
         for request_id in event["c"]:
             entries.pop(request_id, None)

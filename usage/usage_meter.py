@@ -120,6 +120,11 @@ class UsageMeter:
             undeterminable_tokens=self._counted["undeterminable"],
         )
 
+    def admission_settled(self) -> None:
+        """The request's admission is released: its in-flight entry needs nothing more of it."""
+        if self.prompt_estimate is not None:
+            inflight_journal.released(self.request_id)
+
     @property
     def billed_tokens(self) -> int:
         """What the request's budget is settled to: its record's total once finished."""

@@ -228,7 +228,8 @@ class _FlushLoop:
             self._accept(drafts)
         self._journal.forget(orphans)
         interrupted = adopt_interrupted_requests(
-            self._journal.path.parent / "inflight", self._journal.database, finished={draft.request_id for draft in drafts}
+            self._journal.path.parent / "inflight", self._journal.database,
+            finished={draft.request_id: draft.tokens.total_tokens for draft in drafts},
         )
         if interrupted.drafts:
             logger.warning("writing %s interrupted usage records left open by a dead worker", len(interrupted.drafts))
@@ -277,7 +278,7 @@ class _FlushLoop:
             self._stop_deadline = time.monotonic() + self._shutdown_timeout
 
     def _accept(self, drafts: list[UsageRecordDraft], *, unspilled: bool = False) -> None:
-        ids = [draft.request_id for draft in drafts]
+        recorded = [(draft.request_id, draft.tokens.total_tokens) for draft in drafts]
         if self._journal is not None:
             if not unspilled:
                 drafts = self._spill_beyond_memory(drafts)
@@ -286,7 +287,7 @@ class _FlushLoop:
             except OSError:
                 logger.exception("could not journal %s usage records", len(drafts))
         # Safe on disk as finished records: their in-flight entries are done with.
-        inflight_journal.closed(ids)
+        inflight_journal.recorded(recorded)
         if not drafts:
             return
         if not self._pending:

@@ -14,6 +14,7 @@ from django.db import connections
 from django.utils import timezone
 
 from usage.models import UsageRecord
+from usage import usage_writer
 from usage.usage_journal import database_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,3 +75,30 @@ def test_a_live_process_s_journal_is_left_alone(settings: object, tmp_path: Path
         call_command("reconcile_usage", stdout=io.StringIO())
     assert not UsageRecord.objects.exists()
     assert path.exists()
+
+
+def test_a_request_recorded_but_not_released_before_the_death_only_has_its_admission_settled(
+    settings: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.VAR_DIR = tmp_path  # type: ignore[attr-defined]
+    settled: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        usage_writer, "settle_abandoned_admissions",
+        lambda items: settled.extend((item.plan.admission_id, item.used_tokens) for item in items) or len(items),
+    )
+    plan = {"admission_id": "a1", "tenant_id": 3, "tokens": 500, "lease_seconds": 900,
+            "scopes": [{"scope": "key", "scope_id": 4, "token_budget": 1000, "budget_label": "day:2026-12-05"}]}
+    recorded, released, open_ = _entry("req_test_recorded"), _entry("req_test_released"), _entry("req_test_open")
+    for entry, admission_id in ((recorded, "a1"), (released, "a2"), (open_, "a3")):
+        entry["o"]["admission"] = {**plan, "admission_id": admission_id}  # type: ignore[index]
+    directory = tmp_path / "usage-journal" / "inflight"
+    database = database_key(connections["default"].settings_dict)
+    _write_inflight(directory, f"{database}-inflight-4-dead", [
+        recorded, released, open_,
+        {"r": [["req_test_recorded", 40]]},  # its record was committed; the kill came before the release
+        {"x": "req_test_released"},  # released; the kill came before its record was journalled
+        {"p": ["req_test_open", 5, 0, 0, 0, 1.0]},
+    ])
+    call_command("reconcile_usage", stdout=io.StringIO())
+    assert set(UsageRecord.objects.values_list("request_id", flat=True)) == {"req_test_released", "req_test_open"}
+    assert sorted(settled) == [("a1", 40), ("a3", 30)]  # 25 estimated prompt + 5 relayed
