@@ -15,6 +15,7 @@ could be overspent without bound — and rate limits fail open unless
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import secrets
@@ -54,6 +55,8 @@ logger = logging.getLogger(__name__)
 BUDGET_COUNTER_GRACE_SECONDS = 86_400
 # Logging "Redis is down" once per request would flood the log exactly when it matters.
 UNAVAILABLE_LOG_INTERVAL_SECONDS = 10.0
+# Pauses between attempts of a release that found the limit store unreachable.
+RELEASE_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)
 _PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 
 
@@ -80,13 +83,22 @@ class Admission:
             return
         used = self.reserved_tokens if used_tokens is None else max(used_tokens, 0)
         unfinished_releases.begin(self.plan, used)
-        try:
-            await self.store.release(self.plan, used_tokens=used)
-        except LimitStoreUnavailable as error:
-            logger.warning(
-                "could not release admission %s (%s); its lease ends in %ss",
-                self.plan.admission_id, error, self.plan.lease_seconds,
-            )
+        for attempt, pause in enumerate((*RELEASE_RETRY_SECONDS, None)):
+            try:
+                await self.store.release(self.plan, used_tokens=used)
+            except LimitStoreUnavailable as error:
+                if pause is None:
+                    # Left unfinished: settled at exit if still reserved, else its lease ends.
+                    logger.warning(
+                        "could not release admission %s after %s attempts (%s); its lease ends in %ss",
+                        self.plan.admission_id, attempt + 1, error, self.plan.lease_seconds,
+                    )
+                    return
+                # The client has its answer already: waiting out a Redis blip costs nobody,
+                # and a reservation given back by its lease would never charge the usage.
+                await asyncio.sleep(pause)
+                continue
+            break
         # Not in a ``finally``: a release abandoned by a stopping loop must stay unfinished.
         unfinished_releases.done(self.plan)
 

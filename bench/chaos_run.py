@@ -51,7 +51,8 @@ class Shape:
     fault_offsets: tuple[float, float, float]  # SIGTERM, PostgreSQL restart, SIGKILL (after launch start)
 
 
-FULL = Shape(1000, 100, 45.0, (60, 200), (100, 200), (8.0, 18.0, 28.0))
+# All 1,000 launched within 15 s, each streaming for 8-40 s: most of them open at once.
+FULL = Shape(1000, 100, 15.0, (80, 200), (100, 200), (12.0, 24.0, 36.0))
 QUICK = Shape(120, 20, 10.0, (20, 60), (50, 100), (3.0, 6.0, 9.0))
 
 

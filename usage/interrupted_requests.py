@@ -56,6 +56,11 @@ def _adopt_entry(entry: InFlightEntry, finished: Mapping[str, int], adopted: Int
     """A finished record (recorded before the death, or replayed now) only needs its
     admission settled; anything else becomes an interrupted record, settled to its total."""
     billed = entry.recorded_tokens if entry.recorded_tokens is not None else finished.get(entry.request_id)
+    if billed is None and entry.finished_draft is not None:
+        # Released (settled) before its record reached the writer's journal: the record as
+        # it was finished, its budget already charged.
+        adopted.drafts.append(UsageRecordDraft.from_json(entry.finished_draft))
+        return
     if billed is None:
         draft = interrupted_draft(entry)
         adopted.drafts.append(draft)

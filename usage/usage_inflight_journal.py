@@ -20,7 +20,8 @@ not written back.
 
 File: one JSON line per event — ``{"o": entry}`` opened, ``{"p": [id, content, reasoning,
 tool_call, undeterminable, time]}`` progress, ``{"r": [[id, billed], …]}`` recorded, ``{"x": id}``
-released, ``{"c": [ids]}`` closed. When the file grows past
+released (with the finished draft, in case its record never reached the writer's journal),
+``{"c": [ids]}`` closed. When the file grows past
 ``COMPACT_BYTES`` it is rewritten with the open entries alone.
 """
 
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from usage.journal_fsync import PacedFsync
+from usage.usage_record_draft import UsageRecordDraft
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ class InFlightEntry:
     # Tokens of the finished record, once it is in the writer's journal.
     recorded_tokens: int | None = None
     released: bool = False
+    # The finished record, journalled with the release when it came before the record.
+    finished_draft: dict[str, Any] | None = None
 
     @property
     def awaits_release(self) -> bool:
@@ -67,7 +71,7 @@ class InFlightEntry:
     def line(self) -> str:
         return _dump({"o": {**self.fields, "request_id": self.request_id, "counted": self.counted,
                             "checkpointed_at": self.checkpointed_at, "recorded_tokens": self.recorded_tokens,
-                            "released": self.released}})
+                            "released": self.released, "finished_draft": self.finished_draft}})
 
 
 # Returns the counters of a live request (content, reasoning, tool_call, undeterminable).
@@ -115,10 +119,10 @@ class InFlightJournal:
         if done and self.running:
             self._inbox.put(("recorded", done))
 
-    def released(self, request_id: str) -> None:
-        """This request's admission is settled."""
+    def released(self, request_id: str, draft: UsageRecordDraft | None) -> None:
+        """This request's admission is settled (to ``draft``'s tokens, its finished record)."""
         if self.running:
-            self._inbox.put(("released", request_id))
+            self._inbox.put(("released", (request_id, draft)))
 
     def sync(self, timeout: float = 5.0) -> bool:
         """Wait until everything queued so far is on disk (tests, benchmarks)."""
@@ -224,7 +228,8 @@ def _mark_recorded(records: list[tuple[str, int]], entries: dict[str, InFlightEn
     return ([_dump({"r": waiting})] if waiting else []) + ([_dump({"c": closed})] if closed else [])
 
 
-def _mark_released(request_id: str, entries: dict[str, InFlightEntry]) -> list[str]:
+def _mark_released(value: tuple[str, UsageRecordDraft | None], entries: dict[str, InFlightEntry]) -> list[str]:
+    request_id, draft = value
     entry = entries.get(request_id)
     if entry is None:
         return []
@@ -232,7 +237,8 @@ def _mark_released(request_id: str, entries: dict[str, InFlightEntry]) -> list[s
         del entries[request_id]
         return [_dump({"c": [request_id]})]
     entry.released = True
-    return [_dump({"x": request_id})]
+    entry.finished_draft = None if draft is None else draft.to_json()
+    return [_dump({"x": request_id, "d": entry.finished_draft})]
 
 
 class _JournalFile:
@@ -324,6 +330,7 @@ def _replay_line(event: dict[str, Any], entries: dict[str, InFlightEntry]) -> No
         entry = InFlightEntry(request_id, fields, counted, float(fields.pop("checkpointed_at", 0.0)))
         entry.recorded_tokens = fields.pop("recorded_tokens", None)
         entry.released = bool(fields.pop("released", False))
+        entry.finished_draft = fields.pop("finished_draft", None)
         entries[request_id] = entry
     elif "p" in event:
         request_id, *counted = event["p"]
@@ -338,6 +345,7 @@ def _replay_line(event: dict[str, Any], entries: dict[str, InFlightEntry]) -> No
     elif "x" in event:
         if event["x"] in entries:
             entries[event["x"]].released = True
+            entries[event["x"]].finished_draft = event.get("d")
     elif "c" in event:
         for request_id in event["c"]:
             entries.pop(request_id, None)

@@ -123,7 +123,7 @@ class UsageMeter:
     def admission_settled(self) -> None:
         """The request's admission is released: its in-flight entry needs nothing more of it."""
         if self.prompt_estimate is not None:
-            inflight_journal.released(self.request_id)
+            inflight_journal.released(self.request_id, self.record)
 
     @property
     def billed_tokens(self) -> int:

@@ -14,6 +14,7 @@ from django.db import connections
 from django.utils import timezone
 
 from usage.models import UsageRecord
+from tests.usage.usage_drafts import make_draft
 from usage import usage_writer
 from usage.usage_journal import database_key
 
@@ -26,6 +27,10 @@ def _write_inflight(directory: Path, name: str, lines: list[dict[str, object]]) 
     path = directory / f"{name}.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
+
+
+def _finished_draft(request_id: str) -> dict[str, object]:
+    return make_draft(request_id=request_id, tenant_id=3, api_key_id=4).to_json()
 
 
 def _entry(request_id: str) -> dict[str, object]:
@@ -96,9 +101,11 @@ def test_a_request_recorded_but_not_released_before_the_death_only_has_its_admis
     _write_inflight(directory, f"{database}-inflight-4-dead", [
         recorded, released, open_,
         {"r": [["req_test_recorded", 40]]},  # its record was committed; the kill came before the release
-        {"x": "req_test_released"},  # released; the kill came before its record was journalled
+        # Released; the kill came before its record was journalled: the finished record lands.
+        {"x": "req_test_released", "d": {**_finished_draft("req_test_released")}},
         {"p": ["req_test_open", 5, 0, 0, 0, 1.0]},
     ])
     call_command("reconcile_usage", stdout=io.StringIO())
     assert set(UsageRecord.objects.values_list("request_id", flat=True)) == {"req_test_released", "req_test_open"}
     assert sorted(settled) == [("a1", 40), ("a3", 30)]  # 25 estimated prompt + 5 relayed
+    assert UsageRecord.objects.get(request_id="req_test_released").outcome == "completed"
