@@ -16,6 +16,7 @@ could be overspent without bound — and rate limits fail open unless
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import secrets
@@ -41,6 +42,7 @@ from accounts.limit_store import (
     LimitStoreUnavailable,
     ScopeKind,
     ScopePlan,
+    Verdict,
 )
 from accounts.memory_limit_store import MemoryLimitStore
 from accounts.rate_limit_headers import rate_limit_headers, retry_headers, try_again_in
@@ -139,7 +141,7 @@ class AdmissionController:
         )
         store = self.store
         try:
-            verdict = await store.admit(plan)
+            verdict = await _admit_even_if_cancelled(store, plan)
         except LimitStoreUnavailable as error:
             self._fail_open_or_raise(plan, key, error)
             return Admission(key=key, model=model)
@@ -236,6 +238,36 @@ class AdmissionController:
             limit_kind="requests" if denial.kind == "requests" else "tokens",
             headers=headers,
         )
+
+
+async def _admit_even_if_cancelled(store: LimitStore, plan: AdmissionPlan) -> Verdict:
+    """``store.admit(plan)``; if the request is cancelled meanwhile (client gone, server
+    stopping), the admission still completes in Redis and is given back once it has: else its
+    request slot stayed taken until the lease ended."""
+    task = asyncio.ensure_future(store.admit(plan))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if plan.needs_release:
+            unfinished_releases.begin(plan, 0)
+            task.add_done_callback(functools.partial(_give_back_if_admitted, store, plan))
+        raise
+
+
+def _give_back_if_admitted(store: LimitStore, plan: AdmissionPlan, task: asyncio.Future[Verdict]) -> None:
+    if task.cancelled() or task.exception() is not None or task.result().denial is not None:
+        unfinished_releases.done(plan)
+        return
+    # Owned by the loop until it ends; if the loop stops first, the exit hook settles it.
+    asyncio.ensure_future(_give_back(store, plan))
+
+
+async def _give_back(store: LimitStore, plan: AdmissionPlan) -> None:
+    try:
+        await store.release(plan, used_tokens=0, only_if_reserved=True)
+    except LimitStoreUnavailable:
+        return  # left unfinished: settled at exit if still reserved, else its lease ends
+    unfinished_releases.done(plan)
 
 
 def _exhausted_window(denial: Denial, amount: int) -> WindowState:

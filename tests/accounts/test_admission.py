@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from typing import Any
@@ -171,3 +172,23 @@ async def test_a_release_that_meets_a_redis_blip_is_retried_and_charges_the_usag
     assert await store.budget_used(tenant_id=key.tenant_id, scope="key", scope_id=key.key_id, label=label) == 40
     # The slot is free again: not held until the lease ends.
     await controller.admit(key=key, model="m", estimated_tokens=1)
+
+
+class SlowAdmitStore(MemoryLimitStore):
+    async def admit(self, plan: Any) -> Any:
+        await asyncio.sleep(0.05)
+        return await super().admit(plan)
+
+
+async def test_a_request_cancelled_during_its_admission_gives_its_slot_back() -> None:
+    store = SlowAdmitStore()
+    controller = AdmissionController(store=store)
+    key = make_key(max_concurrent=1)
+    waiting = asyncio.create_task(controller.admit(key=key, model="m", estimated_tokens=1))
+    await asyncio.sleep(0.01)
+    waiting.cancel()  # the client went away while Redis was admitting it
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.sleep(0.1)
+    admission = await controller.admit(key=key, model="m", estimated_tokens=1)
+    await admission.release(used_tokens=1)
