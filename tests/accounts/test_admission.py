@@ -175,9 +175,12 @@ async def test_a_release_that_meets_a_redis_blip_is_retried_and_charges_the_usag
 
 
 class SlowAdmitStore(MemoryLimitStore):
+    """Takes the slot at once and answers late, like a Redis script whose reply is in flight."""
+
     async def admit(self, plan: Any) -> Any:
+        verdict = await super().admit(plan)
         await asyncio.sleep(0.05)
-        return await super().admit(plan)
+        return verdict
 
 
 async def test_a_request_cancelled_during_its_admission_gives_its_slot_back() -> None:
