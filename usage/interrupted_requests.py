@@ -17,7 +17,7 @@ from pathlib import Path
 
 from accounts.abandoned_admission import AbandonedAdmission
 from accounts.limit_store import AdmissionPlan
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from usage.usage_inflight_journal import InFlightEntry, read_open_entries
 from usage.usage_journal import Orphan, claim_orphan
 from usage.usage_record_draft import UsageRecordDraft
@@ -65,9 +65,9 @@ def _adopt_entry(entry: InFlightEntry, finished: Mapping[str, int], adopted: Int
         draft = interrupted_draft(entry)
         adopted.drafts.append(draft)
         billed = draft.tokens.total_tokens
-    plan = entry.fields.get("admission")
-    if plan and not entry.released:
-        adopted.admissions.append(AbandonedAdmission(AdmissionPlan.from_json(plan), billed))
+    if not entry.released:
+        for plan in entry.fields.get("admissions") or ():
+            adopted.admissions.append(AbandonedAdmission(AdmissionPlan.from_json(plan), billed))
 
 
 def interrupted_draft(entry: InFlightEntry) -> UsageRecordDraft:

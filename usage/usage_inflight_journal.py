@@ -66,7 +66,7 @@ class InFlightEntry:
 
     @property
     def awaits_release(self) -> bool:
-        return bool(self.fields.get("admission")) and not self.released
+        return bool(self.fields.get("admissions")) and not self.released
 
     def line(self) -> str:
         return _dump({"o": {**self.fields, "request_id": self.request_id, "counted": self.counted,

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from inference.paddler_message import (
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     PaddlerLine,
@@ -24,7 +24,7 @@ from inference.paddler_message import (
     ToolCallToken,
     UndeterminableToken,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from usage.usage_inflight_journal import inflight_journal
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer
@@ -60,19 +60,19 @@ class UsageMeter:
     # The prompt size estimated at admission (None until admitted): billed when no Done comes.
     prompt_estimate: int | None = None
 
-    def admitted(self, *, prompt_estimate: int, admission_plan: dict[str, Any] | None) -> None:
+    def admitted(self, *, prompt_estimate: int, admission_plans: list[dict[str, Any]]) -> None:
         """The request was admitted and is about to go upstream: journal it, so that a worker
         killed before the end still leaves what its record needs (``usage_inflight_journal``)."""
         self.prompt_estimate = max(prompt_estimate, 1)
-        inflight_journal.opened(self.request_id, self._journal_fields(admission_plan), self._counters)
+        inflight_journal.opened(self.request_id, self._journal_fields(admission_plans), self._counters)
 
-    def _journal_fields(self, admission_plan: dict[str, Any] | None) -> dict[str, Any]:
+    def _journal_fields(self, admission_plans: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "endpoint": self.endpoint, "tenant_id": self.tenant_id, "api_key_id": self.api_key_id,
             "model": self.model, "upstream": self.upstream, "streamed": self.streamed,
             "started_at": self.started_at.isoformat(), "prompt_estimate": self.prompt_estimate,
             "tenant_name": self.tenant_name, "key_name": self.key_name, "key_prefix": self.key_prefix,
-            "admission": admission_plan,
+            "admissions": admission_plans,
         }
 
     def _counters(self) -> tuple[int, int, int, int]:

@@ -33,11 +33,12 @@ from compat_api.conversation_merging import (
     Turn,
     merge_consecutive_turns,
 )
+from compat_api.reasoning_effort import THINKING_OFF_EFFORTS
 from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_schema_grammar
 from compat_api.tool_call_rendering import render_tool_call, render_tool_result
 from compat_api.tool_parameters import reduce_tool_parameters
 from compat_api.upstream_body_size import check_upstream_body_size
-from inference.conversation_params import (
+from paddler_protocol.conversation_params import (
     ContentPart,
     ConversationMessage,
     ConversationParams,
@@ -46,8 +47,6 @@ from inference.conversation_params import (
     JsonSchemaGrammar,
     TextPart,
 )
-
-THINKING_OFF_EFFORTS = frozenset({"none", "minimal"})
 
 
 def build_paddler_params(request: ChatCompletionRequest) -> ConversationParams:

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from accounts.redis_limit_store import DEFAULT_PREFIX, RedisLimitStore
 from accounts.token_budget import budget_window
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import slow_stream
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import slow_stream
 from tests.factories import make_api_key
 from tests.limit_redis import limits_redis  # noqa: F401  (fixture)
 from tests.live_server import LiveServer

@@ -38,7 +38,7 @@ def _entry(request_id: str) -> dict[str, object]:
         "request_id": request_id, "endpoint": "responses", "tenant_id": 3, "api_key_id": 4,
         "model": "default", "upstream": "default", "streamed": True,
         "started_at": timezone.now().isoformat(), "prompt_estimate": 25,
-        "tenant_name": "acme", "key_name": "ci", "key_prefix": "oar_x", "admission": None,
+        "tenant_name": "acme", "key_name": "ci", "key_prefix": "oar_x", "admissions": [],
         "counted": [0, 0, 0, 0], "checkpointed_at": 0.0,
     }}
 
@@ -95,7 +95,7 @@ def test_a_request_recorded_but_not_released_before_the_death_only_has_its_admis
             "scopes": [{"scope": "key", "scope_id": 4, "token_budget": 1000, "budget_label": "day:2026-12-05"}]}
     recorded, released, open_ = _entry("req_test_recorded"), _entry("req_test_released"), _entry("req_test_open")
     for entry, admission_id in ((recorded, "a1"), (released, "a2"), (open_, "a3")):
-        entry["o"]["admission"] = {**plan, "admission_id": admission_id}  # type: ignore[index]
+        entry["o"]["admissions"] = [{**plan, "admission_id": admission_id}]  # type: ignore[index]
     directory = tmp_path / "usage-journal" / "inflight"
     database = database_key(connections["default"].settings_dict)
     _write_inflight(directory, f"{database}-inflight-4-dead", [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inference.paddler_message import (
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     PaddlerLine,
@@ -12,7 +12,7 @@ from inference.paddler_message import (
     ToolCallToken,
     UndeterminableToken,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from usage import usage_meter
 from usage.usage_meter import UsageMeter
 from usage.usage_record_draft import UsageRecordDraft
@@ -115,7 +115,7 @@ def test_a_draft_survives_its_journal_round_trip(writer: CapturingWriter) -> Non
 
 def test_a_disconnect_after_admission_bills_the_prompt_estimate_and_flags_it(writer: CapturingWriter) -> None:
     meter = _meter()
-    meter.admitted(prompt_estimate=40, admission_plan=None)
+    meter.admitted(prompt_estimate=40, admission_plans=[])
     meter.observe(_line(ContentToken("a")))
     meter.finish(outcome="client_disconnected", http_status=499, error="ClientDisconnected")
     [draft] = writer.drafts
@@ -126,14 +126,14 @@ def test_a_disconnect_after_admission_bills_the_prompt_estimate_and_flags_it(wri
 
 def test_a_disconnect_before_any_token_still_bills_the_prompt_estimate(writer: CapturingWriter) -> None:
     meter = _meter()
-    meter.admitted(prompt_estimate=12, admission_plan=None)
+    meter.admitted(prompt_estimate=12, admission_plans=[])
     meter.finish(outcome="client_disconnected", http_status=499, error="ClientDisconnected")
     assert meter.billed_tokens == 12 and writer.drafts[0].prompt_tokens_estimated
 
 
 def test_a_done_wins_over_the_estimate(writer: CapturingWriter) -> None:
     meter = _meter()
-    meter.admitted(prompt_estimate=999, admission_plan=None)
+    meter.admitted(prompt_estimate=999, admission_plans=[])
     meter.observe(_line(Done(DONE_USAGE)))
     meter.finish(outcome="client_disconnected", http_status=499)
     [draft] = writer.drafts
@@ -143,6 +143,6 @@ def test_a_done_wins_over_the_estimate(writer: CapturingWriter) -> None:
 
 def test_an_upstream_refusal_before_any_token_bills_nothing(writer: CapturingWriter) -> None:
     meter = _meter()
-    meter.admitted(prompt_estimate=30, admission_plan=None)
+    meter.admitted(prompt_estimate=30, admission_plans=[])
     meter.finish(outcome="failed", http_status=503, error="UpstreamOverloaded")
     assert meter.billed_tokens == 0 and not writer.drafts[0].prompt_tokens_estimated
