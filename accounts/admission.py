@@ -57,6 +57,8 @@ logger = logging.getLogger(__name__)
 BUDGET_COUNTER_GRACE_SECONDS = 86_400
 # Logging "Redis is down" once per request would flood the log exactly when it matters.
 UNAVAILABLE_LOG_INTERVAL_SECONDS = 10.0
+# Give-backs of cancelled admissions still running (a task needs a strong reference).
+_GIVING_BACK: set[asyncio.Future[None]] = set()
 # Pauses between attempts of a release that found the limit store unreachable.
 RELEASE_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)
 _PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
@@ -288,8 +290,11 @@ def _give_back_if_admitted(store: LimitStore, plan: AdmissionPlan, task: asyncio
     if task.cancelled() or task.exception() is not None or task.result().denial is not None:
         unfinished_releases.done(plan)
         return
-    # Owned by the loop until it ends; if the loop stops first, the exit hook settles it.
-    asyncio.ensure_future(_give_back(store, plan))
+    # Kept until done (the loop holds tasks weakly); if the loop stops first, the exit hook
+    # settles it.
+    give_back = asyncio.ensure_future(_give_back(store, plan))
+    _GIVING_BACK.add(give_back)
+    give_back.add_done_callback(_GIVING_BACK.discard)
 
 
 async def _give_back(store: LimitStore, plan: AdmissionPlan) -> None:

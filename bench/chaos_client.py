@@ -79,7 +79,8 @@ async def _exchange(request: ChaosRequest, port: int, log: ClientLog) -> None:
         body = request_body(request)
         writer.write(
             f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {request.secret}\r\n"
-            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+            + body
         )
         await writer.drain()
         head = await reader.readuntil(b"\r\n\r\n")

@@ -46,15 +46,31 @@ class ChaosFigures:
 
     @property
     def all_held(self) -> bool:
-        return not (
-            self.missing_records or self.token_mismatches or self.leases_left or self.inflight_entries_left
-            or self.budget_mismatches or self.hung or self.dead_letters
-        ) and self.records_matched == self.authenticated
+        return (
+            not (
+                self.missing_records
+                or self.token_mismatches
+                or self.leases_left
+                or self.inflight_entries_left
+                or self.budget_mismatches
+                or self.hung
+                or self.dead_letters
+            )
+            and self.records_matched == self.authenticated
+        )
 
 
 def check_run(
-    *, requests: list[ChaosRequest], logs: list[ClientLog], var_dir: Path, database_url: str, redis_url: str,
-    checked_keys: set[int], key_ids: list[int], events: list[str], settle_seconds: float,
+    *,
+    requests: list[ChaosRequest],
+    logs: list[ClientLog],
+    var_dir: Path,
+    database_url: str,
+    redis_url: str,
+    checked_keys: set[int],
+    key_ids: list[int],
+    events: list[str],
+    settle_seconds: float,
     checkpoint_seconds: float,
 ) -> ChaosFigures:
     figures = ChaosFigures(requests=len(requests), events=events, settle_seconds=settle_seconds)
@@ -141,7 +157,9 @@ def _check_redis(
             billed[row["api_key_id"]] += row["prompt_tokens"] + row["completion_tokens"]
         for index in sorted(checked_keys):
             key_id = key_ids[index]
-            used = sum(int(client.hget(name, "used") or 0) for name in client.scan_iter(BUDGET_PATTERN.format(key_id=key_id)))
+            used = sum(
+                int(client.hget(name, "used") or 0) for name in client.scan_iter(BUDGET_PATTERN.format(key_id=key_id))
+            )
             figures.budget_checked_keys += 1
             figures.budget_tokens += used
             if used != billed[key_id]:
@@ -182,8 +200,11 @@ def print_report(figures: ChaosFigures) -> None:
     line("usage records", figures.records)
     for outcome, count in sorted(figures.outcomes.items()):
         line(f"  {outcome}", count)
-    line("records matched to a client log, exactly once", f"{figures.records_matched}/{figures.authenticated}",
-         figures.records_matched == figures.authenticated)
+    line(
+        "records matched to a client log, exactly once",
+        f"{figures.records_matched}/{figures.authenticated}",
+        figures.records_matched == figures.authenticated,
+    )
     line("authenticated requests without a record", len(figures.missing_records), not figures.missing_records)
     line("records without a client id (cut before headers)", sum(figures.unmatched_records.values()))
     for outcome, count in sorted(figures.unmatched_records.items()):
@@ -193,8 +214,11 @@ def print_report(figures: ChaosFigures) -> None:
     print("-- state left behind")
     line("admission leases left in Redis", figures.leases_left, figures.leases_left == 0)
     line("open in-flight journal entries left", figures.inflight_entries_left, figures.inflight_entries_left == 0)
-    line(f"budget == sum of records ({figures.budget_checked_keys} keys, {figures.budget_tokens} tokens)",
-         f"{len(figures.budget_mismatches)} mismatches", not figures.budget_mismatches)
+    line(
+        f"budget == sum of records ({figures.budget_checked_keys} keys, {figures.budget_tokens} tokens)",
+        f"{len(figures.budget_mismatches)} mismatches",
+        not figures.budget_mismatches,
+    )
     line("clients hanging past their timeout", figures.hung, figures.hung == 0)
     line("dead-letter records", figures.dead_letters, figures.dead_letters == 0)
     line("seconds until every journal was committed", f"{figures.settle_seconds:.1f}")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bench.chaos_client import ChaosRequest, ClientLog, run_client
 from bench.chaos_report import ChaosFigures, check_run, print_report
-from bench.deployment import PROJECT_DIR, POSTGRES_ADMIN_URL
+from bench.deployment import POSTGRES_ADMIN_URL, PROJECT_DIR
 from bench.managed_process import ManagedProcess, free_port
 
 DATABASE = "oarlock_chaos"
@@ -59,8 +59,11 @@ QUICK = Shape(120, 20, 10.0, (20, 60), (50, 100), (3.0, 6.0, 9.0))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small run (120 requests, ~1 minute)")
-    parser.add_argument("--no-shared-restarts", action="store_true",
-                        help="do not restart PostgreSQL and Redis (they are shared with other test runs)")
+    parser.add_argument(
+        "--no-shared-restarts",
+        action="store_true",
+        help="do not restart PostgreSQL and Redis (they are shared with other test runs)",
+    )
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
     shape = QUICK if args.quick else FULL
@@ -93,9 +96,13 @@ class ChaosRun:
         mock_port = free_port()
         self.env["PADDLER_INFERENCE_URL"] = f"http://127.0.0.1:{mock_port}"
         self.mock = ManagedProcess(
-            "mock-paddler", [sys.executable, "-m", "bench.mock_paddler", "--port", str(mock_port)],
-            env=self.env, cwd=PROJECT_DIR, log_path=self.var_dir / "mock.log",
-            ready_url=f"http://127.0.0.1:{mock_port}/health", port=mock_port,
+            "mock-paddler",
+            [sys.executable, "-m", "bench.mock_paddler", "--port", str(mock_port)],
+            env=self.env,
+            cwd=PROJECT_DIR,
+            log_path=self.var_dir / "mock.log",
+            ready_url=f"http://127.0.0.1:{mock_port}/health",
+            port=mock_port,
         ).start()
         self.workers = [self._worker(index).start() for index in range(2)]
         requests = self._plan_requests(early_keys, late_keys)
@@ -104,11 +111,17 @@ class ChaosRun:
         self._log("all clients done")
         settle_seconds = self._wait_until_settled()
         return check_run(
-            requests=requests, logs=logs, var_dir=self.var_dir, database_url=self.env["DATABASE_URL"],
+            requests=requests,
+            logs=logs,
+            var_dir=self.var_dir,
+            database_url=self.env["DATABASE_URL"],
             redis_url=REDIS_URL,
             checked_keys={index for index in range(len(early_keys), len(early_keys) + len(late_keys))}
-            if self.restart_shared else set(range(len(early_keys) + len(late_keys))),
-            key_ids=self.key_ids, events=self.events, settle_seconds=settle_seconds,
+            if self.restart_shared
+            else set(range(len(early_keys) + len(late_keys))),
+            key_ids=self.key_ids,
+            events=self.events,
+            settle_seconds=settle_seconds,
             checkpoint_seconds=CHECKPOINT_SECONDS,
         )
 
@@ -126,8 +139,17 @@ class ChaosRun:
         for _ in range(count):
             index = len(self.key_ids)
             output = self._manage(
-                "create_api_key", "chaos", "--create-tenant", "--name", f"chaos-{index}",
-                "--token-budget", "1000000000", "--budget-period", "day", "--max-concurrent", "2000",
+                "create_api_key",
+                "chaos",
+                "--create-tenant",
+                "--name",
+                f"chaos-{index}",
+                "--token-budget",
+                "1000000000",
+                "--budget-period",
+                "day",
+                "--max-concurrent",
+                "2000",
             )
             secrets.append(output.strip().splitlines()[-1])
             self.key_ids.append(_key_id_of(self.env, f"chaos-{index}"))
@@ -135,8 +157,13 @@ class ChaosRun:
 
     def _manage(self, *args: str) -> str:
         completed = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=self.env,
-            capture_output=True, text=True, check=False, timeout=300,
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
         )
         if completed.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
@@ -145,10 +172,13 @@ class ChaosRun:
     def _worker(self, index: int) -> ManagedProcess:
         port = free_port()
         return ManagedProcess(
-            f"worker-{index}", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                "oarlock.asgi:application"],
-            env=self.env, cwd=PROJECT_DIR, log_path=self.var_dir / f"worker-{index}.log",
-            ready_url=f"http://127.0.0.1:{port}/health", port=port,
+            f"worker-{index}",
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "oarlock.asgi:application"],
+            env=self.env,
+            cwd=PROJECT_DIR,
+            log_path=self.var_dir / f"worker-{index}.log",
+            ready_url=f"http://127.0.0.1:{port}/health",
+            port=port,
         )
 
     def _plan_requests(self, early_keys: list[str], late_keys: list[str]) -> list[ChaosRequest]:
@@ -161,12 +191,19 @@ class ChaosRun:
             delay = rng.randint(*shape.delay_ms)
             drop = rng.randint(1, tokens - 1) if rng.random() < 0.10 else None
             hang_up = rng.randint(1, tokens - 1) if rng.random() < 0.30 else None
-            requests.append(ChaosRequest(
-                index=index, endpoint=rng.choice(("chat", "responses")),
-                secret=(early_keys + late_keys)[key_index], key_index=key_index, tokens=tokens,
-                delay_ms=delay, drop_after=drop, disconnect_after=hang_up,
-                timeout=tokens * delay / 1000 + 60.0,
-            ))
+            requests.append(
+                ChaosRequest(
+                    index=index,
+                    endpoint=rng.choice(("chat", "responses")),
+                    secret=(early_keys + late_keys)[key_index],
+                    key_index=key_index,
+                    tokens=tokens,
+                    delay_ms=delay,
+                    drop_after=drop,
+                    disconnect_after=hang_up,
+                    timeout=tokens * delay / 1000 + 60.0,
+                )
+            )
         return requests
 
     # --- the load and the faults ---------------------------------------------------------
@@ -183,7 +220,9 @@ class ChaosRun:
         await faults
         return list(await asyncio.gather(*clients))
 
-    async def _launch(self, batch: list[ChaosRequest], clients: list[asyncio.Task[ClientLog]], *, seconds: float) -> None:
+    async def _launch(
+        self, batch: list[ChaosRequest], clients: list[asyncio.Task[ClientLog]], *, seconds: float
+    ) -> None:
         gap = seconds / max(len(batch), 1)
         for request in batch:
             worker = self.workers[request.index % 2]
@@ -227,7 +266,9 @@ class ChaosRun:
         began = time.monotonic()
         journal_dir = self.var_dir / "usage-journal"
         while time.monotonic() - began < timeout:
-            if not any(path.stat().st_size for path in journal_dir.glob("*.jsonl") if not path.name.startswith("dead-")):
+            if not any(
+                path.stat().st_size for path in journal_dir.glob("*.jsonl") if not path.name.startswith("dead-")
+            ):
                 break
             time.sleep(0.5)
         return time.monotonic() - began
@@ -261,7 +302,10 @@ def _environment(var_dir: Path) -> dict[str, str]:
 def _key_id_of(env: dict[str, str], name: str) -> int:
     output = subprocess.run(
         ["psql", env["DATABASE_URL"], "-Atc", f"SELECT id FROM accounts_apikey WHERE name = '{name}'"],
-        capture_output=True, text=True, check=True, timeout=30,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     ).stdout
     return int(output.strip())
 
@@ -272,8 +316,19 @@ def _psql(sql: str) -> None:
 
 async def _restart_redis() -> None:
     await _run("redis-cli", "shutdown", "nosave")
-    await _run("redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-               "--save", "", "--appendonly", "no")
+    await _run(
+        "redis-server",
+        "--daemonize",
+        "yes",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "6379",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    )
     for _ in range(100):
         if (await _run("redis-cli", "ping", check=False)) == "PONG":
             return

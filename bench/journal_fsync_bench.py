@@ -33,10 +33,13 @@ def main() -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="oarlock-fsync-bench-"))
     mock_port = free_port()
     mock = ManagedProcess(
-        "mock-paddler", [sys.executable, "-m", "bench.mock_paddler", "--port", str(mock_port),
-                         "--tokens", str(args.tokens)],
-        env={}, cwd=PROJECT_DIR, log_path=log_dir / "mock.log",
-        ready_url=f"http://127.0.0.1:{mock_port}/health", port=mock_port,
+        "mock-paddler",
+        [sys.executable, "-m", "bench.mock_paddler", "--port", str(mock_port), "--tokens", str(args.tokens)],
+        env={},
+        cwd=PROJECT_DIR,
+        log_path=log_dir / "mock.log",
+        ready_url=f"http://127.0.0.1:{mock_port}/health",
+        port=mock_port,
     ).start()
     rates: dict[str, list[float]] = {"1": [], "0": []}
     cpu: dict[str, list[float]] = {"1": [], "0": []}
@@ -48,21 +51,31 @@ def main() -> int:
                 server = deployment.server("daphne", log_dir=log_dir, extra_env={"OARLOCK_USAGE_JOURNAL_FSYNC": fsync})
                 with server:
                     result = run_http_load(
-                        f"{server.url}/v1/chat/completions", body=body,
+                        f"{server.url}/v1/chat/completions",
+                        body=body,
                         headers=[f"Authorization: Bearer {deployment.api_key}"],
-                        concurrency=args.concurrency, duration=args.seconds, watched={"server": server.pid},
+                        concurrency=args.concurrency,
+                        duration=args.seconds,
+                        watched={"server": server.pid},
                     )
                 rates[fsync].append(float(result["requests_per_second"]))
                 cpu[fsync].append(float(result["server_cpu_ms_per_request"] or 0.0))
-                print(f"fsync={'on ' if fsync == '1' else 'off'} {rates[fsync][-1]:8.1f} streams/s "
-                      f"{cpu[fsync][-1]:6.2f} ms server CPU per stream", flush=True)
+                print(
+                    f"fsync={'on ' if fsync == '1' else 'off'} {rates[fsync][-1]:8.1f} streams/s "
+                    f"{cpu[fsync][-1]:6.2f} ms server CPU per stream",
+                    flush=True,
+                )
     finally:
         mock.stop()
     on, off = statistics.median(rates["1"]), statistics.median(rates["0"])
     cpu_on, cpu_off = statistics.median(cpu["1"]), statistics.median(cpu["0"])
     print(f"median streams/s: fsync on {on:.1f}, off {off:.1f}; ratio on/off {on / off:.3f}")
-    print(f"median server CPU per stream: fsync on {cpu_on:.2f} ms, off {cpu_off:.2f} ms; "
-          f"ratio on/off {cpu_on / cpu_off:.3f}" if cpu_off else "server CPU not measured")
+    print(
+        f"median server CPU per stream: fsync on {cpu_on:.2f} ms, off {cpu_off:.2f} ms; "
+        f"ratio on/off {cpu_on / cpu_off:.3f}"
+        if cpu_off
+        else "server CPU not measured"
+    )
     return 0
 
 

@@ -76,10 +76,15 @@ def interrupted_draft(entry: InFlightEntry) -> UsageRecordDraft:
     content, reasoning, tool_call, undeterminable = entry.counted
     prompt = int(fields["prompt_estimate"] or 1)
     tokens = TokenUsage(
-        prompt_tokens=prompt, content_tokens=content, reasoning_tokens=reasoning,
-        tool_call_tokens=tool_call, undeterminable_tokens=undeterminable,
+        prompt_tokens=prompt,
+        content_tokens=content,
+        reasoning_tokens=reasoning,
+        tool_call_tokens=tool_call,
+        undeterminable_tokens=undeterminable,
     )
-    last_seen = datetime.fromtimestamp(entry.checkpointed_at, tz=started_at.tzinfo) if entry.checkpointed_at else started_at
+    last_seen = (
+        datetime.fromtimestamp(entry.checkpointed_at, tz=started_at.tzinfo) if entry.checkpointed_at else started_at
+    )
     return UsageRecordDraft(
         request_id=entry.request_id,
         endpoint=fields["endpoint"],

@@ -69,9 +69,19 @@ class InFlightEntry:
         return bool(self.fields.get("admissions")) and not self.released
 
     def line(self) -> str:
-        return _dump({"o": {**self.fields, "request_id": self.request_id, "counted": self.counted,
-                            "checkpointed_at": self.checkpointed_at, "recorded_tokens": self.recorded_tokens,
-                            "released": self.released, "finished_draft": self.finished_draft}})
+        return _dump(
+            {
+                "o": {
+                    **self.fields,
+                    "request_id": self.request_id,
+                    "counted": self.counted,
+                    "checkpointed_at": self.checkpointed_at,
+                    "recorded_tokens": self.recorded_tokens,
+                    "released": self.released,
+                    "finished_draft": self.finished_draft,
+                }
+            }
+        )
 
 
 # Returns the counters of a live request (content, reasoning, tool_call, undeterminable).
@@ -334,10 +344,10 @@ def _replay_line(event: dict[str, Any], entries: dict[str, InFlightEntry]) -> No
         entries[request_id] = entry
     elif "p" in event:
         request_id, *counted = event["p"]
-        entry = entries.get(request_id)
-        if entry is not None:
-            entry.counted = [int(value) for value in counted[:4]]
-            entry.checkpointed_at = float(counted[4]) if len(counted) > 4 else entry.checkpointed_at
+        progressed = entries.get(request_id)
+        if progressed is not None:
+            progressed.counted = [int(value) for value in counted[:4]]
+            progressed.checkpointed_at = float(counted[4]) if len(counted) > 4 else progressed.checkpointed_at
     elif "r" in event:
         for request_id, billed in event["r"]:
             if request_id in entries:

@@ -146,11 +146,14 @@ class UsageMeter:
         tokens = self.tokens
         # The prompt went upstream but no Done said how long it was: bill the admission
         # estimate (flagged) rather than 0, so a budget never under-counts.
-        estimated = not reported and self.prompt_estimate is not None and (
-            outcome == "client_disconnected" or tokens.completion_tokens > 0
+        estimate = self.prompt_estimate
+        estimated = (
+            not reported
+            and estimate is not None
+            and (outcome == "client_disconnected" or tokens.completion_tokens > 0)
         )
-        if estimated:
-            tokens = replace(tokens, prompt_tokens=self.prompt_estimate)
+        if estimated and estimate is not None:
+            tokens = replace(tokens, prompt_tokens=estimate)
         self.record = UsageRecordDraft(
             request_id=self.request_id,
             endpoint=self.endpoint,

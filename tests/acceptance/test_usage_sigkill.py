@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from accounts.redis_limit_store import DEFAULT_PREFIX, RedisLimitStore
 from accounts.token_budget import budget_window
+from tests.factories import make_api_key
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_scripts import slow_stream
-from tests.factories import make_api_key
 from tests.limit_redis import limits_redis  # noqa: F401  (fixture)
 from tests.live_server import LiveServer
 from tests.usage.record_polling import wait_for_records_async
@@ -58,13 +58,16 @@ async def _until_cut(run: Callable[..., Any], client: openai.AsyncOpenAI, log: d
 async def test_sigkill_with_open_streams_leaves_records_written_once_at_the_next_start(
     live_server_factory: Callable[..., LiveServer],
     fake_paddler: FakePaddlerServer,
-    limits_redis: str,  # noqa: F811
+    limits_redis: str,
     transactional_db: None,
 ) -> None:
     key, secret = await sync_to_async(make_api_key)(token_budget=1_000_000, budget_period="day", max_concurrent=20)
-    server = live_server_factory({
-        "REDIS_URL": limits_redis, "OARLOCK_USAGE_CHECKPOINT_SECONDS": str(CHECKPOINT_SECONDS),
-    })
+    server = live_server_factory(
+        {
+            "REDIS_URL": limits_redis,
+            "OARLOCK_USAGE_CHECKPOINT_SECONDS": str(CHECKPOINT_SECONDS),
+        }
+    )
     total = CHAT_STREAMS + RESPONSES_STREAMS
     fake_paddler.script(*(slow_stream(2000, TOKEN_DELAY) for _ in range(total)))
     client = openai.AsyncOpenAI(base_url=server.base_url, api_key=secret, max_retries=0, timeout=30)
@@ -72,7 +75,7 @@ async def test_sigkill_with_open_streams_leaves_records_written_once_at_the_next
     runs = [_chat] * CHAT_STREAMS + [_responses] * RESPONSES_STREAMS
     tasks = [asyncio.create_task(_until_cut(run, client, log)) for run, log in zip(runs, logs, strict=True)]
     deadline = time.monotonic() + 15
-    while min(log["received"] for log in logs) < 10 and time.monotonic() < deadline:
+    while min(log["received"] for log in logs) < 10 and time.monotonic() < deadline:  # noqa: ASYNC110  (counters the stream tasks bump)
         await asyncio.sleep(0.05)
     await asyncio.sleep(3 * CHECKPOINT_SECONDS)
 
@@ -131,7 +134,7 @@ async def _leases_left(url: str, key: Any) -> int:
 async def test_sigterm_with_open_streams_leaves_no_lease_and_a_budget_equal_to_the_records(
     live_server_factory: Callable[..., LiveServer],
     fake_paddler: FakePaddlerServer,
-    limits_redis: str,  # noqa: F811
+    limits_redis: str,
     transactional_db: None,
 ) -> None:
     # Daphne stops its loop while the cancelled requests' releases still await Redis: those
@@ -145,7 +148,7 @@ async def test_sigterm_with_open_streams_leaves_no_lease_and_a_budget_equal_to_t
     runs = [_chat] * CHAT_STREAMS + [_responses] * RESPONSES_STREAMS
     tasks = [asyncio.create_task(_until_cut(run, client, log)) for run, log in zip(runs, logs, strict=True)]
     deadline = time.monotonic() + 15
-    while min(log["received"] for log in logs) < 5 and time.monotonic() < deadline:
+    while min(log["received"] for log in logs) < 5 and time.monotonic() < deadline:  # noqa: ASYNC110  (counters the stream tasks bump)
         await asyncio.sleep(0.05)
 
     assert await asyncio.to_thread(server.stop) == 0

@@ -11,7 +11,6 @@ import pytest
 
 from accounts import admission as admission_module
 from accounts.admission import AdmissionController
-from accounts.limit_store import LimitStoreUnavailable
 from accounts.authenticated_key import AuthenticatedKey, Limits
 from accounts.errors import (
     AdmissionUnavailable,
@@ -19,6 +18,7 @@ from accounts.errors import (
     ModelNotAllowed,
     RateLimited,
 )
+from accounts.limit_store import LimitStoreUnavailable
 from accounts.memory_limit_store import MemoryLimitStore
 
 _ids = itertools.count(100)
