@@ -88,6 +88,7 @@ class RequestLifecycle:
         if endpoint is not None:
             self.meter = self._new_meter(endpoint, self.key)
             self._admissions.append(await admit_call(key=self.key))
+            self.meter.admitted(prompt_estimate=None, admission_plans=self._admission_plans())
         body = await _read_body(self._receive, limit)
         self.body_size = len(body)
         body_file.write(body)
@@ -116,8 +117,7 @@ class RequestLifecycle:
         meter.model = model
         # Journalled before the upstream sees it: a worker killed from here on still leaves
         # what its usage record and its admissions' settlement need (usage_inflight_journal).
-        plans = [admission.plan.to_json() for admission in self._admissions if admission.plan is not None]
-        meter.admitted(prompt_estimate=estimate_prompt_tokens(params), admission_plans=plans)
+        meter.admitted(prompt_estimate=estimate_prompt_tokens(params), admission_plans=self._admission_plans())
         return await UpstreamStream.open(model=model, params=params, meter=meter)
 
     # --- step 8 -----------------------------------------------------------------------------
@@ -171,6 +171,9 @@ class RequestLifecycle:
             # Names go on the usage record: billing data outlives renamed and deleted keys.
             tenant_name=key.tenant_name, key_name=key.key_name, key_prefix=key.key_prefix,
         )
+
+    def _admission_plans(self) -> list[dict[str, Any]]:
+        return [admission.plan.to_json() for admission in self._admissions if admission.plan is not None]
 
     def _metered(self) -> UsageMeter:
         if self.meter is None:

@@ -74,7 +74,9 @@ def interrupted_draft(entry: InFlightEntry) -> UsageRecordDraft:
     fields = entry.fields
     started_at = datetime.fromisoformat(fields["started_at"])
     content, reasoning, tool_call, undeterminable = entry.counted
-    prompt = int(fields["prompt_estimate"] or 1)
+    # No estimate: killed after the cheap admission, before the body was read or sent upstream.
+    estimated = fields.get("prompt_estimate") is not None
+    prompt = int(fields["prompt_estimate"]) if estimated else 0
     tokens = TokenUsage(
         prompt_tokens=prompt,
         content_tokens=content,
@@ -107,5 +109,5 @@ def interrupted_draft(entry: InFlightEntry) -> UsageRecordDraft:
         tenant_name=fields.get("tenant_name", ""),
         key_name=fields.get("key_name", ""),
         key_prefix=fields.get("key_prefix", ""),
-        prompt_tokens_estimated=True,
+        prompt_tokens_estimated=estimated,
     )

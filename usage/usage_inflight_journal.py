@@ -19,7 +19,7 @@ fsync interval, as long as the disk honours fsync; with ``fsync`` off, whatever 
 not written back.
 
 File: one JSON line per event — ``{"o": entry}`` opened, ``{"p": [id, content, reasoning,
-tool_call, undeterminable, time]}`` progress, ``{"r": [[id, billed], …]}`` recorded, ``{"x": id}``
+tool_call, undeterminable, time]}`` progress, ``{"u": [id, fields]}`` updated, ``{"r": [[id, billed], …]}`` recorded, ``{"x": id}``
 released (with the finished draft, in case its record never reached the writer's journal),
 ``{"c": [ids]}`` closed. When the file grows past
 ``COMPACT_BYTES`` it is rewritten with the open entries alone.
@@ -116,8 +116,12 @@ class InFlightJournal:
             self._thread.start()
 
     def opened(self, request_id: str, fields: dict[str, Any], counters: CounterSnapshot) -> None:
-        """Journal an admitted request; ``counters`` is read at each checkpoint."""
+        """Journal an admitted request (again: its fields are updated); ``counters`` is read at
+        each checkpoint."""
         if not self.running:
+            return
+        if request_id in self._live:
+            self._inbox.put(("update", (request_id, fields)))
             return
         self._live[request_id] = counters
         self._inbox.put(("open", InFlightEntry(request_id, fields, checkpointed_at=time.time())))
@@ -212,6 +216,11 @@ def _apply(
         if kind == "open":
             entries[value.request_id] = value
             lines.append(value.line())
+        elif kind == "update":
+            request_id, fields = value
+            if request_id in entries:
+                entries[request_id].fields.update(fields)
+                lines.append(_dump({"u": [request_id, fields]}))
         elif kind == "recorded":
             lines += _mark_recorded(value, entries)
         elif kind == "released":
@@ -348,6 +357,10 @@ def _replay_line(event: dict[str, Any], entries: dict[str, InFlightEntry]) -> No
         if progressed is not None:
             progressed.counted = [int(value) for value in counted[:4]]
             progressed.checkpointed_at = float(counted[4]) if len(counted) > 4 else progressed.checkpointed_at
+    elif "u" in event:
+        request_id, fields = event["u"]
+        if request_id in entries:
+            entries[request_id].fields.update(fields)
     elif "r" in event:
         for request_id, billed in event["r"]:
             if request_id in entries:

@@ -59,11 +59,15 @@ class UsageMeter:
     key_prefix: str = ""
     # The prompt size estimated at admission (None until admitted): billed when no Done comes.
     prompt_estimate: int | None = None
+    _journalled: bool = False
 
-    def admitted(self, *, prompt_estimate: int, admission_plans: list[dict[str, Any]]) -> None:
-        """The request was admitted and is about to go upstream: journal it, so that a worker
-        killed before the end still leaves what its record needs (``usage_inflight_journal``)."""
-        self.prompt_estimate = max(prompt_estimate, 1)
+    def admitted(self, *, prompt_estimate: int | None, admission_plans: list[dict[str, Any]]) -> None:
+        """The request was admitted (again: each step of admission calls this; the last one,
+        just before the upstream, knows the prompt): journal it, so that a worker killed
+        before the end still leaves what its record needs (``usage_inflight_journal``)."""
+        if prompt_estimate is not None:
+            self.prompt_estimate = max(prompt_estimate, 1)
+        self._journalled = True
         inflight_journal.opened(self.request_id, self._journal_fields(admission_plans), self._counters)
 
     def _journal_fields(self, admission_plans: list[dict[str, Any]]) -> dict[str, Any]:
@@ -122,7 +126,7 @@ class UsageMeter:
 
     def admission_settled(self) -> None:
         """The request's admission is released: its in-flight entry needs nothing more of it."""
-        if self.prompt_estimate is not None:
+        if self._journalled:
             inflight_journal.released(self.request_id, self.record)
 
     @property
