@@ -7,13 +7,16 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from accounts.api_key_cache import find_authenticated_key
-from accounts.api_key_secret import hash_api_key
+from accounts.api_key_secret import hash_api_key, is_well_formed_secret
 from accounts.authenticated_key import ApiKeyPrincipal, AuthenticatedKey
 from accounts.errors import ExpiredApiKey, InvalidApiKey, MissingApiKey, RevokedApiKey
 
 
 async def authenticate_secret(secret: str) -> AuthenticatedKey:
-    """The key behind ``secret``, or the reason it is refused. No database query when cached."""
+    """The key behind ``secret``, or the reason it is refused. No database query when cached,
+    and none (nor a cache write) for a value that is not shaped like a key: guessing costs nothing."""
+    if not is_well_formed_secret(secret):
+        raise InvalidApiKey()
     # The lookup is by the keyed hash: an exact match on it is the check.
     key = await find_authenticated_key(hash_api_key(secret))
     if key is None:
@@ -23,6 +26,8 @@ async def authenticate_secret(secret: str) -> AuthenticatedKey:
         raise RevokedApiKey()
     if not key.tenant_active:
         raise RevokedApiKey("The tenant of this API key is disabled.")
+    if not key.owner_has_access:
+        raise RevokedApiKey("The owner of this API key no longer has access to its tenant.")
     if key.expires_at is not None and key.expires_at <= now:
         raise ExpiredApiKey()
     if key.valid_until is not None and key.valid_until <= now:

@@ -9,15 +9,17 @@ its entry from both layers at once (``accounts/signals.py``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Final
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from accounts.authenticated_key import AuthenticatedKey, Limits
-from accounts.models import ApiKey, Tenant
+from accounts.models import ApiKey, Tenant, TenantMembership
 
 LOCAL_TTL_SECONDS: Final = 1.0
 _MISSING: Final = "missing"
@@ -54,9 +56,23 @@ def forget_secret_hash(secret_hash: str) -> None:
     cache.delete(_cache_key(secret_hash))
 
 
+def forget_on_commit(secret_hashes: Iterable[str | None]) -> None:
+    """Drop these keys' cached lookups once the current transaction commits (at once outside one).
+
+    Not before: a worker that reads the rows before the commit would cache the old state (a
+    still-active tenant, a not-yet-revoked key) for another ``OARLOCK_API_KEY_CACHE_SECONDS``."""
+    hashes = [secret_hash for secret_hash in secret_hashes if secret_hash]
+
+    def forget() -> None:
+        for secret_hash in hashes:
+            forget_secret_hash(secret_hash)
+
+    transaction.on_commit(forget)
+
+
 @database_sync_to_async
 def _load_from_database(secret_hash: str) -> AuthenticatedKey | None:
-    key = ApiKey.objects.select_related("tenant").filter(secret_hash=secret_hash).first()
+    key = ApiKey.objects.select_related("tenant", "owner").filter(secret_hash=secret_hash).first()
     if key is not None:
         return snapshot_of(key)
     return find_key_by_previous_hash(secret_hash)
@@ -64,7 +80,7 @@ def _load_from_database(secret_hash: str) -> AuthenticatedKey | None:
 
 def find_key_by_previous_hash(secret_hash: str) -> AuthenticatedKey | None:
     """A rotated key's old secret, valid until its grace period ends (see api_key_lifecycle)."""
-    key = ApiKey.objects.select_related("tenant").filter(previous_secret_hash=secret_hash).first()
+    key = ApiKey.objects.select_related("tenant", "owner").filter(previous_secret_hash=secret_hash).first()
     if key is None:
         return None
     return replace(snapshot_of(key), valid_until=key.previous_secret_expires_at)
@@ -72,6 +88,9 @@ def find_key_by_previous_hash(secret_hash: str) -> AuthenticatedKey | None:
 
 def snapshot_of(key: ApiKey) -> AuthenticatedKey:
     tenant: Tenant = key.tenant
+    owner_has_access = key.owner_id is None or (
+        key.owner.is_active and TenantMembership.objects.filter(user_id=key.owner_id, tenant=tenant).exists()
+    )
     return AuthenticatedKey(
         key_id=key.pk,
         key_name=key.name,
@@ -83,6 +102,7 @@ def snapshot_of(key: ApiKey) -> AuthenticatedKey:
         expires_at=key.expires_at,
         revoked_at=key.revoked_at,
         tenant_active=tenant.is_active,
+        owner_has_access=owner_has_access,
     )
 
 

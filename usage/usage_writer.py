@@ -42,6 +42,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from accounts.abandoned_admission import settle_abandoned_admissions
+from usage import request_metrics as metrics
 from usage.interrupted_requests import adopt_interrupted_requests
 from usage.usage_dead_letter import UsageDeadLetter
 from usage.usage_inflight_journal import inflight_journal
@@ -209,6 +210,7 @@ class _FlushLoop:
                     self._write()
                 if not self._pending and not self._spilled:
                     self._release_waiters()
+                self._report_backlog()
         except Exception:
             logger.exception("the usage writer stopped unexpectedly; pending usage is in the journal")
         finally:
@@ -217,6 +219,10 @@ class _FlushLoop:
     @property
     def _spilled(self) -> int:
         return 0 if self._journal is None else self._journal.spilled
+
+    def _report_backlog(self) -> None:
+        age = 0.0 if self._oldest is None or not self._pending else time.monotonic() - self._oldest
+        metrics.usage_writer_backlog(pending=len(self._pending), oldest_age_seconds=age)
 
     def _adopt_orphans(self) -> None:
         """Replay dead writers' journals, then write their open requests as interrupted."""
@@ -393,6 +399,7 @@ class _FlushLoop:
             logger.exception("could not dead-letter usage record %s; it is kept", draft.request_id)
             self._failed(unwritable)
             return False
+        metrics.usage_record_dead_lettered()
         logger.error(
             "usage record %s refused by the database (%s): moved to %s, not retried",
             draft.request_id, type(error).__name__, self._dead_letter.path,

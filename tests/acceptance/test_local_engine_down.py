@@ -47,9 +47,11 @@ def test_requests_answer_503_with_retry_after_naming_the_local_engine(
 
 
 def test_responses_answer_503_too(oarlock: LiveServer, api_key: tuple[object, str]) -> None:
-    with openai.OpenAI(base_url=oarlock.base_url, api_key=api_key[1], max_retries=0, timeout=10) as client:
-        with pytest.raises(openai.APIStatusError) as raised:
-            client.responses.create(model="default", input="hi")
+    with (
+        openai.OpenAI(base_url=oarlock.base_url, api_key=api_key[1], max_retries=0, timeout=10) as client,
+        pytest.raises(openai.APIStatusError) as raised,
+    ):
+        client.responses.create(model="default", input="hi")
     assert raised.value.status_code == 503 and "local engine" in raised.value.message
 
 

@@ -146,3 +146,11 @@ def test_an_upstream_refusal_before_any_token_bills_nothing(writer: CapturingWri
     meter.admitted(prompt_estimate=30, admission_plans=[])
     meter.finish(outcome="failed", http_status=503, error="UpstreamOverloaded")
     assert meter.billed_tokens == 0 and not writer.drafts[0].prompt_tokens_estimated
+
+
+def test_strings_from_the_upstream_are_clipped_to_their_record_columns(writer: CapturingWriter) -> None:
+    meter = _meter()
+    meter.observe(PaddlerLine(ContentToken("a"), "r" * 500, "agent\n" * 100))  # type: ignore[arg-type]
+    meter.finish(outcome="completed", http_status=200)
+    [draft] = writer.drafts
+    assert (len(draft.paddler_request_id), len(draft.generated_by)) == (64, 200)
