@@ -14,7 +14,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Daphne processes sharing the port (oarlock/worker_pool.py); more than one needs REDIS_URL.
 WORKERS ?= 1
 
-.PHONY: help install serve test fuzz lint bench clean
+.PHONY: help install serve test fuzz lint bench chaos clean
 
 help:
 	@echo "make serve   run Oarlock on http://$(HOST):$(PORT) (local engine unless PADDLER_INFERENCE_URL is set)"
@@ -75,6 +75,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Faults and load on PostgreSQL + Redis (restarts both: CHAOS_ARGS="--quick --no-shared-restarts"
+# for a small run that leaves them alone).
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos_run $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) var/test_*.sqlite3

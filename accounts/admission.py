@@ -15,6 +15,8 @@ could be overspent without bound — and rate limits fail open unless
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import math
 import secrets
@@ -25,6 +27,7 @@ from datetime import datetime, tzinfo
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.abandoned_admission import unfinished_releases
 from accounts.authenticated_key import AuthenticatedKey, Limits
 from accounts.errors import (
     AdmissionUnavailable,
@@ -39,6 +42,7 @@ from accounts.limit_store import (
     LimitStoreUnavailable,
     ScopeKind,
     ScopePlan,
+    Verdict,
 )
 from accounts.memory_limit_store import MemoryLimitStore
 from accounts.rate_limit_headers import rate_limit_headers, retry_headers, try_again_in
@@ -53,6 +57,10 @@ logger = logging.getLogger(__name__)
 BUDGET_COUNTER_GRACE_SECONDS = 86_400
 # Logging "Redis is down" once per request would flood the log exactly when it matters.
 UNAVAILABLE_LOG_INTERVAL_SECONDS = 10.0
+# Give-backs of cancelled admissions still running (a task needs a strong reference).
+_GIVING_BACK: set[asyncio.Future[None]] = set()
+# Pauses between attempts of a release that found the limit store unreachable.
+RELEASE_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0)
 _PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 # Which limits each step takes (``LimitKind`` values): the cheap ones need no body.
 _CALL_LIMITS = frozenset({"requests", "concurrency"})
@@ -82,13 +90,25 @@ class Admission:
         if self.plan is None or self.store is None or not self.plan.needs_release:
             return
         used = self.reserved_tokens if used_tokens is None else max(used_tokens, 0)
-        try:
-            await self.store.release(self.plan, used_tokens=used)
-        except LimitStoreUnavailable as error:
-            logger.warning(
-                "could not release admission %s (%s); its lease ends in %ss",
-                self.plan.admission_id, error, self.plan.lease_seconds,
-            )
+        unfinished_releases.begin(self.plan, used)
+        for attempt, pause in enumerate((*RELEASE_RETRY_SECONDS, None)):
+            try:
+                await self.store.release(self.plan, used_tokens=used)
+            except LimitStoreUnavailable as error:
+                if pause is None:
+                    # Left unfinished: settled at exit if still reserved, else its lease ends.
+                    logger.warning(
+                        "could not release admission %s after %s attempts (%s); its lease ends in %ss",
+                        self.plan.admission_id, attempt + 1, error, self.plan.lease_seconds,
+                    )
+                    return
+                # The client has its answer already: waiting out a Redis blip costs nobody,
+                # and a reservation given back by its lease would never charge the usage.
+                await asyncio.sleep(pause)
+                continue
+            break
+        # Not in a ``finally``: a release abandoned by a stopping loop must stay unfinished.
+        unfinished_releases.done(self.plan)
 
 
 class AdmissionController:
@@ -145,7 +165,7 @@ class AdmissionController:
         )
         store = self.store
         try:
-            verdict = await store.admit(plan)
+            verdict = await _admit_even_if_cancelled(store, plan)
         except LimitStoreUnavailable as error:
             self._fail_open_or_raise(plan, key, error)
             return Admission(key=key, model=model)
@@ -252,6 +272,39 @@ class AdmissionController:
             limit_kind="requests" if denial.kind == "requests" else "tokens",
             headers=headers,
         )
+
+
+async def _admit_even_if_cancelled(store: LimitStore, plan: AdmissionPlan) -> Verdict:
+    """``store.admit(plan)``; if the request is cancelled meanwhile (client gone, server
+    stopping), the admission still completes in Redis and is given back once it has: else its
+    request slot stayed taken until the lease ended."""
+    task = asyncio.ensure_future(store.admit(plan))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if plan.needs_release:
+            unfinished_releases.begin(plan, 0)
+            task.add_done_callback(functools.partial(_give_back_if_admitted, store, plan))
+        raise
+
+
+def _give_back_if_admitted(store: LimitStore, plan: AdmissionPlan, task: asyncio.Future[Verdict]) -> None:
+    if task.cancelled() or task.exception() is not None or task.result().denial is not None:
+        unfinished_releases.done(plan)
+        return
+    # Kept until done (the loop holds tasks weakly); if the loop stops first, the exit hook
+    # settles it.
+    give_back = asyncio.ensure_future(_give_back(store, plan))
+    _GIVING_BACK.add(give_back)
+    give_back.add_done_callback(_GIVING_BACK.discard)
+
+
+async def _give_back(store: LimitStore, plan: AdmissionPlan) -> None:
+    try:
+        await store.release(plan, used_tokens=0, only_if_reserved=True)
+    except LimitStoreUnavailable:
+        return  # left unfinished: settled at exit if still reserved, else its lease ends
+    unfinished_releases.done(plan)
 
 
 def _exhausted_window(denial: Denial, amount: int) -> WindowState:

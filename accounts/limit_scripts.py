@@ -13,7 +13,8 @@ Layout, per scope i (the key, then its tenant), -1 meaning "no such limit":
           → {0, kind, scope_index, limit, retry_ms}  kind 1 requests, 2 tokens, 3 concurrency, 4 budget
           → {1, req_limit, req_remaining, req_reset_ms, tok_limit, tok_remaining, tok_reset_ms}
   release ARGV admission_id, reserved_tokens, used_tokens, scope_count,
-               then per scope tpm, has_budget, tracks_leases
+               then per scope tpm, has_budget, tracks_leases,
+               then settle_only_reserved (1: a budget whose reservation is gone is left alone)
 """
 
 from __future__ import annotations
@@ -145,14 +146,16 @@ local used = tonumber(ARGV[3])
 local n = tonumber(ARGV[4])
 local function arg(i, j) return tonumber(ARGV[4 + (i - 1) * 3 + j]) end
 local function key(i, j) return KEYS[(i - 1) * 3 + j] end
+local only_reserved = tonumber(ARGV[4 + n * 3 + 1] or '0') == 1
 
 for i = 1, n do
   if arg(i, 3) == 1 then
     redis.call('ZREM', key(i, 2), id)
   end
-  if arg(i, 2) == 1 and redis.call('EXISTS', key(i, 3)) == 1 then
+  local reserved = nil
+  if arg(i, 2) == 1 then reserved = redis.call('HGET', key(i, 3), 'r:' .. id) end
+  if arg(i, 2) == 1 and redis.call('EXISTS', key(i, 3)) == 1 and (reserved or not only_reserved) then
     -- No reservation left means its lease expired and gave it back: charge the usage whole.
-    local reserved = redis.call('HGET', key(i, 3), 'r:' .. id)
     local delta = used - tonumber(reserved or '0')
     if reserved then redis.call('HDEL', key(i, 3), 'r:' .. id) end
     if delta ~= 0 then redis.call('HINCRBY', key(i, 3), 'used', delta) end

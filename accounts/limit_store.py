@@ -13,8 +13,8 @@ longer than ``OARLOCK_ADMISSION_LEASE_SECONDS``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
 
 from accounts.rate_window import WindowState
 
@@ -55,6 +55,21 @@ class AdmissionPlan:
     tokens: int
     lease_seconds: int
 
+    def to_json(self) -> dict[str, Any]:
+        """For the usage in-flight journal: a dead worker's admission is settled later."""
+        return {
+            "admission_id": self.admission_id, "tenant_id": self.tenant_id, "tokens": self.tokens,
+            "lease_seconds": self.lease_seconds, "scopes": [asdict(scope) for scope in self.scopes],
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> AdmissionPlan:
+        scopes = tuple(ScopePlan(**scope) for scope in value["scopes"])
+        return cls(
+            admission_id=value["admission_id"], tenant_id=value["tenant_id"], scopes=scopes,
+            tokens=value["tokens"], lease_seconds=value["lease_seconds"],
+        )
+
     @property
     def needs_release(self) -> bool:
         """False when only requests per minute apply: nothing to give back or settle."""
@@ -81,7 +96,11 @@ class Verdict:
 class LimitStore(Protocol):
     async def admit(self, plan: AdmissionPlan) -> Verdict: ...
 
-    async def release(self, plan: AdmissionPlan, *, used_tokens: int) -> None: ...
+    async def release(self, plan: AdmissionPlan, *, used_tokens: int, only_if_reserved: bool = False) -> None:
+        """Settle ``plan`` to ``used_tokens``. ``only_if_reserved``: leave a budget alone whose
+        reservation is gone (already settled, or given back by an expired lease) — for a
+        settlement that may repeat one already made (``accounts/abandoned_admission.py``)."""
+        ...
 
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
         """Tokens spent plus reserved in that budget period (for reports and tests)."""

@@ -60,9 +60,9 @@ class MemoryLimitStore:
         with self._lock:
             return self._admit(plan, self._clock())
 
-    async def release(self, plan: AdmissionPlan, *, used_tokens: int) -> None:
+    async def release(self, plan: AdmissionPlan, *, used_tokens: int, only_if_reserved: bool = False) -> None:
         with self._lock:
-            self._release(plan, used_tokens, self._clock())
+            self._release(plan, used_tokens, self._clock(), only_if_reserved)
 
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
         with self._lock:
@@ -130,16 +130,16 @@ class MemoryLimitStore:
                     taken.tokens = tighter(taken.tokens, window)
         return taken
 
-    def _release(self, plan: AdmissionPlan, used_tokens: int, now: float) -> None:
+    def _release(self, plan: AdmissionPlan, used_tokens: int, now: float, only_if_reserved: bool) -> None:
         for scope in plan.scopes:
             if scope.tracks_leases:
                 self._leases.get(self._key(plan, scope, "leases"), {}).pop(plan.admission_id, None)
             if scope.token_budget is not None:
                 budget = self._budget(self._budget_key(plan, scope), now)
-                if budget is not None:
+                reserved = None if budget is None else budget.reservations.pop(plan.admission_id, None)
+                if budget is not None and (reserved is not None or not only_if_reserved):
                     # A reservation already given back by an expired lease: charge the usage whole.
-                    reserved = budget.reservations.pop(plan.admission_id, 0)
-                    budget.used += used_tokens - reserved
+                    budget.used += used_tokens - (reserved or 0)
             if scope.tpm is not None:
                 key = self._key(plan, scope, "tpm")
                 delta = used_tokens - min(plan.tokens, scope.tpm)

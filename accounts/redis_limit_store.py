@@ -84,7 +84,7 @@ class RedisLimitStore:
             return Verdict(denial=Denial(_KINDS[kind], plan.scopes[index - 1].scope, limit, retry_ms))
         return Verdict(requests=_window(reply[1:4]), tokens=_window(reply[4:7]))
 
-    async def release(self, plan: AdmissionPlan, *, used_tokens: int) -> None:
+    async def release(self, plan: AdmissionPlan, *, used_tokens: int, only_if_reserved: bool = False) -> None:
         self.client()
         assert self._release is not None
         keys: list[str] = []
@@ -92,6 +92,7 @@ class RedisLimitStore:
         for scope in plan.scopes:
             keys.extend(_scope_keys(self.prefix, plan.tenant_id, scope.scope, scope.scope_id, scope.budget_label))
             args.extend((_or_none(scope.tpm), int(scope.token_budget is not None), int(scope.tracks_leases)))
+        args.append(int(only_if_reserved))
         await self._run(self._release, keys, args)
 
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:

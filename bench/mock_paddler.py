@@ -10,7 +10,8 @@ is measured is Oarlock. One process serves both wire formats with the same token
 
 The answer is chosen by the prompt text, so one mock serves every scenario of a run:
 ``tokens=N`` (default ``--tokens``) and ``delay_ms=D`` (default ``--delay-ms``) anywhere in the
-body. Like Paddler (actix with keep-alive disabled, protocol reference 1.1) every response says
+body; ``drop_after=K`` cuts the NDJSON stream after K tokens, without a terminal line (an agent
+that died mid-answer, for the chaos run). Like Paddler (actix with keep-alive disabled, protocol reference 1.1) every response says
 ``Connection: close`` and the connection is closed after it, so each upstream request pays a TCP
 connect — for Oarlock and LiteLLM alike. ``GET /__stats`` reports counters as JSON.
 
@@ -37,6 +38,7 @@ MAX_HEADER_BYTES: Final = 64 * 1024
 
 _TOKENS_RE: Final = re.compile(rb"tokens=(\d+)")
 _DELAY_RE: Final = re.compile(rb"delay_ms=(\d+)")
+_DROP_RE: Final = re.compile(rb"drop_after=(\d+)")
 _STREAM_RE: Final = re.compile(rb'"stream"\s*:\s*true')
 _INCLUDE_USAGE_RE: Final = re.compile(rb'"include_usage"\s*:\s*true')
 _CONTENT_LENGTH_RE: Final = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
@@ -72,6 +74,7 @@ class Answer:
     delay: float
     stream: bool
     include_usage: bool
+    drop_after: int | None = None
 
 
 def _chunk(payload: bytes) -> bytes:
@@ -271,7 +274,11 @@ class MockPaddlerProtocol(asyncio.Protocol):
             b"transfer-encoding: chunked\r\n" + _CLOSE_HEADERS + b"\r\n"
         )
         token = _Encoder.ndjson_token(request_id)
-        for _ in range(answer.tokens):
+        for index in range(answer.tokens):
+            if index == answer.drop_after:
+                assert self._transport is not None
+                self._transport.abort()
+                raise _ClientGone()
             await self._pause(answer)
             self._write(token)
         self._write(_Encoder.ndjson_done(request_id, answer.tokens) + _LAST_CHUNK)
@@ -320,11 +327,13 @@ class MockPaddler:
     def answer_for(self, body: bytes) -> Answer:
         tokens = _TOKENS_RE.search(body)
         delay = _DELAY_RE.search(body)
+        drop = _DROP_RE.search(body)
         return Answer(
             tokens=int(tokens.group(1)) if tokens else self.default_tokens,
             delay=int(delay.group(1)) / 1000 if delay else self.default_delay,
             stream=_STREAM_RE.search(body) is not None,
             include_usage=_INCLUDE_USAGE_RE.search(body) is not None,
+            drop_after=int(drop.group(1)) if drop else None,
         )
 
     async def serve(self, host: str, port: int) -> None:

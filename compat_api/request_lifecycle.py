@@ -40,7 +40,7 @@ from accounts.admission import Admission, admit_call, reserve_tokens
 from accounts.authenticated_key import AuthenticatedKey
 from compat_api.errors import InvalidRequest, PayloadTooLarge
 from compat_api.request_limits import is_recordable_model
-from compat_api.upstream_stream import UpstreamStream, estimate_tokens
+from compat_api.upstream_stream import UpstreamStream, estimate_prompt_tokens, estimate_tokens
 from paddler_protocol.conversation_params import ConversationParams
 from usage.usage_meter import Outcome, UsageMeter
 
@@ -89,6 +89,7 @@ class RequestLifecycle:
         if endpoint is not None:
             self.meter = self._new_meter(endpoint, self.key)
             self._admissions.append(await admit_call(key=self.key))
+            self.meter.admitted(prompt_estimate=None, admission_plans=self._admission_plans())
         body = await _read_body(self._receive, limit)
         self.body_size = len(body)
         body_file.write(body)
@@ -114,6 +115,10 @@ class RequestLifecycle:
         self._admissions.append(
             await reserve_tokens(key=authenticated_key(self), model=model, estimated_tokens=estimate_tokens(params))
         )
+        meter.model = model
+        # Journalled before the upstream sees it: a worker killed from here on still leaves
+        # what its usage record and its admissions' settlement need (usage_inflight_journal).
+        meter.admitted(prompt_estimate=estimate_prompt_tokens(params), admission_plans=self._admission_plans())
         return await UpstreamStream.open(model=model, params=params, meter=meter)
 
     # --- step 8 -----------------------------------------------------------------------------
@@ -146,10 +151,13 @@ class RequestLifecycle:
                     http_status=499 if client_disconnected else status,
                     error="ClientDisconnected" if client_disconnected else _unfinished_reason(),
                 )
-            used = meter.tokens.total_tokens if meter is not None else 0
+            # The record's total: with the prompt estimated when no Done came (never 0).
+            used = meter.billed_tokens if meter is not None else 0
             for admission in self._admissions:
                 if not admission.released:
                     await admission.release(used_tokens=used)
+            if meter is not None:
+                meter.admission_settled()
         except Exception:
             logger.exception("closing the request failed")
 
@@ -164,6 +172,9 @@ class RequestLifecycle:
             # Names go on the usage record: billing data outlives renamed and deleted keys.
             tenant_name=key.tenant_name, key_name=key.key_name, key_prefix=key.key_prefix,
         )
+
+    def _admission_plans(self) -> list[dict[str, Any]]:
+        return [admission.plan.to_json() for admission in self._admissions if admission.plan is not None]
 
     def _metered(self) -> UsageMeter:
         if self.meter is None:

@@ -92,10 +92,15 @@ async def _next_line(lines: PaddlerStream) -> PaddlerLine:
 
 def estimate_tokens(params: ConversationParams) -> int:
     """Prompt size estimate + the request's max tokens: what admission reserves up front."""
+    return estimate_prompt_tokens(params) + max(params.max_tokens, 0)
+
+
+def estimate_prompt_tokens(params: ConversationParams) -> int:
+    """The prompt's size before Paddler counts it (billed if Paddler never says)."""
     chars = 0
     for message in params.conversation_history:
         if isinstance(message.content, str):
             chars += len(message.content)
         else:
             chars += sum(len(getattr(part, "text", "")) for part in message.content)
-    return chars // CHARS_PER_TOKEN_ESTIMATE + 1 + max(params.max_tokens, 0)
+    return chars // CHARS_PER_TOKEN_ESTIMATE + 1

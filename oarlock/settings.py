@@ -273,6 +273,14 @@ AXES_VERBOSE = False
 # --- usage -------------------------------------------------------------------------------
 
 OARLOCK_USAGE_RETENTION_DAYS = env_int("OARLOCK_USAGE_RETENTION_DAYS", 90)
+# fsync the usage journals (finished records, and requests in flight) once per batch: a machine
+# crash then loses no more than a process crash does (docs/usage.md states the bounds).
+OARLOCK_USAGE_JOURNAL_FSYNC = env_bool("OARLOCK_USAGE_JOURNAL_FSYNC", True)
+# How often the tokens relayed so far are journalled for each open request: what a SIGKILL
+# can lose of a request's tokens.
+OARLOCK_USAGE_CHECKPOINT_SECONDS = env_float("OARLOCK_USAGE_CHECKPOINT_SECONDS", 1.0)
+# Usage records the writer keeps in memory while the database is unreachable; more wait on disk.
+OARLOCK_USAGE_MAX_PENDING = env_int("OARLOCK_USAGE_MAX_PENDING", 10_000)
 
 # --- metrics ------------------------------------------------------------------------------
 

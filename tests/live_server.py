@@ -66,7 +66,7 @@ class LiveServer:
                 "oarlock.asgi:application"]
 
     def start(self, timeout: float = 30.0) -> LiveServer:
-        log = self.log_path.open("wb")
+        log = self.log_path.open("ab")  # "ab": a restart (same port, same var dir) keeps the log
         self.process = subprocess.Popen(
             self.command(), cwd=PROJECT_DIR, env=self._env, stdout=log, stderr=subprocess.STDOUT
         )
@@ -92,6 +92,13 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait(5)
+
+    def kill(self) -> int | None:
+        """SIGKILL: no shutdown hook runs (what an OOM kill or a crash does)."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        self.process.kill()
+        return self.process.wait(10)
 
     def log_tail(self, lines: int = 60) -> str:
         try:

@@ -16,6 +16,8 @@ class Outcome(models.TextChoices):
     FAILED = "failed"
     CLIENT_DISCONNECTED = "client_disconnected", "client disconnected"
     REJECTED = "rejected"
+    # The worker died mid-request (SIGKILL, crash): written later from the in-flight journal.
+    INTERRUPTED = "interrupted"
 
 
 class Endpoint(models.TextChoices):
@@ -53,8 +55,10 @@ class UsageRecord(models.Model):
     http_status = models.PositiveSmallIntegerField()
     error_class = models.CharField(max_length=120, blank=True)
     usage_source = models.CharField(max_length=8, choices=UsageSource.choices)
-    # False when no Done arrived: prompt_tokens is then stored as 0 but is not a measurement.
+    # False when no Done arrived: prompt_tokens is then 0 or, when flagged below, an estimate.
     prompt_tokens_known = models.BooleanField(default=True)
+    # True when prompt_tokens is the admission estimate (no Done came, the prompt was sent).
+    prompt_tokens_estimated = models.BooleanField(default=False, db_default=False)
     prompt_tokens = models.PositiveIntegerField(default=0)
     cached_prompt_tokens = models.PositiveIntegerField(default=0)
     input_image_tokens = models.PositiveIntegerField(default=0)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from paddler_protocol.paddler_message import (
 )
 from paddler_protocol.token_usage import TokenUsage
 from usage import request_metrics as metrics
+from usage.usage_inflight_journal import inflight_journal
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer
 
@@ -60,6 +62,31 @@ class UsageMeter:
     tenant_name: str = ""
     key_name: str = ""
     key_prefix: str = ""
+    # The prompt size estimated at admission (None until admitted): billed when no Done comes.
+    prompt_estimate: int | None = None
+    _journalled: bool = False
+
+    def admitted(self, *, prompt_estimate: int | None, admission_plans: list[dict[str, Any]]) -> None:
+        """The request was admitted (again: each step of admission calls this; the last one,
+        just before the upstream, knows the prompt): journal it, so that a worker killed
+        before the end still leaves what its record needs (``usage_inflight_journal``)."""
+        if prompt_estimate is not None:
+            self.prompt_estimate = max(prompt_estimate, 1)
+        self._journalled = True
+        inflight_journal.opened(self.request_id, self._journal_fields(admission_plans), self._counters)
+
+    def _journal_fields(self, admission_plans: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint, "tenant_id": self.tenant_id, "api_key_id": self.api_key_id,
+            "model": self.model, "upstream": self.upstream, "streamed": self.streamed,
+            "started_at": self.started_at.isoformat(), "prompt_estimate": self.prompt_estimate,
+            "tenant_name": self.tenant_name, "key_name": self.key_name, "key_prefix": self.key_prefix,
+            "admissions": admission_plans,
+        }
+
+    def _counters(self) -> tuple[int, int, int, int]:
+        counted = self._counted
+        return counted["content"], counted["reasoning"], counted["tool_call"], counted["undeterminable"]
 
     def __post_init__(self) -> None:
         metrics.request_started(self.endpoint)
@@ -107,6 +134,16 @@ class UsageMeter:
             undeterminable_tokens=self._counted["undeterminable"],
         )
 
+    def admission_settled(self) -> None:
+        """The request's admission is released: its in-flight entry needs nothing more of it."""
+        if self._journalled:
+            inflight_journal.released(self.request_id, self.record)
+
+    @property
+    def billed_tokens(self) -> int:
+        """What the request's budget is settled to: its record's total once finished."""
+        return (self.record.tokens if self.record is not None else self.tokens).total_tokens
+
     def finish(
         self, *, outcome: Outcome, http_status: int, error: BaseException | str | None = None
     ) -> UsageRecordDraft | None:
@@ -120,6 +157,17 @@ class UsageMeter:
             else round((self._first_token_monotonic - self._started_monotonic) * 1000)
         )
         reported = self._reported is not None
+        tokens = self.tokens
+        # The prompt went upstream but no Done said how long it was: bill the admission
+        # estimate (flagged) rather than 0, so a budget never under-counts.
+        estimate = self.prompt_estimate
+        estimated = (
+            not reported
+            and estimate is not None
+            and (outcome == "client_disconnected" or tokens.completion_tokens > 0)
+        )
+        if estimated and estimate is not None:
+            tokens = replace(tokens, prompt_tokens=estimate)
         self.record = UsageRecordDraft(
             request_id=self.request_id,
             endpoint=self.endpoint,
@@ -135,8 +183,9 @@ class UsageMeter:
             http_status=http_status,
             error_class=_error_class(error),
             usage_source="reported" if reported else "counted",
-            tokens=self.tokens,
+            tokens=tokens,
             prompt_tokens_known=reported or outcome == "rejected",
+            prompt_tokens_estimated=estimated,
             paddler_request_id=self.paddler_request_id,
             generated_by=self.generated_by,
             tenant_name=self.tenant_name,
@@ -146,6 +195,12 @@ class UsageMeter:
         _submit(self.record)
         metrics.observe_request(self.record, error)
         return self.record
+
+
+def _prompt_for_log(record: UsageRecordDraft) -> str | int:
+    if record.prompt_tokens_known:
+        return record.tokens.prompt_tokens
+    return f"~{record.tokens.prompt_tokens}" if record.prompt_tokens_estimated else "unknown"
 
 
 def _error_class(error: BaseException | str | None) -> str:
@@ -164,7 +219,7 @@ def _submit(record: UsageRecordDraft) -> None:
         "duration_ms=%s paddler_request_id=%s generated_by=%s",
         record.endpoint, record.tenant_name or record.tenant_id, record.key_prefix or record.api_key_id,
         record.model or "-", record.outcome, record.http_status, record.error_class or "-",
-        record.tokens.prompt_tokens if record.prompt_tokens_known else "unknown",
+        _prompt_for_log(record),
         record.tokens.completion_tokens, record.tokens.reasoning_tokens, record.usage_source,
         record.time_to_first_token_ms if record.time_to_first_token_ms is not None else "-",
         record.duration_ms, record.paddler_request_id or "-", record.generated_by or "-",

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from paddler_protocol.token_usage import TokenUsage
 
-Outcome = Literal["completed", "incomplete", "failed", "client_disconnected", "rejected"]
+Outcome = Literal["completed", "incomplete", "failed", "client_disconnected", "rejected", "interrupted"]
 UsageSource = Literal["reported", "counted"]
 
 
@@ -44,6 +44,9 @@ class UsageRecordDraft:
     tenant_name: str = ""
     key_name: str = ""
     key_prefix: str = ""
+    # No Done came but the prompt reached Paddler: ``tokens.prompt_tokens`` is the estimate
+    # made at admission, billed so that a budget never under-counts.
+    prompt_tokens_estimated: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """A JSON object for the writer's crash journal (``from_json`` reads it back)."""

@@ -70,9 +70,11 @@ def record_from_draft(draft: UsageRecordDraft) -> UsageRecord:
         http_status=draft.http_status,
         error_class=draft.error_class,
         usage_source=draft.usage_source,
-        # Unknown prompt tokens are stored as 0 and flagged (prompt_tokens_known), never guessed.
+        # Unknown prompt tokens are stored as 0 and flagged (prompt_tokens_known), unless the
+        # meter estimated them at admission (flagged too): what the budget was charged.
         prompt_tokens_known=draft.prompt_tokens_known,
-        prompt_tokens=tokens.prompt_tokens if draft.prompt_tokens_known else 0,
+        prompt_tokens_estimated=draft.prompt_tokens_estimated and not draft.prompt_tokens_known,
+        prompt_tokens=tokens.prompt_tokens if draft.prompt_tokens_known or draft.prompt_tokens_estimated else 0,
         cached_prompt_tokens=tokens.cached_prompt_tokens,
         input_image_tokens=tokens.input_image_tokens,
         content_tokens=tokens.content_tokens,

@@ -117,13 +117,16 @@ def add_rollups_from_records(cursor: CursorWrapper, where: str, params: Sequence
 def rebuild_usage_rollups(*, since: date | None = None, until: date | None = None) -> int:
     """Recompute the cells of ``since``..``until`` (inclusive) from the records; returns cells.
 
-    Defaults to the days that still have records: days older than the oldest record were
-    pruned, and their rollups are the only totals left, so they are never rebuilt by default.
+    Only days that still have records are rebuilt, whatever the range asks: days older than
+    the oldest record were pruned, and their rollups are the only totals left (rebuilding them
+    from no records would erase them). Days after the newest record keep their cells too.
     """
     bounds = UsageRecord.objects.aggregate(first=Min("day"), last=Max("day"))
-    since = since or bounds["first"]
-    until = until or bounds["last"]
-    if since is None or until is None or since > until:
+    if bounds["first"] is None:
+        return 0
+    since = max(since or bounds["first"], bounds["first"])
+    until = min(until or bounds["last"], bounds["last"])
+    if since > until:
         return 0
     day_field = UsageRollup._meta.get_field("day")
     day_range = [day_field.get_db_prep_save(since, connection), day_field.get_db_prep_save(until, connection)]

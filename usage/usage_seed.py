@@ -176,6 +176,7 @@ def _record_columns(dialect: _Dialect) -> list[tuple[str, str]]:
                         "WHEN g.fate < 99 THEN 'ValidationError' ELSE 'ClientDisconnected' END"),
         ("usage_source", "CASE WHEN g.fate >= 99 OR (g.fate >= 95 AND g.fate < 97) THEN 'counted' ELSE 'reported' END"),
         ("prompt_tokens_known", "(g.fate < 95 OR (g.fate >= 97 AND g.fate < 99))"),
+        ("prompt_tokens_estimated", "(1 = 0)"),
         ("prompt_tokens", "CASE WHEN g.fate < 95 THEN g.prompt ELSE 0 END"),
         ("cached_prompt_tokens", "CASE WHEN g.fate < 95 THEN g.cached ELSE 0 END"),
         ("input_image_tokens", "0"),

@@ -7,10 +7,17 @@ still drain the queue in ``atexit`` after the server's loop has stopped. It is a
 so it never blocks exit by itself; the ``atexit`` hook stops it properly: commit everything
 pending, retrying for up to ``shutdown_timeout`` seconds.
 
-Loss model: a draft is appended to the crash journal (``usage_journal``) as soon as the thread
-takes it, before any database work, and stays in memory until committed. A database outage
-delays records (retries with exponential backoff) instead of dropping them; a crash, or an
-outage that outlasts the shutdown, leaves them in the journal for the next writer to replay.
+Loss model: a draft is appended to the crash journal (``usage_journal``; fsynced within
+``journal_fsync.FSYNC_INTERVAL_SECONDS``) as soon as the thread takes it, before any database work. A request
+still running is in the in-flight journal (``usage_inflight_journal``) from admission on; its
+entry is closed once its draft is in the crash journal, and a dead worker's open entries become
+``interrupted`` records when the next writer starts (``interrupted_requests``). A database
+outage delays records (retries with exponential backoff) instead of dropping them: memory holds
+at most ``max_pending`` drafts, the rest wait in order in the journal's spill file. A crash, or
+an outage that outlasts the shutdown, leaves them on disk for the next writer to replay.
+
+SQLite allows one writer at a time: "database is locked" after the busy timeout is contention,
+not an outage, and is retried after ``CONTENTION_RETRY_SECONDS`` without backing off further.
 
 Poison records: a batch that fails for any other reason than the connection (a ``DataError``,
 an ``IntegrityError``, any non-database exception of the store) would fail the same way on
@@ -34,8 +41,11 @@ from typing import Any
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
+from accounts.abandoned_admission import settle_abandoned_admissions
 from usage import request_metrics as metrics
+from usage.interrupted_requests import adopt_interrupted_requests
 from usage.usage_dead_letter import UsageDeadLetter
+from usage.usage_inflight_journal import inflight_journal
 from usage.usage_journal import UsageJournal, database_key
 from usage.usage_record_draft import UsageRecordDraft
 from usage.usage_record_store import store_usage_batch
@@ -46,6 +56,7 @@ BATCH_SIZE = 500
 FLUSH_INTERVAL_SECONDS = 0.2
 MAX_BACKOFF_SECONDS = 5.0
 SHUTDOWN_TIMEOUT_SECONDS = 20.0
+CONTENTION_RETRY_SECONDS = 0.05
 
 StoreBatch = Callable[[Sequence[UsageRecordDraft]], Any]
 
@@ -76,8 +87,10 @@ class UsageWriter:
         batch_size: int = BATCH_SIZE,
         flush_interval: float = FLUSH_INTERVAL_SECONDS,
         shutdown_timeout: float = SHUTDOWN_TIMEOUT_SECONDS,
+        max_pending: int | None = None,
     ) -> None:
         self._store = store
+        self._max_pending = max_pending
         self._journal_dir = journal_dir
         self._batch_size = batch_size
         self._flush_interval = flush_interval
@@ -99,14 +112,16 @@ class UsageWriter:
                 return
             directory = self._journal_dir or Path(settings.VAR_DIR) / "usage-journal"
             database = database_key(connections["default"].settings_dict)
+            _start_inflight_journal(directory / "inflight", database)
             loop = _FlushLoop(
                 self._queue,
                 store=self._store,
-                journal=_open_journal(directory, database),
+                journal=_open_journal(directory, database, fsync=settings.OARLOCK_USAGE_JOURNAL_FSYNC),
                 dead_letter=UsageDeadLetter(directory, database),
                 batch_size=self._batch_size,
                 flush_interval=self._flush_interval,
                 shutdown_timeout=self.shutdown_timeout,
+                max_pending=self._max_pending or settings.OARLOCK_USAGE_MAX_PENDING,
             )
             self._thread = threading.Thread(target=loop.run, name="usage-writer", daemon=True)
             self._thread.start()
@@ -130,11 +145,23 @@ class UsageWriter:
             return True
         self._queue.put(_Stop())
         thread.join(self.shutdown_timeout + 5.0 if timeout is None else timeout)
+        inflight_journal.stop()
         return not thread.is_alive()
 
 
-def _open_journal(directory: Path, database: str) -> UsageJournal | None:
-    journal = UsageJournal(directory, database)
+def _start_inflight_journal(directory: Path, database: str) -> None:
+    try:
+        inflight_journal.start(
+            directory, database,
+            checkpoint_seconds=settings.OARLOCK_USAGE_CHECKPOINT_SECONDS,
+            fsync=settings.OARLOCK_USAGE_JOURNAL_FSYNC,
+        )
+    except OSError:
+        logger.exception("usage in-flight journal unavailable in %s: a killed worker loses its open requests", directory)
+
+
+def _open_journal(directory: Path, database: str, *, fsync: bool) -> UsageJournal | None:
+    journal = UsageJournal(directory, database, fsync=fsync)
     try:
         journal.open()
     except OSError:
@@ -156,8 +183,10 @@ class _FlushLoop:
         batch_size: int,
         flush_interval: float,
         shutdown_timeout: float,
+        max_pending: int,
     ) -> None:
         self._inbox = inbox
+        self._max_pending = max(max_pending, 1)
         self._store = store
         self._journal = journal
         self._dead_letter = dead_letter
@@ -176,9 +205,10 @@ class _FlushLoop:
             self._adopt_orphans()
             while not self._finished():
                 self._receive(self._wait_seconds())
+                self._sync_journal()
                 if self._due():
                     self._write()
-                if not self._pending:
+                if not self._pending and not self._spilled:
                     self._release_waiters()
                 self._report_backlog()
         except Exception:
@@ -186,11 +216,16 @@ class _FlushLoop:
         finally:
             self._close()
 
+    @property
+    def _spilled(self) -> int:
+        return 0 if self._journal is None else self._journal.spilled
+
     def _report_backlog(self) -> None:
         age = 0.0 if self._oldest is None or not self._pending else time.monotonic() - self._oldest
         metrics.usage_writer_backlog(pending=len(self._pending), oldest_age_seconds=age)
 
     def _adopt_orphans(self) -> None:
+        """Replay dead writers' journals, then write their open requests as interrupted."""
         if self._journal is None:
             return
         drafts, orphans = self._journal.adopt_orphans()
@@ -198,8 +233,32 @@ class _FlushLoop:
             logger.warning("replaying %s usage records from a previous process's journal", len(drafts))
             self._accept(drafts)
         self._journal.forget(orphans)
+        interrupted = adopt_interrupted_requests(
+            self._journal.path.parent / "inflight", self._journal.database,
+            finished={draft.request_id: draft.tokens.total_tokens for draft in drafts},
+        )
+        if interrupted.drafts:
+            logger.warning("writing %s interrupted usage records left open by a dead worker", len(interrupted.drafts))
+            self._accept(interrupted.drafts)
+        # Their drafts are in our journal now: settling first could not be undone by a crash.
+        settle_abandoned_admissions(interrupted.admissions)
+        self._journal.forget(interrupted.orphans)
+
+    def _sync_journal(self) -> None:
+        if self._journal is not None:
+            try:
+                self._journal.sync_if_due()
+            except OSError:
+                logger.exception("could not fsync the usage journal")
 
     def _wait_seconds(self) -> float | None:
+        fsync_due = None if self._journal is None else self._journal.fsync_due_in()
+        wait = self._wait_for_work()
+        if fsync_due is None:
+            return wait
+        return fsync_due if wait is None else min(wait, fsync_due)
+
+    def _wait_for_work(self) -> float | None:
         if not self._pending:
             return None if self._stop_deadline is None else 0.0
         assert self._oldest is not None
@@ -224,15 +283,47 @@ class _FlushLoop:
         if any(isinstance(item, _Stop) for item in items) and self._stop_deadline is None:
             self._stop_deadline = time.monotonic() + self._shutdown_timeout
 
-    def _accept(self, drafts: list[UsageRecordDraft]) -> None:
+    def _accept(self, drafts: list[UsageRecordDraft], *, unspilled: bool = False) -> None:
+        recorded = [(draft.request_id, draft.tokens.total_tokens) for draft in drafts]
         if self._journal is not None:
+            if not unspilled:
+                drafts = self._spill_beyond_memory(drafts)
             try:
                 self._journal.append(drafts)
             except OSError:
                 logger.exception("could not journal %s usage records", len(drafts))
+        # Safe on disk as finished records: their in-flight entries are done with.
+        inflight_journal.recorded(recorded)
+        if not drafts:
+            return
         if not self._pending:
             self._oldest = time.monotonic()
         self._pending += drafts
+
+    def _spill_beyond_memory(self, drafts: list[UsageRecordDraft]) -> list[UsageRecordDraft]:
+        """Keep at most ``max_pending`` drafts in memory; later ones wait on disk, in order."""
+        assert self._journal is not None
+        room = 0 if self._journal.spilled else max(self._max_pending - len(self._pending), 0)
+        if len(drafts) <= room:
+            return drafts
+        try:
+            self._journal.spill(drafts[room:])
+        except OSError:
+            logger.exception("could not spill %s usage records to disk; they are kept in memory", len(drafts) - room)
+            return drafts
+        return drafts[:room]
+
+    def _refill(self) -> None:
+        """Take spilled drafts back into memory as room frees up."""
+        if not self._spilled:
+            return
+        assert self._journal is not None
+        try:
+            drafts = self._journal.unspill(self._max_pending - len(self._pending))
+        except (OSError, ValueError) as error:
+            logger.error("could not read spilled usage records back (%s); they stay on disk", error)
+            return
+        self._accept(drafts, unspilled=True)
 
     def _due(self) -> bool:
         if not self._pending or time.monotonic() < self._retry_at:
@@ -262,6 +353,7 @@ class _FlushLoop:
             logger.warning("usage writes recovered after %s failed attempts", self._failures)
         self._failures, self._retry_at, self._oldest = 0, 0.0, None
         self._committed()
+        self._refill()
 
     def _isolate(self, batch: list[UsageRecordDraft], error: Exception) -> bool:
         """Bisect a batch that failed on its data: commit every part that goes through,
@@ -322,6 +414,12 @@ class _FlushLoop:
         return True
 
     def _failed(self, error: Exception) -> None:
+        if _is_contention(error):
+            # Another writer holds SQLite's lock: it frees within a transaction, so retry soon
+            # (an exponential backoff here left records seconds late behind a short lock).
+            self._retry_at = time.monotonic() + CONTENTION_RETRY_SECONDS
+            logger.info("usage write waits for the database lock; %s records kept", len(self._pending))
+            return
         self._failures += 1
         backoff = min(MAX_BACKOFF_SECONDS, 0.1 * 2 ** (self._failures - 1))
         self._retry_at = time.monotonic() + backoff
@@ -359,6 +457,10 @@ class _FlushLoop:
         if self._journal is not None:
             self._journal.close(empty=not self._pending)
         connections.close_all()
+
+
+def _is_contention(error: Exception) -> bool:
+    return isinstance(error, OperationalError) and "database is locked" in str(error)
 
 
 # The process's writer: started by the first submit (or explicitly at server start).

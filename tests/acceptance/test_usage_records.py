@@ -157,7 +157,8 @@ def test_a_client_that_disconnects_mid_stream_is_billed_every_token_it_was_sent(
     assert sent is not None and 3 <= sent < 100  # the first chunk carries the role only
     assert (record.outcome, record.http_status, record.usage_source) == ("client_disconnected", 499, "counted")
     assert record.content_tokens == record.completion_tokens == sent
-    assert (record.prompt_tokens, record.prompt_tokens_known) == (0, False)
+    # No Done: the prompt is billed at the admission estimate ("Hi": one token), flagged.
+    assert (record.prompt_tokens, record.prompt_tokens_known, record.prompt_tokens_estimated) == (1, False, True)
 
 
 def test_a_non_streaming_client_that_gives_up_is_recorded_as_disconnected(

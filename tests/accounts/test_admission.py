@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from accounts import admission as admission_module
 from accounts.admission import AdmissionController
 from accounts.authenticated_key import AuthenticatedKey, Limits
 from accounts.errors import (
@@ -16,6 +18,7 @@ from accounts.errors import (
     ModelNotAllowed,
     RateLimited,
 )
+from accounts.limit_store import LimitStoreUnavailable
 from accounts.memory_limit_store import MemoryLimitStore
 
 _ids = itertools.count(100)
@@ -139,3 +142,56 @@ async def test_with_redis_down_budgets_fail_closed(controller: AdmissionControll
     settings.REDIS_URL = UNREACHABLE_REDIS
     with pytest.raises(AdmissionUnavailable, match="token budgets fail closed"):
         await controller.admit(key=make_key(rpm=1, tenant=Limits(token_budget=10)), model="m", estimated_tokens=1)
+
+
+class BlinkingStore(MemoryLimitStore):
+    """A store whose first ``failures`` releases find Redis unreachable (a restart, a stall)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def release(self, plan: Any, *, used_tokens: int, only_if_reserved: bool = False) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise LimitStoreUnavailable("Redis: connection refused")
+        await super().release(plan, used_tokens=used_tokens, only_if_reserved=only_if_reserved)
+
+
+async def test_a_release_that_meets_a_redis_blip_is_retried_and_charges_the_usage(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01, 0.01))
+    store = BlinkingStore(failures=2)
+    controller = AdmissionController(store=store)
+    key = make_key(token_budget=1000, max_concurrent=1)
+    admission = await controller.admit(key=key, model="m", estimated_tokens=300)
+    await admission.release(used_tokens=40)
+    assert admission.plan is not None
+    label = admission.plan.scopes[0].budget_label
+    assert await store.budget_used(tenant_id=key.tenant_id, scope="key", scope_id=key.key_id, label=label) == 40
+    # The slot is free again: not held until the lease ends.
+    await controller.admit(key=key, model="m", estimated_tokens=1)
+
+
+class SlowAdmitStore(MemoryLimitStore):
+    """Takes the slot at once and answers late, like a Redis script whose reply is in flight."""
+
+    async def admit(self, plan: Any) -> Any:
+        verdict = await super().admit(plan)
+        await asyncio.sleep(0.05)
+        return verdict
+
+
+async def test_a_request_cancelled_during_its_admission_gives_its_slot_back() -> None:
+    store = SlowAdmitStore()
+    controller = AdmissionController(store=store)
+    key = make_key(max_concurrent=1)
+    waiting = asyncio.create_task(controller.admit(key=key, model="m", estimated_tokens=1))
+    await asyncio.sleep(0.01)
+    waiting.cancel()  # the client went away while Redis was admitting it
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await asyncio.sleep(0.1)
+    admission = await controller.admit(key=key, model="m", estimated_tokens=1)
+    await admission.release(used_tokens=1)

@@ -113,6 +113,41 @@ def test_a_draft_survives_its_journal_round_trip(writer: CapturingWriter) -> Non
     assert UsageRecordDraft.from_json(draft.to_json()) == draft
 
 
+def test_a_disconnect_after_admission_bills_the_prompt_estimate_and_flags_it(writer: CapturingWriter) -> None:
+    meter = _meter()
+    meter.admitted(prompt_estimate=40, admission_plans=[])
+    meter.observe(_line(ContentToken("a")))
+    meter.finish(outcome="client_disconnected", http_status=499, error="ClientDisconnected")
+    [draft] = writer.drafts
+    assert (draft.tokens.prompt_tokens, draft.prompt_tokens_estimated, draft.prompt_tokens_known) == (40, True, False)
+    # The budget settles to the record: prompt estimate plus what was relayed, never 0 prompt.
+    assert meter.billed_tokens == 41
+
+
+def test_a_disconnect_before_any_token_still_bills_the_prompt_estimate(writer: CapturingWriter) -> None:
+    meter = _meter()
+    meter.admitted(prompt_estimate=12, admission_plans=[])
+    meter.finish(outcome="client_disconnected", http_status=499, error="ClientDisconnected")
+    assert meter.billed_tokens == 12 and writer.drafts[0].prompt_tokens_estimated
+
+
+def test_a_done_wins_over_the_estimate(writer: CapturingWriter) -> None:
+    meter = _meter()
+    meter.admitted(prompt_estimate=999, admission_plans=[])
+    meter.observe(_line(Done(DONE_USAGE)))
+    meter.finish(outcome="client_disconnected", http_status=499)
+    [draft] = writer.drafts
+    assert (draft.tokens, draft.prompt_tokens_estimated) == (DONE_USAGE, False)
+    assert meter.billed_tokens == DONE_USAGE.total_tokens
+
+
+def test_an_upstream_refusal_before_any_token_bills_nothing(writer: CapturingWriter) -> None:
+    meter = _meter()
+    meter.admitted(prompt_estimate=30, admission_plans=[])
+    meter.finish(outcome="failed", http_status=503, error="UpstreamOverloaded")
+    assert meter.billed_tokens == 0 and not writer.drafts[0].prompt_tokens_estimated
+
+
 def test_strings_from_the_upstream_are_clipped_to_their_record_columns(writer: CapturingWriter) -> None:
     meter = _meter()
     meter.observe(PaddlerLine(ContentToken("a"), "r" * 500, "agent\n" * 100))  # type: ignore[arg-type]

@@ -67,3 +67,20 @@ def call_command_output(*args: str) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
+
+
+def test_rebuilding_since_before_the_oldest_record_keeps_the_pruned_days_rollups() -> None:
+    _store_mixed_usage()
+    store(make_draft(started_at=at("2025-02-20 10:00"), tokens=TokenUsage(prompt_tokens=7, content_tokens=3)))
+    before = _cells()
+    call_command("prune_usage", "--older-than-days", "1")  # every record is older: all pruned
+    store(make_draft(started_at=at("2025-03-02 12:00"), tokens=TokenUsage(prompt_tokens=1)))
+    after_new_record = _cells()
+    assert after_new_record != before
+    output = call_command_output("rebuild_usage_rollups", "--since", "2025-01-01")
+    # Only 2025-03-02 still has a record: its cell is rebuilt from it, the pruned days' cells
+    # (2025-02-20, 2025-03-01, and the pruned part of 2025-03-02 is gone from the records) stay.
+    assert output.strip() == "Rebuilt 1 usage rollup cells."
+    cells = _cells()
+    assert {day for day, *_ in cells} == {"2025-02-20", "2025-03-01", "2025-03-02"}
+    assert all(cells[cell] == before[cell] for cell in before if cell[0] != "2025-03-02")

@@ -12,8 +12,8 @@ from usage.usage_rollup import rebuild_usage_rollups
 
 class Command(BaseCommand):
     help = (
-        "Recompute daily usage rollups from the raw records. Without a range: the days that "
-        "still have records (older days were pruned and their rollups are all that is left)."
+        "Recompute daily usage rollups from the raw records, only for days that still have records "
+        "(older days were pruned and their rollups are all that is left)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
