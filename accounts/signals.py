@@ -40,8 +40,12 @@ def person_deactivating(sender: type[Any], instance: Any, **kwargs: Any) -> None
     was_active = sender.objects.filter(pk=instance.pk, is_active=True).exists()
     if was_active:
         record_change(
-            actor=None, action="user.deactivated", target=instance, tenant=None,
-            before={"is_active": True}, after={"is_active": False},
+            actor=None,
+            action="user.deactivated",
+            target=instance,
+            tenant=None,
+            before={"is_active": True},
+            after={"is_active": False},
         )
 
 
@@ -60,6 +64,10 @@ def membership_changed(sender: type[TenantMembership], instance: TenantMembershi
 def _forget_keys_on_commit(**owned_by: Any) -> None:
     """After the commit as well: a worker that read the row before it would cache the old state."""
     keys = list(ApiKey.objects.filter(**owned_by))
-    for key in keys:
-        _forget_key(key)
-    transaction.on_commit(lambda: [_forget_key(key) for key in keys])
+
+    def forget() -> None:
+        for key in keys:
+            _forget_key(key)
+
+    forget()
+    transaction.on_commit(forget)

@@ -30,9 +30,7 @@ def portal_tenants(user: Any) -> list[PortalTenant]:
     """The tenants the person belongs to (staff: every tenant), with their role."""
     if not is_person(user):
         return []
-    roles = dict(
-        TenantMembership.objects.filter(user=user).values_list("tenant_id", "role")
-    )
+    roles = dict(TenantMembership.objects.filter(user=user).values_list("tenant_id", "role"))
     tenants = Tenant.objects.all() if is_staff(user) else Tenant.objects.filter(pk__in=roles)
     return [
         PortalTenant(tenant, is_staff(user) or roles.get(tenant.pk) == TenantRole.ADMIN)
@@ -51,9 +49,7 @@ def own_keys(user: Any) -> QuerySet[ApiKey]:
     """The person's keys in tenants they still belong to."""
     if not is_person(user):
         return ApiKey.objects.none()
-    return ApiKey.objects.select_related("tenant").filter(
-        owner=user, tenant__memberships__user=user
-    ).distinct()
+    return ApiKey.objects.select_related("tenant").filter(owner=user, tenant__memberships__user=user).distinct()
 
 
 def manageable_keys(user: Any) -> QuerySet[ApiKey]:
@@ -63,9 +59,7 @@ def manageable_keys(user: Any) -> QuerySet[ApiKey]:
     keys = ApiKey.objects.select_related("tenant", "owner")
     if is_staff(user):
         return keys
-    return keys.filter(
-        Q(pk__in=own_keys(user).values("pk")) | Q(tenant__in=administered_tenants(user))
-    )
+    return keys.filter(Q(pk__in=own_keys(user).values("pk")) | Q(tenant__in=administered_tenants(user)))
 
 
 def administered_tenant_or_404(user: Any, tenant_id: int) -> Tenant:
