@@ -69,8 +69,15 @@ def _time_pages(runs: int) -> list[dict[str, Any]]:
                 started = time.perf_counter()
                 client.get(url)
                 timings.append((time.perf_counter() - started) * 1000)
-        results.append({"page": name, "url": url, "queries": len(queries),
-                        "median_ms": round(statistics.median(timings), 1), "max_ms": round(max(timings), 1)})
+        results.append(
+            {
+                "page": name,
+                "url": url,
+                "queries": len(queries),
+                "median_ms": round(statistics.median(timings), 1),
+                "max_ms": round(max(timings), 1),
+            }
+        )
     baseline = results[0]["median_ms"] or 1
     for row in results:
         row["vs_baseline"] = round(row["median_ms"] / baseline, 2)
@@ -85,7 +92,7 @@ def _people() -> tuple[Any, Any, int]:
     from accounts.models import ApiKey, TenantMembership  # noqa: PLC0415
     from usage.models import UsageRollup  # noqa: PLC0415
 
-    busiest = (UsageRollup.objects.values("tenant_id").annotate(n=Sum("requests")).order_by("-n").first())
+    busiest = UsageRollup.objects.values("tenant_id").annotate(n=Sum("requests")).order_by("-n").first()
     assert busiest, "no usage seeded"
     tenant_id = busiest["tenant_id"]
     person, _ = User.objects.get_or_create(username="portal-bench")
@@ -101,8 +108,10 @@ def _print_table(result: dict[str, Any]) -> None:
     print(f"records: {seeding['records']:,}  rollup cells: {seeding['rollup_cells']:,}")
     print(f"{'page':<38} {'queries':>7} {'median ms':>10} {'max ms':>8} {'× baseline':>10}")
     for page in result["pages"]:
-        print(f"{page['page']:<38} {page['queries']:>7} {page['median_ms']:>10} {page['max_ms']:>8} "
-              f"{page['vs_baseline']:>10}")
+        print(
+            f"{page['page']:<38} {page['queries']:>7} {page['median_ms']:>10} {page['max_ms']:>8} "
+            f"{page['vs_baseline']:>10}"
+        )
 
 
 if __name__ == "__main__":

@@ -77,14 +77,18 @@ def burn_down(
     end_value = max(budget - rate * days, 0)
     projected = [actual[-1], (x(days), y(end_value))] if rate > 0 and used < budget else []
     return BurnDown(
-        holder=holder, budget=budget, period=period, period_start=first, period_end=last, used=used,
+        holder=holder,
+        budget=budget,
+        period=period,
+        period_start=first,
+        period_end=last,
+        used=used,
         projected_run_out=run_out,
         actual_points=" ".join(f"{px:.1f},{py:.1f}" for px, py in actual),
         projected_points=" ".join(f"{px:.1f},{py:.1f}" for px, py in projected),
         y_labels=tuple((y(budget * step / 4), _compact(budget * step / 4)) for step in range(5)),
         x_labels=((x(0), first.strftime("%m-%d")), (x(days), (last + timedelta(days=1)).strftime("%m-%d"))),
     )
-
 
 
 def _run_out(*, budget: int, used: int, rate: float, first: date, last: date, today: date) -> date | None:

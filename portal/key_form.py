@@ -25,11 +25,14 @@ class CreateKeyForm(forms.Form):
     name = forms.CharField(label="Name", max_length=120, help_text="Say where the key is used, e.g. “laptop” or “CI”.")
     tenant = forms.ModelChoiceField(label="Tenant", queryset=Tenant.objects.none(), empty_label=None)
     expires_on = forms.DateField(
-        label="Expires on", widget=forms.DateInput(attrs={"type": "date"}),
+        label="Expires on",
+        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The key stops working at the start of this day (a year at most).",
     )
     allowed_models = forms.MultipleChoiceField(
-        label="Models", required=False, widget=forms.CheckboxSelectMultiple,
+        label="Models",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="None ticked: every model your tenant may use.",
     )
     rpm = forms.IntegerField(label="Requests per minute", required=False, min_value=1)
@@ -38,8 +41,8 @@ class CreateKeyForm(forms.Form):
 
     def __init__(self, *args: Any, tenants: QuerySet[Tenant], models: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = tenants
-        self.fields["allowed_models"].choices = [(model, model) for model in models]
+        self.fields["tenant"].queryset = tenants  # type: ignore[attr-defined]
+        self.fields["allowed_models"].choices = [(model, model) for model in models]  # type: ignore[attr-defined]
         today = timezone.localdate()
         self.fields["expires_on"].initial = today + DEFAULT_LIFETIME
         self.fields["expires_on"].widget.attrs.update(
@@ -58,7 +61,7 @@ class CreateKeyForm(forms.Form):
         return day
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         tenant = cleaned.get("tenant")
         if tenant is not None:
             for field, message in key_limit_errors(tenant, self.key_fields()).items():

@@ -22,7 +22,6 @@ from portal.key_listing import key_listing
 from portal.model_access import models_for_tenants
 from portal.person_access import manageable_key_or_404, member_tenants
 
-
 # The page that shows a new secret answers the POST itself (the secret is never stored, not
 # even in the session, so it cannot survive a redirect). A reload would post the form again:
 # each form carries a one-time token, and a second post of it creates nothing.
@@ -100,15 +99,19 @@ def _create_form(request: HttpRequest, data: object = None) -> CreateKeyForm:
 
 
 def _render_keys(
-    request: HttpRequest, *, form: CreateKeyForm, created: CreatedApiKey | None,
-    rotated: bool = False, status: int = 200,
+    request: HttpRequest,
+    *,
+    form: CreateKeyForm,
+    created: CreatedApiKey | None,
+    rotated: bool = False,
+    status: int = 200,
 ) -> HttpResponse:
     context = {
         "form": form,
         "created": created,
         "rotated": rotated,
         "listing": key_listing(request.user),
-        "can_create": form.fields["tenant"].queryset.exists(),
+        "can_create": form.fields["tenant"].queryset.exists(),  # type: ignore[attr-defined]
         "rotate_form": RotateKeyForm(),
         "base_url": request.build_absolute_uri("/v1"),
         "form_token": secrets.token_urlsafe(16),

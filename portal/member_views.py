@@ -52,7 +52,9 @@ def change_member(request: HttpRequest, tenant_id: int, membership_id: int) -> H
         messages.error(request, "You cannot change your own membership: ask another admin.")
     elif request.POST.get("action") == "remove":
         remove_member(membership=membership, actor=request.user)
-        messages.success(request, f"Removed {membership.user.get_username()} from {tenant.name}; their keys here stopped.")
+        messages.success(
+            request, f"Removed {membership.user.get_username()} from {tenant.name}; their keys here stopped."
+        )
     elif request.POST.get("role") in TenantRole.values:
         change_member_role(membership=membership, role=request.POST["role"], actor=request.user)
         messages.success(request, f"{membership.user.get_username()} is now {membership.role} of {tenant.name}.")
@@ -68,13 +70,17 @@ def _membership_or_404(tenant: Tenant, membership_id: int) -> TenantMembership:
 
 def _context(request: HttpRequest, tenant: Tenant, form: AddMemberForm) -> dict[str, object]:
     members = (
-        TenantMembership.objects.filter(tenant=tenant).select_related("user")
-        .annotate(live_keys=Count("user__api_keys", filter=Q(user__api_keys__tenant=tenant,
-                                                            user__api_keys__revoked_at__isnull=True)))
+        TenantMembership.objects.filter(tenant=tenant)
+        .select_related("user")
+        .annotate(
+            live_keys=Count(
+                "user__api_keys", filter=Q(user__api_keys__tenant=tenant, user__api_keys__revoked_at__isnull=True)
+            )
+        )
         .order_by("user__username")
     )
-    sso_managed = bool(settings.OARLOCK_OIDC_ISSUER) and tenant.name in parse_group_map(
-        settings.OARLOCK_OIDC_GROUP_MAP
-    ).managed_tenants
-    return {"tenant": tenant, "members": members, "form": form, "roles": TenantRole.choices,
-            "sso_managed": sso_managed}
+    sso_managed = (
+        bool(settings.OARLOCK_OIDC_ISSUER)
+        and tenant.name in parse_group_map(settings.OARLOCK_OIDC_GROUP_MAP).managed_tenants
+    )
+    return {"tenant": tenant, "members": members, "form": form, "roles": TenantRole.choices, "sso_managed": sso_managed}

@@ -30,14 +30,10 @@ async def model_catalogue(request: HttpRequest) -> HttpResponse:
     allowed = await sync_to_async(lambda: models_for_tenants(list(member_tenants(user))))()
     upstreams = {upstream.model: upstream for upstream in await upstream_registry.upstreams()}
     shown = [model for model in allowed if model in upstreams]
-    checks = await asyncio.gather(
-        *(upstream_registry.client_for(upstreams[model]).check_health() for model in shown)
-    )
+    checks = await asyncio.gather(*(upstream_registry.client_for(upstreams[model]).check_health() for model in shown))
     base_url = request.build_absolute_uri("/v1")
     entries = [
         CatalogueEntry(model, healthy, model_snippets(model=model, base_url=base_url))
         for model, healthy in zip(shown, checks, strict=True)
     ]
-    return await sync_to_async(render)(
-        request, "portal/models.html", {"entries": entries, "base_url": base_url}
-    )
+    return await sync_to_async(render)(request, "portal/models.html", {"entries": entries, "base_url": base_url})

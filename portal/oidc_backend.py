@@ -13,9 +13,9 @@ from typing import Any
 import jwt
 import requests
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
@@ -31,13 +31,13 @@ def _setting(attr: str, *args: Any) -> Any:
     return getattr(settings, attr, *args)
 
 
-class DiscoveringRequestView(OIDCAuthenticationRequestView):
+class DiscoveringRequestView(OIDCAuthenticationRequestView):  # type: ignore[misc]
     """The redirect to the provider, with its authorization endpoint from discovery."""
 
     get_settings = staticmethod(_setting)
 
 
-class GroupMappedOIDCBackend(OIDCAuthenticationBackend):
+class GroupMappedOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
     get_settings = staticmethod(_setting)
 
     @cached_property

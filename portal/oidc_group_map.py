@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.models import TenantRole
 
-_RANK = {TenantRole.MEMBER: 1, TenantRole.ADMIN: 2}
+_RANK: dict[str, int] = {TenantRole.MEMBER.value: 1, TenantRole.ADMIN.value: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +53,6 @@ def parse_group_map(raw: str) -> GroupMap:
         tenant, _, role = target.partition(":")
         role = role.strip() or TenantRole.MEMBER
         if not equals or not group.strip() or not tenant.strip() or role not in _RANK:
-            raise ImproperlyConfigured(
-                f"OARLOCK_OIDC_GROUP_MAP item {item!r} is not group=tenant:member|admin"
-            )
+            raise ImproperlyConfigured(f"OARLOCK_OIDC_GROUP_MAP item {item!r} is not group=tenant:member|admin")
         grants.append(GroupGrant(group.strip(), tenant.strip(), role))
     return GroupMap(tuple(grants))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import Tenant, TenantMembership
@@ -20,7 +20,7 @@ from portal.oidc_group_map import GroupMap
 logger = logging.getLogger(__name__)
 
 
-def sync_sso_memberships(*, user: AbstractBaseUser, groups: Iterable[str], group_map: GroupMap) -> None:
+def sync_sso_memberships(*, user: Any, groups: Iterable[str], group_map: GroupMap) -> None:
     wanted = group_map.roles_for(groups)
     tenants = {tenant.name: tenant for tenant in Tenant.objects.filter(name__in=group_map.managed_tenants)}
     for name in sorted(set(wanted) - set(tenants)):

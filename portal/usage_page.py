@@ -61,6 +61,4 @@ def _tenant_budget(tenant: Tenant) -> BurnDown:
     today = timezone.localdate()
     # A month at most back: covers the current day, week or month period.
     rows = usage_rows(UsageFilter(since=today - timedelta(days=31), until=today, tenant_id=tenant.pk), "day")
-    return burn_down(
-        holder=tenant.name, budget=int(tenant.token_budget or 0), period=tenant.budget_period, by_day=rows
-    )
+    return burn_down(holder=tenant.name, budget=int(tenant.token_budget or 0), period=tenant.budget_period, by_day=rows)

@@ -18,8 +18,11 @@ from usage.usage_queries import GROUP_BY_CHOICES, UsageFilter, usage_rows
 @login_required
 def my_usage(request: HttpRequest) -> HttpResponse:
     return _page(
-        request, UsageFilter(owner_id=request.user.pk), title="Your usage",
-        budget_tenants=list(member_tenants(request.user)), csv_url="/usage/export.csv",
+        request,
+        UsageFilter(owner_id=request.user.pk),
+        title="Your usage",
+        budget_tenants=list(member_tenants(request.user)),
+        csv_url="/usage/export.csv",
     )
 
 
@@ -27,8 +30,12 @@ def my_usage(request: HttpRequest) -> HttpResponse:
 def tenant_usage(request: HttpRequest, tenant_id: int) -> HttpResponse:
     tenant = administered_tenant_or_404(request.user, tenant_id, model=UsageRecord)
     return _page(
-        request, UsageFilter(tenant_id=tenant.pk), title=f"Usage of {tenant.name}",
-        budget_tenants=[tenant], csv_url=f"/usage/tenants/{tenant.pk}/export.csv", tenant=tenant,
+        request,
+        UsageFilter(tenant_id=tenant.pk),
+        title=f"Usage of {tenant.name}",
+        budget_tenants=[tenant],
+        csv_url=f"/usage/tenants/{tenant.pk}/export.csv",
+        tenant=tenant,
     )
 
 
@@ -52,13 +59,22 @@ def _days(request: HttpRequest) -> int:
 
 
 def _page(
-    request: HttpRequest, base: UsageFilter, *, title: str, budget_tenants: list[Tenant],
-    csv_url: str, tenant: Tenant | None = None,
+    request: HttpRequest,
+    base: UsageFilter,
+    *,
+    title: str,
+    budget_tenants: list[Tenant],
+    csv_url: str,
+    tenant: Tenant | None = None,
 ) -> HttpResponse:
     page = usage_page(base, days=_days(request), budget_tenants=budget_tenants)
     context = {
-        "page": page, "title": title, "csv_url": csv_url, "tenant": tenant,
-        "range_choices": RANGE_CHOICES, "group_choices": ("day", "key", "model"),
+        "page": page,
+        "title": title,
+        "csv_url": csv_url,
+        "tenant": tenant,
+        "range_choices": RANGE_CHOICES,
+        "group_choices": ("day", "key", "model"),
     }
     return render(request, "portal/usage.html", context)
 

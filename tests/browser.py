@@ -18,8 +18,8 @@ Reusable by every portal page test (import the fixtures through ``tests/conftest
 from __future__ import annotations
 
 import itertools
-import re
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +34,13 @@ from tests.live_server import PROJECT_DIR, LiveServer
 
 CHROMIUM = os.environ.get("OARLOCK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
 ]
 AXE_SCRIPT = Path(__file__).resolve().parent / "portal" / "vendor" / "axe-core" / "axe.min.js"
 ARTIFACTS = PROJECT_DIR / "test-artifacts"
@@ -89,8 +94,12 @@ def portal_person(transactional_db: None) -> Callable[..., PortalPerson]:
     """Make a committed person (visible to the live server) in a tenant with a role."""
 
     def make(
-        *, tenant: Tenant | None = None, role: str = "member", staff: bool = False,
-        username: str | None = None, in_tenant: bool = True,
+        *,
+        tenant: Tenant | None = None,
+        role: str = "member",
+        staff: bool = False,
+        username: str | None = None,
+        in_tenant: bool = True,
     ) -> PortalPerson:
         name = username or f"person{next(_sequence)}"
         user = get_user_model().objects.create_user(

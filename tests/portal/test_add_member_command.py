@@ -31,7 +31,8 @@ def test_add_member_creates_the_user_adds_them_and_is_idempotent(monkeypatch: py
     assert _run("engineering", "carol", "--role", "admin") == "Changed carol's role in engineering to admin.\n"
     assert TenantMembership.objects.get(user=carol, tenant=tenant).role == "admin"
     assert list(AuditLogEntry.objects.order_by("id").values_list("action", flat=True)) == [
-        "member.added", "member.role_changed",
+        "member.added",
+        "member.role_changed",
     ]
 
 

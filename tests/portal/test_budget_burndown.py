@@ -24,11 +24,15 @@ def test_a_month_budget_burning_fast_projects_its_run_out_day() -> None:
 
 def test_a_slow_burn_lasts_the_period_and_an_exhausted_budget_ran_out_today() -> None:
     now = datetime(2026, 11, 10, 12, tzinfo=UTC)
-    slow = burn_down(holder="acme", budget=1_000_000, period="month",
-                     by_day=[_day(date(2026, 11, 2), 10)], now=now)
+    slow = burn_down(holder="acme", budget=1_000_000, period="month", by_day=[_day(date(2026, 11, 2), 10)], now=now)
     assert slow.projected_run_out is None and slow.remaining == 999_990
-    spent = burn_down(holder="acme", budget=100, period="week",
-                      by_day=[_day(date(2026, 11, 9), 250), _day(date(2026, 11, 1), 9_999)], now=now)
+    spent = burn_down(
+        holder="acme",
+        budget=100,
+        period="week",
+        by_day=[_day(date(2026, 11, 9), 250), _day(date(2026, 11, 1), 9_999)],
+        now=now,
+    )
     # The week started on Monday 9 November: the usage of 1 November is another period's.
     assert (spent.period_start, spent.used, spent.remaining) == (date(2026, 11, 9), 250, 0)
     assert spent.projected_run_out == date(2026, 11, 10)

@@ -39,8 +39,11 @@ def _client(user: Any) -> Client:
 def world() -> dict[str, Any]:
     acme, globex = Tenant.objects.create(name="acme", rpm=100), Tenant.objects.create(name="globex")
     people = {
-        "ann": _person("ann", acme), "bob": _person("bob", acme), "ada": _person("ada", acme, "admin"),
-        "gus": _person("gus", globex, "admin"), "sam": _person("sam", None, is_staff=True),
+        "ann": _person("ann", acme),
+        "bob": _person("bob", acme),
+        "ada": _person("ada", acme, "admin"),
+        "gus": _person("gus", globex, "admin"),
+        "sam": _person("sam", None, is_staff=True),
     }
     keys = {
         "ann": make_api_key(acme, name="ann's", owner=people["ann"])[0],
@@ -102,8 +105,7 @@ def test_a_key_cannot_be_made_in_another_tenant_or_above_the_tenants_limits(worl
     ann = _client(world["people"]["ann"])
     foreign = ann.post("/keys/", {"name": "sneaky", "tenant": world["globex"].pk, "expires_on": "2099-01-01"})
     assert foreign.status_code == 400
-    too_fast = ann.post("/keys/", {"name": "fast", "tenant": world["acme"].pk, "rpm": 101,
-                                   "expires_on": _in_days(30)})
+    too_fast = ann.post("/keys/", {"name": "fast", "tenant": world["acme"].pk, "rpm": 101, "expires_on": _in_days(30)})
     assert too_fast.status_code == 400
     assert "cannot exceed its tenant" in too_fast.content.decode()
     never = ann.post("/keys/", {"name": "forever", "tenant": world["acme"].pk, "expires_on": _in_days(400)})
@@ -169,6 +171,9 @@ def test_tenant_admins_manage_members_of_their_tenant_only(world: dict[str, Any]
     ada.post(f"/tenants/{acme.pk}/members/{own.pk}/", {"action": "remove"})
     assert TenantMembership.objects.filter(pk=own.pk, role="admin").exists()
     assert ada.post(f"/tenants/{acme.pk}/members/", {"username": "nobody", "role": "member"}).status_code == 400
-    actions = list(AuditLogEntry.objects.filter(tenant=acme, action__startswith="member.").order_by("id")
-                   .values_list("action", "actor_label"))
+    actions = list(
+        AuditLogEntry.objects.filter(tenant=acme, action__startswith="member.")
+        .order_by("id")
+        .values_list("action", "actor_label")
+    )
     assert actions == [("member.added", "ada"), ("member.role_changed", "ada"), ("member.removed", "ada")]

@@ -55,16 +55,32 @@ def test_tenant_usage_matches_the_usage_api(admin_user: Any) -> None:
         key, _ = make_api_key(acme, name=f"k{number}", owner=owner)
         for offset in range(3):
             UsageRollup.objects.create(
-                day=today - timedelta(days=offset), tenant_id=acme.pk, api_key_id=key.pk, model="m",
-                tenant_name="acme", key_name=key.name, key_prefix=key.prefix, requests=2 + number,
-                prompt_tokens=100 * (offset + 1), reasoning_tokens=7, completion_tokens=11 + number,
+                day=today - timedelta(days=offset),
+                tenant_id=acme.pk,
+                api_key_id=key.pk,
+                model="m",
+                tenant_name="acme",
+                key_name=key.name,
+                key_prefix=key.prefix,
+                requests=2 + number,
+                prompt_tokens=100 * (offset + 1),
+                reasoning_tokens=7,
+                completion_tokens=11 + number,
             )
     portal = _signed_in(ada).get(f"/usage/tenants/{acme.pk}/export.csv", {"group_by": "key", "days": 30})
-    api = _signed_in(admin_user).get("/api/usage/", {
-        "group_by": "key", "tenant": acme.pk, "since": (today - timedelta(days=29)).isoformat(),
-        "until": today.isoformat(),
-    })
-    portal_rows = [{name: str(value) for name, value in row.items()} for row in csv.DictReader(io.StringIO(portal.content.decode()))]
+    api = _signed_in(admin_user).get(
+        "/api/usage/",
+        {
+            "group_by": "key",
+            "tenant": acme.pk,
+            "since": (today - timedelta(days=29)).isoformat(),
+            "until": today.isoformat(),
+        },
+    )
+    portal_rows = [
+        {name: str(value) for name, value in row.items()}
+        for row in csv.DictReader(io.StringIO(portal.content.decode()))
+    ]
     api_rows = [{name: str(value) for name, value in row.items()} for row in api.json()]
     assert portal_rows == api_rows and len(portal_rows) == 2
     # The person's own page counts their key only.
@@ -81,6 +97,11 @@ def test_the_catalogue_lists_only_allowed_models_with_their_health_and_snippets(
     page = _signed_in(_member("ann", acme)).get("/models/").content.decode()
     assert 'data-model="alpha"' in page and 'data-model="beta"' not in page
     assert 'data-health="down"' in page
-    for needle in ("curl http://127.0.0.1/v1/chat/completions", 'base_url="http://127.0.0.1/v1"',
-                   "[model_providers.oarlock]", "@ai-sdk/openai-compatible", "new OpenAI("):
+    for needle in (
+        "curl http://127.0.0.1/v1/chat/completions",
+        'base_url="http://127.0.0.1/v1"',
+        "[model_providers.oarlock]",
+        "@ai-sdk/openai-compatible",
+        "new OpenAI(",
+    ):
         assert needle in page.replace("&quot;", '"')

@@ -12,10 +12,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import ApiKey
-from tests.fake_paddler import FakePaddlerServer
-from tests.fake_paddler_scripts import plain_content
 from paddler_protocol.token_usage import TokenUsage
 from tests.browser import sign_in
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import plain_content
 from tests.live_server import LiveServer
 from tests.usage.record_polling import wait_for_record
 
@@ -85,9 +85,7 @@ def test_a_key_made_in_the_browser_works_shows_its_usage_exports_and_revokes(
     client.close()
 
 
-def test_a_member_is_blocked_from_a_tenant_admin_page(
-    live_server: LiveServer, page: Page, portal_person
-) -> None:
+def test_a_member_is_blocked_from_a_tenant_admin_page(live_server: LiveServer, page: Page, portal_person) -> None:
     member = portal_person(role="member")
     sign_in(page, live_server, member)
     response = page.goto(f"{live_server.url}/usage/tenants/{member.tenant.pk}/")
@@ -117,7 +115,9 @@ def test_rotation_shows_the_new_secret_once_and_the_old_one_stops_without_grace(
     fake_paddler.script(plain_content("ok"))
     with openai.OpenAI(base_url=live_server.base_url, api_key=new, max_retries=0) as client:
         assert client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}]).id
-    with openai.OpenAI(base_url=live_server.base_url, api_key=old, max_retries=0) as client:
-        with pytest.raises(openai.AuthenticationError):
-            client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
+    with (
+        openai.OpenAI(base_url=live_server.base_url, api_key=old, max_retries=0) as client,
+        pytest.raises(openai.AuthenticationError),
+    ):
+        client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
     assert ApiKey.objects.get(pk=key.pk).prefix != key.prefix

@@ -38,9 +38,7 @@ def test_a_wrong_password_is_refused_and_a_right_one_signs_in(
     expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Keys")).to_be_visible()
 
 
-def test_every_portal_page_passes_axe_in_light_and_dark(
-    live_server: LiveServer, page: Page, portal_person
-) -> None:
+def test_every_portal_page_passes_axe_in_light_and_dark(live_server: LiveServer, page: Page, portal_person) -> None:
     admin = portal_person(role="admin")
     admin.tenant.token_budget = 5_000_000
     admin.tenant.save()
@@ -77,10 +75,19 @@ def _three_weeks_of_usage(key: ApiKey) -> None:
         for model, scale in (("default", 1), ("fake-model", 3)):
             prompt = (40_000 + 9_000 * (offset % 5)) // scale
             UsageRollup.objects.create(
-                day=today - timedelta(days=offset), tenant_id=key.tenant_id, api_key_id=key.pk, model=model,
-                tenant_name=key.tenant.name, key_name=key.name, key_prefix=key.prefix,
-                requests=120 // scale, prompt_tokens=prompt, cached_prompt_tokens=prompt // 4,
-                content_tokens=prompt // 3, reasoning_tokens=prompt // 6, completion_tokens=prompt // 2,
+                day=today - timedelta(days=offset),
+                tenant_id=key.tenant_id,
+                api_key_id=key.pk,
+                model=model,
+                tenant_name=key.tenant.name,
+                key_name=key.name,
+                key_prefix=key.prefix,
+                requests=120 // scale,
+                prompt_tokens=prompt,
+                cached_prompt_tokens=prompt // 4,
+                content_tokens=prompt // 3,
+                reasoning_tokens=prompt // 6,
+                completion_tokens=prompt // 2,
             )
 
 

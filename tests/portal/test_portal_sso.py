@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from accounts.models import AuditLogEntry, Tenant, TenantMembership
+from tests.browser import check_page
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_scripts import plain_content
-from tests.browser import check_page
 from tests.live_server import LiveServer
 from tests.portal.oidc_provider import OidcProvider
 
@@ -34,13 +34,15 @@ def oidc_provider() -> Iterator[OidcProvider]:
 def sso_server(
     transactional_db: None, oidc_provider: OidcProvider, live_server_factory: Callable[..., LiveServer]
 ) -> LiveServer:
-    return live_server_factory({
-        "OARLOCK_OIDC_ISSUER": oidc_provider.issuer,
-        "OARLOCK_OIDC_CLIENT_ID": "oarlock-portal",
-        "OARLOCK_OIDC_CLIENT_SECRET": "test-client-secret",
-        "OARLOCK_OIDC_GROUP_MAP": GROUP_MAP,
-        "OARLOCK_OIDC_PROVIDER_NAME": "Corp SSO",
-    })
+    return live_server_factory(
+        {
+            "OARLOCK_OIDC_ISSUER": oidc_provider.issuer,
+            "OARLOCK_OIDC_CLIENT_ID": "oarlock-portal",
+            "OARLOCK_OIDC_CLIENT_SECRET": "test-client-secret",
+            "OARLOCK_OIDC_GROUP_MAP": GROUP_MAP,
+            "OARLOCK_OIDC_PROVIDER_NAME": "Corp SSO",
+        }
+    )
 
 
 def _sso_sign_in(page: Page, server: LiveServer) -> None:

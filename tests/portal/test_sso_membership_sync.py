@@ -44,8 +44,10 @@ def test_sync_adds_changes_and_removes_only_in_managed_tenants() -> None:
     assert _roles(user) == {"other": "admin"}
     actions = list(AuditLogEntry.objects.order_by("id").values_list("action", "tenant__name"))
     assert actions == [
-        ("member.added", "engineering"), ("member.added", "operations"),
-        ("member.role_changed", "engineering"), ("member.removed", "operations"),
+        ("member.added", "engineering"),
+        ("member.added", "operations"),
+        ("member.role_changed", "engineering"),
+        ("member.removed", "operations"),
         ("member.removed", "engineering"),
     ]
 

@@ -25,8 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("tenant", help="Tenant name.")
         parser.add_argument("username")
         parser.add_argument("--role", choices=TenantRole.values, default=TenantRole.MEMBER)
-        parser.add_argument("--create-user", action="store_true",
-                            help="Create the user if missing (password from OARLOCK_NEW_USER_PASSWORD).")
+        parser.add_argument(
+            "--create-user",
+            action="store_true",
+            help="Create the user if missing (password from OARLOCK_NEW_USER_PASSWORD).",
+        )
         parser.add_argument("--email", default="", help="E-mail of a user created with --create-user.")
 
     def handle(self, *args: Any, **options: Any) -> None:
