@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Tenant, TenantMembership, TenantRole
+from accounts.tenant_access import PermissionAction
 from accounts.tenant_membership import add_member, change_member_role, remove_member
 from portal.oidc_group_map import parse_group_map
 from portal.person_access import administered_tenant_or_404
@@ -27,7 +28,7 @@ class AddMemberForm(forms.Form):
 
 @login_required
 def tenant_members(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    action = "change" if request.method == "POST" else "view"
+    action: PermissionAction = "change" if request.method == "POST" else "view"
     tenant = administered_tenant_or_404(request.user, tenant_id, model=TenantMembership, action=action)
     form = AddMemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -13,7 +13,6 @@ from collections.abc import Callable
 import httpx
 import openai
 import pytest
-
 from django.contrib.auth import get_user_model
 
 from tests.acceptance.admin_sign_in import signed_in_browser
