@@ -56,7 +56,7 @@ def forget_secret_hash(secret_hash: str) -> None:
 
 @database_sync_to_async
 def _load_from_database(secret_hash: str) -> AuthenticatedKey | None:
-    key = ApiKey.objects.select_related("tenant").filter(secret_hash=secret_hash).first()
+    key = ApiKey.objects.select_related("tenant", "owner").filter(secret_hash=secret_hash).first()
     if key is not None:
         return snapshot_of(key)
     return find_key_by_previous_hash(secret_hash)
@@ -64,7 +64,7 @@ def _load_from_database(secret_hash: str) -> AuthenticatedKey | None:
 
 def find_key_by_previous_hash(secret_hash: str) -> AuthenticatedKey | None:
     """A rotated key's old secret, valid until its grace period ends (see api_key_lifecycle)."""
-    key = ApiKey.objects.select_related("tenant").filter(previous_secret_hash=secret_hash).first()
+    key = ApiKey.objects.select_related("tenant", "owner").filter(previous_secret_hash=secret_hash).first()
     if key is None:
         return None
     return replace(snapshot_of(key), valid_until=key.previous_secret_expires_at)
@@ -83,6 +83,8 @@ def snapshot_of(key: ApiKey) -> AuthenticatedKey:
         expires_at=key.expires_at,
         revoked_at=key.revoked_at,
         tenant_active=tenant.is_active,
+        owner_id=key.owner_id,
+        owner_name=key.owner.get_username() if key.owner is not None else "",
     )
 
 

@@ -76,6 +76,7 @@ class OpenAIApiView(APIView):
             api_key_id=key.key_id,
             # Names go on the usage record: billing data outlives renamed and deleted keys.
             tenant_name=key.tenant_name, key_name=key.key_name, key_prefix=key.key_prefix,
+            owner_id=key.owner_id, owner_name=key.owner_name,
         )
         call = ApiCall(request_id=meter.request_id, key=key, meter=meter)
         current_api_call.set(call)

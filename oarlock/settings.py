@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "accounts",
     "usage",
     "compat_api",
+    "monitor",
 ]
 
 MIDDLEWARE = [

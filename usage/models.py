@@ -16,6 +16,8 @@ class Outcome(models.TextChoices):
     FAILED = "failed"
     CLIENT_DISCONNECTED = "client_disconnected", "client disconnected"
     REJECTED = "rejected"
+    # Stopped from the live monitor (staff, or the person whose request it was).
+    CANCELLED = "cancelled"
 
 
 class Endpoint(models.TextChoices):

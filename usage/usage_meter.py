@@ -24,6 +24,7 @@ from inference.paddler_message import (
     UndeterminableToken,
 )
 from inference.token_usage import TokenUsage
+from usage.meter_watch import notify_finished, notify_started
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer
 
@@ -55,6 +56,12 @@ class UsageMeter:
     tenant_name: str = ""
     key_name: str = ""
     key_prefix: str = ""
+    # The key's owner (a person), for the live monitor's "own requests" view.
+    owner_id: int | None = None
+    owner_name: str = ""
+
+    def __post_init__(self) -> None:
+        notify_started(self)
 
     def set_target(self, *, model: str, upstream: str, streamed: bool) -> None:
         self.model, self.upstream, self.streamed = model, upstream, streamed
@@ -80,6 +87,20 @@ class UsageMeter:
         if self._first_token_monotonic is None:
             self._first_token_monotonic = time.monotonic()
         self._counted[kind] += 1
+
+    @property
+    def progress(self) -> MeterProgress:
+        """Tokens so far and time to first token, read by watchers on their own clock."""
+        ttft = None
+        if self._first_token_monotonic is not None:
+            ttft = round((self._first_token_monotonic - self._started_monotonic) * 1000)
+        return MeterProgress(
+            reasoning_tokens=self._counted["reasoning"],
+            content_tokens=self._counted["content"] + self._counted["tool_call"] + self._counted["undeterminable"],
+            time_to_first_token_ms=ttft,
+            first_token_monotonic=self._first_token_monotonic,
+            started_monotonic=self._started_monotonic,
+        )
 
     @property
     def finished(self) -> bool:
@@ -134,7 +155,17 @@ class UsageMeter:
             key_prefix=self.key_prefix,
         )
         _submit(self.record)
+        notify_finished(self)
         return self.record
+
+
+@dataclass(frozen=True, slots=True)
+class MeterProgress:
+    reasoning_tokens: int
+    content_tokens: int
+    time_to_first_token_ms: int | None
+    first_token_monotonic: float | None
+    started_monotonic: float
 
 
 def _error_class(error: BaseException | str | None) -> str:

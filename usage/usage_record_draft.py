@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from inference.token_usage import TokenUsage
 
-Outcome = Literal["completed", "incomplete", "failed", "client_disconnected", "rejected"]
+Outcome = Literal["completed", "incomplete", "failed", "client_disconnected", "rejected", "cancelled"]
 UsageSource = Literal["reported", "counted"]
 
 
