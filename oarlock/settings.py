@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "usage",
     "compat_api",
     "monitor",
+    "playground",
 ]
 
 MIDDLEWARE = [
