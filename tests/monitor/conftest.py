@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from inference.fake_paddler import FakePaddlerServer
+from tests.page_browser import PageServer, browser, start_page_server
+
+__all__ = ["browser"]
+
+
+@pytest.fixture(scope="session")
+def page_server(django_db_setup: None, fake_paddler_server: FakePaddlerServer) -> Iterator[PageServer]:
+    server = start_page_server(fake_paddler_server.url)
+    yield server
+    server.stop()
