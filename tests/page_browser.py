@@ -72,6 +72,7 @@ def screenshot(page: Page, name: str) -> None:
         page.emulate_media(color_scheme=scheme)
         page.screenshot(path=str(ARTIFACTS / f"{name}-{scheme}.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)  # let the layout settle at the new width
     page.screenshot(path=str(ARTIFACTS / f"{name}-phone.png"), full_page=True)
     page.set_viewport_size(size)
     page.emulate_media(color_scheme="light")

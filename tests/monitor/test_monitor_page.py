@@ -4,6 +4,7 @@ grow, finish with their outcome; staff cancel a request from the page."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,6 +59,16 @@ def people() -> dict[str, Any]:
     return {"root": User.objects.create_user("root", is_staff=True), "dev": dev, "key": key, "secret": secret}
 
 
+def wait_for_record(request_id: str, timeout: float = 10.0) -> UsageRecord:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = UsageRecord.objects.filter(request_id=request_id).first()
+        if record is not None:
+            return record
+        time.sleep(0.1)
+    raise AssertionError(f"no usage record for {request_id}")
+
+
 def open_monitor(browser: Browser, server: PageServer, user: User) -> Iterator[Page]:
     context, page = signed_in_page(browser, server.url, user)
     page.goto(server.url + "/monitor/")
@@ -107,7 +118,7 @@ def test_staff_cancel_stops_the_upstream_and_records_cancelled(
     request.join()
     finished = staff_page.locator(f'#finished-table tr[data-request-id="{request.request_id}"]')
     expect(finished.locator("[data-outcome]")).to_have_text("cancelled")
-    record = UsageRecord.objects.get(request_id=request.request_id)
+    record = wait_for_record(request.request_id)
     assert (record.outcome, record.error_class) == ("cancelled", "CancelledFromMonitor")
     assert record.completion_tokens < 200
 
