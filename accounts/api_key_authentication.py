@@ -29,6 +29,8 @@ async def authenticate_secret_hash(secret_hash: str) -> AuthenticatedKey:
         raise RevokedApiKey()
     if not key.tenant_active:
         raise RevokedApiKey("The tenant of this API key is disabled.")
+    if not key.owner_has_access:
+        raise RevokedApiKey("The owner of this API key no longer has access to its tenant.")
     if key.expires_at is not None and key.expires_at <= now:
         raise ExpiredApiKey()
     if key.valid_until is not None and key.valid_until <= now:

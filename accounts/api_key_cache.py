@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.authenticated_key import AuthenticatedKey, Limits
-from accounts.models import ApiKey, Tenant
+from accounts.models import ApiKey, Tenant, TenantMembership
 
 LOCAL_TTL_SECONDS: Final = 1.0
 _MISSING: Final = "missing"
@@ -72,6 +72,9 @@ def find_key_by_previous_hash(secret_hash: str) -> AuthenticatedKey | None:
 
 def snapshot_of(key: ApiKey) -> AuthenticatedKey:
     tenant: Tenant = key.tenant
+    owner_has_access = key.owner_id is None or (
+        key.owner.is_active and TenantMembership.objects.filter(user_id=key.owner_id, tenant=tenant).exists()
+    )
     return AuthenticatedKey(
         key_id=key.pk,
         key_name=key.name,
@@ -85,6 +88,7 @@ def snapshot_of(key: ApiKey) -> AuthenticatedKey:
         tenant_active=tenant.is_active,
         owner_id=key.owner_id,
         owner_name=key.owner.get_username() if key.owner is not None else "",
+        owner_has_access=owner_has_access,
     )
 
 

@@ -28,6 +28,9 @@ class AuthenticatedKey:
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     tenant_active: bool = True
+    # A person's key works only while they are active and still belong to the key's tenant
+    # (an SSO sign-in that removes them from the tenant, or a deactivation, stops it).
+    owner_has_access: bool = True
     # During a rotation's grace period the previous secret still authenticates until this time.
     valid_until: datetime | None = None
     # The person the key belongs to (None for service keys), shown by the live monitor.

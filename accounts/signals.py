@@ -1,14 +1,19 @@
-"""Signals only invalidate caches: a changed key or tenant is re-read on its next use."""
+"""Signals invalidate caches: a changed key, tenant, person or membership is re-read on its
+next use. One exception writes: a person's deactivation is audited here, because Django's own
+user admin (not one of our services) is where people are deactivated."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from accounts.api_key_cache import forget_secret_hash
-from accounts.models import ApiKey, Tenant
+from accounts.audit_log import record_change
+from accounts.models import ApiKey, Tenant, TenantMembership
 
 
 def _forget_key(key: ApiKey) -> None:
@@ -26,3 +31,35 @@ def api_key_changed(sender: type[ApiKey], instance: ApiKey, **kwargs: Any) -> No
 def tenant_changed(sender: type[Tenant], instance: Tenant, **kwargs: Any) -> None:
     for key in ApiKey.objects.filter(tenant_id=instance.pk):
         _forget_key(key)
+
+
+@receiver(pre_save, sender=get_user_model())
+def person_deactivating(sender: type[Any], instance: Any, **kwargs: Any) -> None:
+    if instance.pk is None or instance.is_active:
+        return
+    was_active = sender.objects.filter(pk=instance.pk, is_active=True).exists()
+    if was_active:
+        record_change(
+            actor=None, action="user.deactivated", target=instance, tenant=None,
+            before={"is_active": True}, after={"is_active": False},
+        )
+
+
+@receiver(post_save, sender=get_user_model())
+def person_changed(sender: type[Any], instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # a sign-in: nothing a key depends on
+    _forget_keys_on_commit(owner_id=instance.pk)
+
+
+@receiver([post_save, post_delete], sender=TenantMembership)
+def membership_changed(sender: type[TenantMembership], instance: TenantMembership, **kwargs: Any) -> None:
+    _forget_keys_on_commit(owner_id=instance.user_id, tenant_id=instance.tenant_id)
+
+
+def _forget_keys_on_commit(**owned_by: Any) -> None:
+    """After the commit as well: a worker that read the row before it would cache the old state."""
+    keys = list(ApiKey.objects.filter(**owned_by))
+    for key in keys:
+        _forget_key(key)
+    transaction.on_commit(lambda: [_forget_key(key) for key in keys])

@@ -7,14 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from monitor.monitor_viewer import monitor_viewer
-from monitor.page_base import page_base_template
 
 
 @login_required
 def monitor_page(request: HttpRequest) -> HttpResponse:
     viewer = monitor_viewer(request.user)
     return render(request, "monitor/monitor.html", {
-        "base_template": page_base_template(),
         "viewer": viewer,
         "may_watch": viewer is not None and viewer.may_watch,
     }, status=200 if viewer is not None and viewer.may_watch else 403)

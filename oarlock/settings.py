@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "accounts",
     "usage",
     "compat_api",
+    "portal",
     "monitor",
     "playground",
 ]
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "oarlock.request_id_middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin and portal CSS/JS) are served by the app: Daphne has no static server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.navigation.navigation",
             ],
         },
     },
@@ -115,7 +119,43 @@ TIME_ZONE = env_str("OARLOCK_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# ``collectstatic`` (run by make install/serve) copies and compresses assets here.
+STATIC_ROOT = Path(env_str("OARLOCK_STATIC_ROOT") or VAR_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Also serve straight from the apps' static folders, so a checkout that never ran
+# collectstatic (tests, a fresh clone) is still styled; collected files win when present.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_MAX_AGE = 3600
+
+# --- portal sign-in ------------------------------------------------------------------------
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+SESSION_COOKIE_HTTPONLY = True
+# Single sign-on (OpenID Connect, authorization code flow) is on when an issuer is set.
+OARLOCK_OIDC_ISSUER = env_url("OARLOCK_OIDC_ISSUER")
+OARLOCK_OIDC_GROUPS_CLAIM = env_str("OARLOCK_OIDC_GROUPS_CLAIM", "groups")
+# "idp-group=tenant:role,…" (role member or admin): parsed and checked by portal/oidc_group_map.py.
+OARLOCK_OIDC_GROUP_MAP = env_str("OARLOCK_OIDC_GROUP_MAP")
+# The button label on the sign-in page ("Sign in with …").
+OARLOCK_OIDC_PROVIDER_NAME = env_str("OARLOCK_OIDC_PROVIDER_NAME", "single sign-on")
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+if OARLOCK_OIDC_ISSUER:
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.append("portal.oidc_backend.GroupMappedOIDCBackend")
+    OIDC_RP_CLIENT_ID = env_str("OARLOCK_OIDC_CLIENT_ID")
+    OIDC_RP_CLIENT_SECRET = env_str("OARLOCK_OIDC_CLIENT_SECRET")
+    OIDC_RP_SIGN_ALGO = env_str("OARLOCK_OIDC_SIGN_ALGO", "RS256")
+    OIDC_RP_SCOPES = env_str("OARLOCK_OIDC_SCOPES", "openid email profile")
+    # The provider's endpoints come from its discovery document (portal/oidc_discovery.py).
+    OIDC_CREATE_USER = True
+    OIDC_AUTHENTICATION_CALLBACK_URL = "portal:oidc_callback"
+    LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
 
 # Request bodies on /v1/ are capped by the API consumer itself (Django's handler is bypassed);
 # 20 MiB leaves room for base64 images while the per-upstream 2 MiB rule is checked later.

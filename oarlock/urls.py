@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/usage/", include("usage.urls")),
     path("monitor/", include("monitor.urls")),
     path("playground/", include("playground.urls")),
+    path("", include("portal.urls")),
 ]

@@ -8,7 +8,6 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from accounts.session_bound_token import TOKEN_SECONDS, issue_session_token
-from monitor.page_base import page_base_template
 from playground.playground_key import playground_key_for
 from playground.playground_tenants import chosen_tenant, tenants_of
 
@@ -18,7 +17,6 @@ def playground_page(request: HttpRequest) -> HttpResponse:
     tenants = tenants_of(request.user)
     tenant = chosen_tenant(tenants, request.GET.get("tenant"))
     return render(request, "playground/playground.html", {
-        "base_template": page_base_template(),
         "tenants": tenants,
         "tenant": tenant,
         "api_base": request.build_absolute_uri("/v1"),

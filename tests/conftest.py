@@ -103,3 +103,7 @@ async def async_openai_client(
     client = openai.AsyncOpenAI(base_url=live_server.base_url, api_key=api_key[1], max_retries=0, timeout=30)
     yield client
     await client.close()
+
+
+# Browser fixtures for page tests (Playwright + Debian's chromium): see tests/browser.py.
+from tests.browser import browser, page, portal_person  # noqa: E402,F401

@@ -36,6 +36,8 @@ class UsageFilter:
     tenant_id: int | None = None
     api_key_id: int | None = None
     model: str | None = None
+    # The keys of one person (the portal's "my usage"); keys deleted since are not theirs.
+    owner_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,10 @@ def filtered_rollups(usage_filter: UsageFilter) -> QuerySet[UsageRollup]:
         rollups = rollups.filter(api_key_id=usage_filter.api_key_id)
     if usage_filter.model:
         rollups = rollups.filter(model=usage_filter.model)
+    if usage_filter.owner_id is not None:
+        rollups = rollups.filter(
+            api_key_id__in=ApiKey.objects.filter(owner_id=usage_filter.owner_id).values("pk")
+        )
     return rollups
 
 

@@ -17,7 +17,9 @@ from accounts.models import ApiKey, Tenant, TenantMembership
 from inference.fake_paddler import FakePaddlerServer
 from inference.fake_paddler_scripts import slow_stream
 from tests.factories import make_api_key
-from tests.page_browser import PageServer, screenshot, signed_in_page
+from tests.live_server import LiveServer
+from tests.browser import check_page
+from tests.page_browser import signed_in_page
 from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,7 +71,7 @@ def wait_for_record(request_id: str, timeout: float = 10.0) -> UsageRecord:
     raise AssertionError(f"no usage record for {request_id}")
 
 
-def open_monitor(browser: Browser, server: PageServer, user: User) -> Iterator[Page]:
+def open_monitor(browser: Browser, server: LiveServer, user: User) -> Iterator[Page]:
     context, page = signed_in_page(browser, server.url, user)
     page.goto(server.url + "/monitor/")
     expect(page.locator("#monitor-status")).to_have_text("live")
@@ -78,7 +80,7 @@ def open_monitor(browser: Browser, server: PageServer, user: User) -> Iterator[P
 
 
 @pytest.fixture
-def staff_page(browser: Browser, page_server: PageServer, people: dict[str, Any]) -> Iterator[Page]:
+def staff_page(browser: Browser, page_server: LiveServer, people: dict[str, Any]) -> Iterator[Page]:
     yield from open_monitor(browser, page_server, people["root"])
 
 
@@ -88,7 +90,7 @@ def content_tokens(page: Page, request_id: str) -> int:
 
 
 def test_an_sdk_request_appears_grows_and_finishes_with_its_outcome(
-    staff_page: Page, page_server: PageServer, fake_paddler: FakePaddlerServer, people: dict[str, Any]
+    staff_page: Page, page_server: LiveServer, fake_paddler: FakePaddlerServer, people: dict[str, Any]
 ) -> None:
     fake_paddler.script(slow_stream(40, 0.1))
     request = StreamInBackground(page_server.base_url, people["secret"])
@@ -99,7 +101,7 @@ def test_an_sdk_request_appears_grows_and_finishes_with_its_outcome(
     staff_page.wait_for_timeout(700)
     assert content_tokens(staff_page, request.request_id) > first  # updates while it streams
     expect(staff_page.locator("#model-table tr[data-model='default']")).to_contain_text("1")
-    screenshot(staff_page, "monitor")
+    check_page(staff_page, "monitor")
     request.join()
     finished = staff_page.locator(f'#finished-table tr[data-request-id="{request.request_id}"]')
     expect(finished.locator("[data-outcome]")).to_have_text("completed")
@@ -108,7 +110,7 @@ def test_an_sdk_request_appears_grows_and_finishes_with_its_outcome(
 
 
 def test_staff_cancel_stops_the_upstream_and_records_cancelled(
-    staff_page: Page, page_server: PageServer, fake_paddler: FakePaddlerServer, people: dict[str, Any]
+    staff_page: Page, page_server: LiveServer, fake_paddler: FakePaddlerServer, people: dict[str, Any]
 ) -> None:
     fake_paddler.script(slow_stream(200, 0.05))
     request = StreamInBackground(page_server.base_url, people["secret"])
@@ -124,7 +126,7 @@ def test_staff_cancel_stops_the_upstream_and_records_cancelled(
 
 
 def test_a_member_sees_their_own_request_but_not_a_colleagues(
-    browser: Browser, page_server: PageServer, fake_paddler: FakePaddlerServer, people: dict[str, Any]
+    browser: Browser, page_server: LiveServer, fake_paddler: FakePaddlerServer, people: dict[str, Any]
 ) -> None:
     colleague = User.objects.create_user("colleague")
     TenantMembership.objects.create(user=colleague, tenant=people["key"].tenant)

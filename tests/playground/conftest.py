@@ -5,13 +5,14 @@ from collections.abc import Iterator
 import pytest
 
 from inference.fake_paddler import FakePaddlerServer
-from tests.page_browser import PageServer, browser, start_page_server
+from tests.live_server import LiveServer
+from tests.page_browser import browser, start_page_server
 
 __all__ = ["browser"]
 
 
 @pytest.fixture(scope="session")
-def page_server(django_db_setup: None, fake_paddler_server: FakePaddlerServer) -> Iterator[PageServer]:
+def page_server(django_db_setup: None, fake_paddler_server: FakePaddlerServer) -> Iterator[LiveServer]:
     server = start_page_server(fake_paddler_server.url)
     yield server
     server.stop()

@@ -15,7 +15,9 @@ from inference.fake_paddler import FakePaddlerServer
 from inference.models import Upstream
 from inference.fake_paddler_scripts import one_tool_call, plain_content, reasoning_then_content, slow_stream
 from playground.models import PlaygroundKey
-from tests.page_browser import PageServer, screenshot, signed_in_page
+from tests.live_server import LiveServer
+from tests.browser import check_page
+from tests.page_browser import signed_in_page
 from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +34,7 @@ def pat() -> User:
 
 
 @pytest.fixture
-def page(browser: Browser, page_server: PageServer, pat: User, fake_paddler: FakePaddlerServer) -> Iterator[Page]:
+def page(browser: Browser, page_server: LiveServer, pat: User, fake_paddler: FakePaddlerServer) -> Iterator[Page]:
     context, tab = signed_in_page(browser, page_server.url, pat)
     tab.goto(page_server.url + "/playground/")
     expect(tab.get_by_label("Model", exact=True)).to_have_value("default")
@@ -74,7 +76,7 @@ def test_an_answer_streams_token_by_token_and_is_metered_to_the_person(
     playground_key = PlaygroundKey.objects.get(user=pat).api_key
     assert (record.api_key_id, record.completion_tokens, record.outcome) == (playground_key.pk, 20, "completed")
     assert playground_key.owner == pat and playground_key.name == "Playground"
-    screenshot(page, "playground")
+    check_page(page, "playground")
 
 
 def test_reasoning_is_shown_apart_with_its_token_count(page: Page, fake_paddler: FakePaddlerServer) -> None:
@@ -127,7 +129,7 @@ def test_two_models_side_by_side(page: Page, fake_paddler: FakePaddlerServer, pa
     assert answers == {"One", "Two"}
     models = {r.model for r in wait_for_usage(pat, 2)}
     assert models == {"default", "second-model"}
-    screenshot(page, "playground-compare")
+    check_page(page, "playground-compare")
 
 
 def test_stop_cancels_the_upstream_and_the_record_says_so(

@@ -91,7 +91,7 @@
       if (isStaff || e.owner_id === myId) {
         const button = document.createElement("button");
         button.type = "button";
-        button.className = "button small danger";
+        button.className = "button button-small button-danger";
         button.textContent = "Cancel";
         button.setAttribute("aria-label", `Cancel request ${e.request_id}`);
         button.addEventListener("click", () => {

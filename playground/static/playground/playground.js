@@ -296,7 +296,7 @@
       box.append(el("div", { className: "who-label", textContent: "Tool call" }),
         el("pre", { textContent: `${call.function.name}(${call.function.arguments})` }), label, result);
     });
-    const button = el("button", { type: "button", className: "button", textContent: "Send result" });
+    const button = el("button", { type: "button", className: "button button-secondary", textContent: "Send result" });
     button.addEventListener("click", () => sendToolResults(column, box));
     box.append(el("div", { className: "actions" }, button));
     turn.tools.append(box);
