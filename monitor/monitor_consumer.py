@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from monitor.monitor_groups import CONTROL
 from monitor.monitor_viewer import MonitorViewer, monitor_viewer
+from monitor.request_board import request_board
 
 # Close codes (4000-4999 are the application's): not signed in, signed in but no access.
 UNAUTHENTICATED = 4401
@@ -41,6 +42,8 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_add(group, self.channel_name)
                 self.joined.append(group)
         await self.send_json({"type": "hello", "username": viewer.username, "role": viewer.role})
+        # The board also follows the Paddler cluster: a page opened before any request wants it.
+        request_board.ensure_running()
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):

@@ -54,6 +54,11 @@ class RequestBoard:
         except RuntimeError:  # a meter built outside a server (unit tests, commands)
             return
         self._live[meter.request_id] = _Tracked(meter, asyncio.current_task())
+        self.ensure_running(loop)
+
+    def ensure_running(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start the board's task in this process (the first request or monitor page does)."""
+        loop = loop or asyncio.get_running_loop()
         if self._runner is None or self._runner.done() or self._runner.get_loop() is not loop:
             self._runner = loop.create_task(self._run(), name="monitor request board")
 
