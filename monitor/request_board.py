@@ -42,7 +42,8 @@ class _Tracked:
 class RequestBoard:
     def __init__(self) -> None:
         self._live: dict[str, _Tracked] = {}
-        self._finished: list[dict[str, Any]] = []
+        # Finished meters; their events are built by the board's task, off the request path.
+        self._finished: list[UsageMeter] = []
         self._runner: asyncio.Task[None] | None = None
         self._last_full = 0.0
 
@@ -64,7 +65,7 @@ class RequestBoard:
 
     def meter_finished(self, meter: UsageMeter) -> None:
         if self._live.pop(meter.request_id, None) is not None:
-            self._finished.append(finished_event(meter))
+            self._finished.append(meter)
 
     # --- the board's own task ---------------------------------------------------------------
 
@@ -115,8 +116,8 @@ class RequestBoard:
             tracked.last_sent = signature
             _add(by_group, event)
         finished, self._finished = self._finished, []
-        for event in finished:
-            _add(by_group, event)
+        for meter in finished:
+            _add(by_group, finished_event(meter))
         for group, events in by_group.items():
             await layer.group_send(group, {"type": "monitor.events", "events": events})
         snapshot = cluster_status.take_if_changed(force=resend)
