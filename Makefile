@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml scripts/install-local-engine
 	@# llama.cpp is built for a portable instruction set, never -march=native (scripts/install-local-engine).
 	JOBS=$(JOBS) scripts/install-local-engine $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@touch $(STAMP)
 
 # What runs once the upstream is known: the demo key (printed on first run), then Daphne.
@@ -36,6 +37,7 @@ SERVE_API = $(BIN)/python manage.py ensure_demo_key --base-url http://$(HOST):$(
 	--model "$${OARLOCK_DEFAULT_MODEL:-default}" && exec $(BIN)/daphne -b $(HOST) -p $(PORT) oarlock.asgi:application
 
 serve: $(STAMP)
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
 	@if [ -n "$$PADDLER_INFERENCE_URL" ]; then \
 		echo "Serving the API on http://$(HOST):$(PORT)/v1 with the Paddler upstream $$PADDLER_INFERENCE_URL"; \

@@ -16,8 +16,9 @@ from accounts.token_budget import budget_window
 from usage.usage_chart import _compact as _compact  # the dashboard's axis labels: 2.5M, 625k
 from usage.usage_queries import UsageRow
 
-WIDTH, HEIGHT = 600, 180
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 10, 24
+# The same scale as the daily chart (usage.usage_chart): labels the same size on screen.
+WIDTH, HEIGHT = 900, 220
+LEFT, RIGHT, TOP, BOTTOM = 70, 24, 12, 28
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from portal import home_view, key_views, model_catalogue_view, usage_views
+from portal import home_view, key_views, member_views, model_catalogue_view, usage_views
 from portal.sign_in_view import SignInView
 
 app_name = "portal"
@@ -20,6 +20,8 @@ urlpatterns = [
     path("usage/tenants/<int:tenant_id>/", usage_views.tenant_usage, name="tenant_usage"),
     path("usage/tenants/<int:tenant_id>/export.csv", usage_views.tenant_usage_csv, name="tenant_usage_csv"),
     path("models/", model_catalogue_view.model_catalogue, name="models"),
+    path("tenants/<int:tenant_id>/members/", member_views.tenant_members, name="tenant_members"),
+    path("tenants/<int:tenant_id>/members/<int:membership_id>/", member_views.change_member, name="change_member"),
 ]
 
 if settings.OARLOCK_OIDC_ISSUER:

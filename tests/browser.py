@@ -29,7 +29,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from accounts.models import Tenant, TenantMembership
 from tests.live_server import PROJECT_DIR, LiveServer
 
-CHROMIUM = os.environ.get("OARLOCK_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("OARLOCK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
