@@ -59,7 +59,7 @@ def wait_for_usage(user: User, request_count: int, timeout: float = 10.0) -> lis
     raise AssertionError(f"expected {request_count} usage records, got {UsageRecord.objects.count()}")
 
 
-def test_an_answer_streams_token_by_token_and_is_metered_to_the_person(
+def test_an_answer_streams_token_by_token_and_shows_on_the_usage_page(
     page: Page, fake_paddler: FakePaddlerServer, pat: User
 ) -> None:
     fake_paddler.script(slow_stream(20, 0.1, token="w"))
@@ -77,6 +77,10 @@ def test_an_answer_streams_token_by_token_and_is_metered_to_the_person(
     assert (record.api_key_id, record.completion_tokens, record.outcome) == (playground_key.pk, 20, "completed")
     assert playground_key.owner == pat and playground_key.name == "Playground"
     check_page(page, "playground")
+    page.goto(page.url.replace("/playground/", "/usage/"))  # the person's own usage page
+    expect(page.locator("#usage-by-key")).to_contain_text("Playground")
+    expect(page.locator('[data-total="completion_tokens"]')).to_have_text("20")
+    expect(page.locator('[data-total="total_tokens"]')).to_have_text("32")
 
 
 def test_reasoning_is_shown_apart_with_its_token_count(page: Page, fake_paddler: FakePaddlerServer) -> None:
