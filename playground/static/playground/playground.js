@@ -279,7 +279,7 @@
       parts.push(`prompt ${state.usage.prompt}`, `completion ${state.usage.completion}`, `reasoning ${state.usage.reasoning}`);
       turn.count.textContent = String(state.usage.reasoning || state.reasoningDeltas);
     }
-    if (state.outcome) parts.push(state.outcome);
+    if (state.outcome) parts.push(state.outcome === "stopped" ? "stopped" : `finish: ${state.outcome}`);
     turn.meta.textContent = parts.join(" · ");
     turn.meta.dataset.outcome = state.outcome;
     if (state.toolCalls.length && state.outcome !== "stopped") showToolCalls(column, turn, state.toolCalls);
