@@ -44,7 +44,7 @@ serve: $(STAMP)
 		sh -c '$(SERVE_API)'; \
 	else \
 		echo "PADDLER_INFERENCE_URL is not set: starting the local engine on $(HOST):$(ENGINE_PORT)"; \
-		$(BIN)/python -m inference.local_engine.supervisor --host $(HOST) --port $(ENGINE_PORT) -- sh -c '$(SERVE_API)'; \
+		$(BIN)/python -m local_engine.supervisor --host $(HOST) --port $(ENGINE_PORT) -- sh -c '$(SERVE_API)'; \
 	fi
 
 test: $(STAMP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from oarlock.errors import OarlockError
+from foundation.errors import OarlockError
 
 
 class ApiKeyError(OarlockError):

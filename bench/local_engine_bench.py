@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.local_engine_bench [--runs 5] [--max-tokens 128] [--wait-for-idle 600]
 
-Starts ``python -m inference.local_engine`` (the packaged Gemma 3 270M unless ``--model``) once
+Starts ``python -m local_engine`` (the packaged Gemma 3 270M unless ``--model``) once
 per engine configuration, sends Paddler-native NDJSON requests directly (no Oarlock in between),
 and measures on the client side, per request:
 
@@ -37,7 +37,7 @@ import httpx
 from bench.deployment import PROJECT_DIR
 from bench.machine_facts import machine_facts
 from bench.managed_process import ManagedProcess, free_port
-from inference.paddler_message import TOKEN_MESSAGE_TYPES, Done, parse_line
+from paddler_protocol.paddler_message import TOKEN_MESSAGE_TYPES, Done, parse_line
 
 RESULT_PATH = PROJECT_DIR / "bench" / "results" / "local_engine.json"
 CHAT = "/api/v1/continue_from_conversation_history"
@@ -185,7 +185,7 @@ def wait_for_idle_machine(max_wait: float) -> bool:
 
 def start_engine(config: EngineConfig, model: str | None, log_dir: Path) -> ManagedProcess:
     port = free_port()
-    command = [sys.executable, "-m", "inference.local_engine", "--port", str(port), *config.flags]
+    command = [sys.executable, "-m", "local_engine", "--port", str(port), *config.flags]
     if model:
         command += ["--model", model]
     return ManagedProcess(

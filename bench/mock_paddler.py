@@ -1,6 +1,6 @@
 """A lean mock Paddler for the benchmark: raw asyncio, pre-encoded lines, nothing else.
 
-The test suite's fake Paddler (``inference/fake_paddler.py``) is strict and scriptable, and
+The test suite's fake Paddler (``tests/fake_paddler.py``) is strict and scriptable, and
 costs uvicorn + JSON per line; the benchmark needs the opposite — an upstream so cheap that what
 is measured is Oarlock. One process serves both wire formats with the same tokens:
 

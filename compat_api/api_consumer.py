@@ -22,7 +22,7 @@ from django.urls import Resolver404, resolve
 from compat_api.error_envelope import SERVER_ERROR_MESSAGE, ErrorDescription, error_body
 from compat_api.request_lifecycle import close_request
 from compat_api.scope_request import request_from_scope
-from oarlock.request_context import current_request_id, new_request_id
+from foundation.request_context import current_request_id, new_request_id
 
 logger = logging.getLogger(__name__)
 

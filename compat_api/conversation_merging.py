@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from inference.conversation_params import ContentPart, ConversationMessage, TextPart
+from paddler_protocol.conversation_params import ContentPart, ConversationMessage, TextPart
 
 MERGE_SEPARATOR = "\n\n"
 # Consecutive rendered calls are joined as the calls of one assistant message are: a line each.

@@ -21,17 +21,14 @@ from accounts.errors import (
     RateLimited,
 )
 from compat_api.errors import InvalidRequest, NotFoundError, PayloadTooLarge
-from inference.errors import (
+from inference.errors import ModelNotFound, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from paddler_protocol.errors import (
     GenerationFailed,
-    ModelNotFound,
     ToolCallFailed,
     UpstreamErrorReply,
     UpstreamProtocolError,
-    UpstreamRejected,
-    UpstreamTimeout,
-    UpstreamUnavailable,
 )
-from oarlock.errors import OarlockError
+from foundation.errors import OarlockError
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from oarlock.errors import OarlockError
+from foundation.errors import OarlockError
 
 
 class InvalidRequest(OarlockError):

@@ -9,7 +9,7 @@ from django.http import Http404, JsonResponse
 from rest_framework.exceptions import APIException
 
 from compat_api.error_envelope import describe_error, error_body
-from oarlock.errors import OarlockError
+from foundation.errors import OarlockError
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from rest_framework.request import Request
 from accounts.api_key_authentication import ApiKeyAuthentication
 from compat_api.api_call import ApiCall, current_api_call
 from compat_api.exception_handler import openai_exception_handler
-from inference.errors import UpstreamError
-from oarlock.request_context import current_request_id
+from paddler_protocol.errors import UpstreamError
+from foundation.request_context import current_request_id
 from usage.usage_meter import UsageMeter
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from compat_api.compact_json import compact_json
-from inference.conversation_params import JsonSchemaGrammar
+from paddler_protocol.conversation_params import JsonSchemaGrammar
 
 
 def json_schema_grammar(schema: Mapping[str, Any]) -> JsonSchemaGrammar:

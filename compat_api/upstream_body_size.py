@@ -14,7 +14,7 @@ from django.conf import settings
 
 from compat_api.compact_json import compact_json
 from compat_api.errors import PayloadTooLarge
-from inference.conversation_params import ConversationParams
+from paddler_protocol.conversation_params import ConversationParams
 
 
 class RefusalMessage(Protocol):

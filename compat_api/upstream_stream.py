@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from accounts.admission import admit_request
 from compat_api.api_call import current_api_call
-from inference.conversation_params import ConversationParams
-from inference.errors import UpstreamProtocolError
-from inference.message_errors import error_for_message
+from paddler_protocol.conversation_params import ConversationParams
+from paddler_protocol.errors import UpstreamProtocolError
+from paddler_protocol.message_errors import error_for_message
 from inference.paddler_client import PaddlerStream
-from inference.paddler_message import PaddlerLine, PaddlerMessage
+from paddler_protocol.paddler_message import PaddlerLine, PaddlerMessage
 from inference.upstream_registry import Upstream, upstream_registry
 from usage.usage_meter import UsageMeter
 

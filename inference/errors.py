@@ -1,8 +1,12 @@
-"""Facts about the upstream (Paddler) that the API layer turns into HTTP errors."""
+"""Facts about reaching an upstream (Paddler) that the API layer turns into HTTP errors.
+
+What Paddler itself says inside a stream is ``paddler_protocol.errors``.
+"""
 
 from __future__ import annotations
 
-from oarlock.errors import OarlockError
+from foundation.errors import OarlockError
+from paddler_protocol.errors import UpstreamError
 
 
 class ModelNotFound(OarlockError):
@@ -13,10 +17,6 @@ class ModelNotFound(OarlockError):
         super().__init__(
             f"The model `{model}` does not exist or you do not have access to it.", param="model"
         )
-
-
-class UpstreamError(OarlockError):
-    """Base for everything that went wrong on the way to or inside Paddler."""
 
 
 class UpstreamUnavailable(UpstreamError):
@@ -38,40 +38,3 @@ class UpstreamRejected(UpstreamError):
         self.status = status
         self.body = body
         super().__init__(f"Upstream rejected the request ({status}): {body}".strip())
-
-
-class UpstreamProtocolError(UpstreamError):
-    """Paddler sent something that is not the NDJSON protocol we know, or stopped mid-stream."""
-
-    default_message = "The inference upstream broke the protocol."
-
-
-class UpstreamErrorReply(UpstreamError):
-    """Paddler answered inside the stream with an ``Error`` envelope (reference 1.6).
-
-    ``code`` is the JSON-RPC-style number (503 overflow, 504 slot wait or item timeout, 502 agent
-    lost, ...); the HTTP status of that response was still 200.
-    """
-
-    def __init__(self, code: int, description: str) -> None:
-        self.code = code
-        self.description = description
-        super().__init__(description)
-
-
-class GenerationFailed(UpstreamError):
-    """Paddler ended the stream with a terminal error variant such as ``ChatTemplateError``."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        self.kind = kind
-        super().__init__(message)
-
-
-class ToolCallFailed(UpstreamError):
-    """The agent could not parse or validate a tool call (a non-terminal variant upstream).
-
-    Oarlock ends the request on it, so a client never sees a failure followed by more output.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)

@@ -17,15 +17,12 @@ from collections import deque
 from types import TracebackType
 from typing import Any
 
-from inference.conversation_params import ConversationParams, RawPromptParams
-from inference.errors import (
-    UpstreamProtocolError,
-    UpstreamRejected,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-)
-from inference.ndjson_lines import NdjsonLines
-from inference.paddler_message import PaddlerLine, is_terminal, parse_line
+from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
+from inference.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from paddler_protocol.errors import UpstreamProtocolError
+from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, HEALTH_PATH, RAW_PROMPT_PATH
+from paddler_protocol.ndjson_lines import NdjsonLines
+from paddler_protocol.paddler_message import PaddlerLine, is_terminal, parse_line
 from inference.upstream_http import (
     HttpOrigin,
     IncompleteBody,
@@ -35,9 +32,6 @@ from inference.upstream_http import (
 
 logger = logging.getLogger(__name__)
 
-CONVERSATION_HISTORY_PATH = "/api/v1/continue_from_conversation_history"
-RAW_PROMPT_PATH = "/api/v1/continue_from_raw_prompt"
-HEALTH_PATH = "/health"
 HEALTH_TIMEOUT_SECONDS = 2.0
 # Enough of a plain-text rejection (actix's "Json deserialize error: ...") to explain it.
 REJECTION_BODY_CHARS = 1000

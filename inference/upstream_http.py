@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from inference.errors import UpstreamProtocolError
+from paddler_protocol.errors import UpstreamProtocolError
 
 READ_SIZE: Final = 64 * 1024
 MAX_HEAD_BYTES: Final = 64 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from oarlock.request_context import current_request_id
+from foundation.request_context import current_request_id
 
 
 class RequestContextFilter(logging.Filter):

@@ -8,7 +8,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from oarlock.request_context import current_request_id, new_request_id
+from foundation.request_context import current_request_id, new_request_id
 
 
 class RequestIdMiddleware:

@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 from oarlock.database_url import database_from_url, sqlite_database
-from oarlock.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from foundation.env import env_bool, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OARLOCK_VAR_DIR") or BASE_DIR / "var")

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from oarlock.health_view import health
+from inference.health_view import health
 
 urlpatterns = [
     path("health", health, name="health"),

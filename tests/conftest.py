@@ -9,7 +9,7 @@ import openai
 import pytest
 from django.conf import settings
 
-from inference.fake_paddler import FakePaddlerServer
+from tests.fake_paddler import FakePaddlerServer
 from tests.factories import make_api_key
 from tests.live_server import LiveServer
 

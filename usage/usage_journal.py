@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from oarlock.errors import OarlockError
+from foundation.errors import OarlockError
 from usage.usage_record_draft import UsageRecordDraft
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from inference.paddler_message import (
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     PaddlerLine,
@@ -23,7 +23,7 @@ from inference.paddler_message import (
     ToolCallToken,
     UndeterminableToken,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from usage.meter_watch import notify_finished, notify_started
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer

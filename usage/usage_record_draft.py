@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 
 Outcome = Literal["completed", "incomplete", "failed", "client_disconnected", "rejected", "cancelled"]
 UsageSource = Literal["reported", "counted"]

@@ -25,8 +25,8 @@ from compat_api.chat.stream_state import ChatStreamState
 from compat_api.random_id import random_alphanumeric
 from compat_api.sse import SSE_DONE, encode_sse
 from compat_api.upstream_stream import UpstreamStream
-from inference.errors import UpstreamProtocolError
-from oarlock.errors import OarlockError
+from paddler_protocol.errors import UpstreamProtocolError
+from foundation.errors import OarlockError
 from usage.usage_meter import Outcome, UsageMeter
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NotRequired, TypeAlias, TypedDict
 
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 
 FinishReason: TypeAlias = Literal["stop", "length", "tool_calls"]
 

@@ -37,7 +37,7 @@ from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_s
 from compat_api.tool_call_rendering import render_tool_call, render_tool_result
 from compat_api.tool_parameters import reduce_tool_parameters
 from compat_api.upstream_body_size import check_upstream_body_size
-from inference.conversation_params import (
+from paddler_protocol.conversation_params import (
     ContentPart,
     ConversationMessage,
     ConversationParams,

@@ -24,8 +24,8 @@ from compat_api.chat.chunk import (
     usage_chunk,
 )
 from compat_api.error_envelope import describe_error, error_body
-from inference.message_errors import error_for_message
-from inference.paddler_message import (
+from paddler_protocol.message_errors import error_for_message
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     ErrorEnvelope,
@@ -40,7 +40,7 @@ from inference.paddler_message import (
     UndeterminableToken,
     UnrecognizedToolCallFormat,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 
 # What a stream carries: chunks, or once, the in-band ``{"error": {...}}`` object.
 StreamPayload = ChatChunk | dict[str, Any]

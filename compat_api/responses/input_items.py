@@ -38,7 +38,7 @@ from compat_api.responses.input_item import (
     Refusal,
 )
 from compat_api.tool_call_rendering import AssistantToolCall, render_tool_call, render_tool_result
-from inference.conversation_params import ContentPart, ConversationMessage, ImagePart, TextPart
+from paddler_protocol.conversation_params import ContentPart, ConversationMessage, ImagePart, TextPart
 
 # Text-only part arrays are plain text to every template (joined as chat joins them).
 PART_SEPARATOR = ""

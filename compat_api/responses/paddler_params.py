@@ -29,7 +29,7 @@ from compat_api.responses.request import (
 from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_schema_grammar
 from compat_api.tool_parameters import reduce_tool_parameters
 from compat_api.upstream_body_size import check_upstream_body_size
-from inference.conversation_params import ConversationParams, FunctionTool, JsonSchemaGrammar
+from paddler_protocol.conversation_params import ConversationParams, FunctionTool, JsonSchemaGrammar
 
 _THINKING_OFF_EFFORTS = frozenset({"none", "minimal"})
 

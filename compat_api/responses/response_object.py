@@ -20,7 +20,7 @@ from compat_api.responses.request import (
     ResponsesRequest,
     TextFormat,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 
 ResponseStatus: TypeAlias = Literal["in_progress", "completed", "incomplete", "failed"]
 

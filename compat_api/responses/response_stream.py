@@ -30,8 +30,8 @@ from compat_api.responses.response_object import ResponseObjectBuilder
 from compat_api.responses.response_store import previous_conversation, save_response
 from compat_api.responses.stream_state import ResponsesStreamState
 from compat_api.upstream_stream import UpstreamStream
-from inference.errors import UpstreamProtocolError
-from oarlock.errors import OarlockError
+from paddler_protocol.errors import UpstreamProtocolError
+from foundation.errors import OarlockError
 from usage.usage_meter import Outcome, UsageMeter
 
 logger = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from compat_api.responses import event
 from compat_api.responses.event import EventSequence, ResponsesEvent
 from compat_api.responses.open_item import ItemKind, ItemStatus, OpenItem
 from compat_api.responses.response_object import ResponseError, ResponseObjectBuilder
-from inference.message_errors import error_for_message
-from inference.paddler_message import (
+from paddler_protocol.message_errors import error_for_message
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     ErrorEnvelope,
@@ -35,7 +35,7 @@ from inference.paddler_message import (
     UndeterminableToken,
     UnrecognizedToolCallFormat,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 
 Outcome: TypeAlias = Literal["completed", "incomplete", "failed"]
 

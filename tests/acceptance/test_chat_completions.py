@@ -11,8 +11,8 @@ import openai
 import pydantic
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import plain_content, reasoning_then_content
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import plain_content, reasoning_then_content
 from tests.live_server import LiveServer
 
 USER = [{"role": "user", "content": "Say hello"}]

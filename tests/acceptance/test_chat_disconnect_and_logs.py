@@ -10,8 +10,8 @@ import httpx
 import openai
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import plain_content, slow_stream
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import plain_content, slow_stream
 from tests.live_server import LiveServer
 
 USER = [{"role": "user", "content": "Hi"}]

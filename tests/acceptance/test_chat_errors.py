@@ -11,8 +11,8 @@ import httpx
 import openai
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer, HttpFailure
-from inference.fake_paddler_scripts import (
+from tests.fake_paddler import FakePaddlerServer, HttpFailure
+from tests.fake_paddler_scripts import (
     AGENT_LOST_DESCRIPTION,
     OVERFLOW_DESCRIPTION,
     SLOT_WAIT_TIMEOUT_DESCRIPTION,
@@ -23,9 +23,9 @@ from inference.fake_paddler_scripts import (
     item_timeout_description,
     waiting_for_slot_timed_out,
 )
-from inference.fake_paddler_reply import DropConnection, Reply
+from tests.fake_paddler_reply import DropConnection, Reply
 from inference.models import Upstream
-from inference.paddler_message import ContentToken, ToolCallParseFailed
+from paddler_protocol.paddler_message import ContentToken, ToolCallParseFailed
 from tests.live_server import LiveServer
 
 USER = [{"role": "user", "content": "Hi"}]

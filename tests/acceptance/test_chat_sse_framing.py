@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import one_tool_call, plain_content
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import one_tool_call, plain_content
 from tests.live_server import LiveServer
 
 USER = [{"role": "user", "content": "Hi"}]

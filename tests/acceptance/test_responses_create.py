@@ -9,8 +9,8 @@ from typing import Any
 import openai
 import pydantic
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import (
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import (
     one_tool_call,
     plain_content,
     reasoning_then_content,

@@ -11,9 +11,9 @@ import httpx
 import openai
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer, HttpFailure
-from inference.fake_paddler_reply import DropConnection, Reply
-from inference.fake_paddler_scripts import (
+from tests.fake_paddler import FakePaddlerServer, HttpFailure
+from tests.fake_paddler_reply import DropConnection, Reply
+from tests.fake_paddler_scripts import (
     AGENT_LOST_DESCRIPTION,
     OVERFLOW_DESCRIPTION,
     SLOT_WAIT_TIMEOUT_DESCRIPTION,
@@ -26,7 +26,7 @@ from inference.fake_paddler_scripts import (
     waiting_for_slot_timed_out,
 )
 from inference.models import Upstream
-from inference.paddler_message import ContentToken, ToolCallParseFailed
+from paddler_protocol.paddler_message import ContentToken, ToolCallParseFailed
 from tests.live_server import LiveServer
 
 

@@ -11,14 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import (
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import (
     finished,
     plain_content,
     tool_call,
     tool_call_batches,
 )
-from inference.paddler_message import ContentToken, ParsedToolCall, ReasoningToken, ToolCallParsed
+from paddler_protocol.paddler_message import ContentToken, ParsedToolCall, ReasoningToken, ToolCallParsed
 from tests.live_server import LiveServer
 
 

@@ -9,8 +9,8 @@ import httpx
 import openai
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import inference_item_timeout, one_tool_call, plain_content
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import inference_item_timeout, one_tool_call, plain_content
 from tests.factories import make_api_key
 from tests.live_server import LiveServer
 

@@ -11,8 +11,8 @@ from typing import Any
 import openai
 from django.db import connection, transaction
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import plain_content
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import plain_content
 from tests.usage.record_polling import wait_for_records
 from usage.models import UsageRecord
 

@@ -11,9 +11,9 @@ import openai
 import pytest
 
 from accounts.models import ApiKey
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_reply import Reply, Sleep
-from inference.fake_paddler_scripts import (
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_reply import Reply, Sleep
+from tests.fake_paddler_scripts import (
     buffered_requests_overflow,
     inference_item_timeout,
     plain_content,
@@ -21,8 +21,8 @@ from inference.fake_paddler_scripts import (
     slow_stream,
     usage_for,
 )
-from inference.paddler_message import ContentToken, ReasoningToken
-from inference.token_usage import TokenUsage
+from paddler_protocol.paddler_message import ContentToken, ReasoningToken
+from paddler_protocol.token_usage import TokenUsage
 from tests.live_server import LiveServer
 from tests.usage.record_polling import wait_for_record
 from usage.models import UsageRecord

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.db.models import Count, Sum
 from django.test import Client
 
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import plain_content, reasoning_then_content, slow_stream
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import plain_content, reasoning_then_content, slow_stream
 from tests.usage.record_polling import wait_for_records
 from usage.models import UsageRecord
 

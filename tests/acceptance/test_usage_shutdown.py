@@ -10,8 +10,8 @@ from typing import Any
 import openai
 
 from accounts.models import ApiKey
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import plain_content, slow_stream
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import plain_content, slow_stream
 from tests.live_server import LiveServer
 from tests.usage.record_polling import wait_for_records_async
 

@@ -9,15 +9,8 @@ from rest_framework.exceptions import ErrorDetail
 from accounts.errors import BudgetExhausted, InvalidApiKey, ModelNotAllowed, RateLimited
 from compat_api.error_envelope import describe_error, error_body
 from compat_api.errors import InvalidRequest, PayloadTooLarge
-from inference.errors import (
-    GenerationFailed,
-    ModelNotFound,
-    UpstreamErrorReply,
-    UpstreamProtocolError,
-    UpstreamRejected,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-)
+from inference.errors import ModelNotFound, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from paddler_protocol.errors import GenerationFailed, UpstreamErrorReply, UpstreamProtocolError
 
 
 @pytest.mark.parametrize(

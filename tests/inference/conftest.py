@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer
+from tests.fake_paddler import FakePaddlerServer
 from inference.paddler_client import PaddlerClient
 
 

@@ -7,30 +7,26 @@ import socket
 
 import pytest
 
-from inference import fake_paddler_scripts as scripts
-from inference.conversation_params import (
+from tests import fake_paddler_scripts as scripts
+from paddler_protocol.conversation_params import (
     ConversationMessage,
     ConversationParams,
     FunctionTool,
     RawPromptParams,
 )
-from inference.errors import (
-    UpstreamProtocolError,
-    UpstreamRejected,
-    UpstreamTimeout,
-    UpstreamUnavailable,
-)
-from inference.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
-from inference.ndjson_lines import MAX_LINE_BYTES
+from inference.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from paddler_protocol.errors import UpstreamProtocolError
+from tests.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
+from paddler_protocol.ndjson_lines import MAX_LINE_BYTES
 from inference.paddler_client import PaddlerClient
-from inference.paddler_message import (
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     ErrorEnvelope,
     PaddlerLine,
     PaddlerMessage,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 
 PARAMS = ConversationParams((ConversationMessage("user", "Say hello"),), max_tokens=16)
 

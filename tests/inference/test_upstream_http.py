@@ -8,7 +8,7 @@ import ssl
 
 import pytest
 
-from inference.errors import UpstreamProtocolError
+from paddler_protocol.errors import UpstreamProtocolError
 from inference.upstream_http import (
     ChunkedBody,
     HttpOrigin,

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from inference.fake_paddler import FakePaddlerServer
+from tests.fake_paddler import FakePaddlerServer
 from tests.live_server import LiveServer
 from tests.page_browser import browser, start_page_server
 

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, expect
 
-from inference.fake_paddler import FakePaddlerServer
+from tests.fake_paddler import FakePaddlerServer
 from tests.live_server import LiveServer
 from tests.monitor.fake_paddler_management import FakePaddlerManagement, agent
 from tests.monitor.test_monitor_page import open_monitor

@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import ApiKey, Tenant, TenantMembership
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import slow_stream
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import slow_stream
 from tests.factories import make_api_key
 from tests.live_server import LiveServer
 from tests.browser import check_page

@@ -13,8 +13,8 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Tenant, TenantMembership
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import slow_stream
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import slow_stream
 from tests.factories import make_api_key
 from tests.monitor.test_monitor_page import StreamInBackground, content_tokens, open_monitor, wait_for_record
 from tests.live_server import LiveServer

@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.models import Tenant, TenantMembership
-from inference.paddler_message import ContentToken, PaddlerLine, ReasoningToken
+from paddler_protocol.paddler_message import ContentToken, PaddlerLine, ReasoningToken
 from monitor.monitor_consumer import FORBIDDEN, MonitorConsumer, UNAUTHENTICATED
 from oarlock.asgi import application
 from usage.usage_meter import UsageMeter

@@ -11,9 +11,9 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Tenant, TenantMembership
-from inference.fake_paddler import FakePaddlerServer
+from tests.fake_paddler import FakePaddlerServer
 from inference.models import Upstream
-from inference.fake_paddler_scripts import one_tool_call, plain_content, reasoning_then_content, slow_stream
+from tests.fake_paddler_scripts import one_tool_call, plain_content, reasoning_then_content, slow_stream
 from playground.models import PlaygroundKey
 from tests.live_server import LiveServer
 from tests.browser import check_page

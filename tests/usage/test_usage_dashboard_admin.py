@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from tests.factories import make_api_key, make_tenant
 from tests.usage.usage_drafts import make_draft, store
 from usage.models import UsageRecord

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inference.paddler_message import (
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     PaddlerLine,
@@ -12,7 +12,7 @@ from inference.paddler_message import (
     ToolCallToken,
     UndeterminableToken,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from usage import usage_meter
 from usage.usage_meter import UsageMeter
 from usage.usage_record_draft import UsageRecordDraft

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from tests.factories import make_api_key, make_tenant
 from tests.usage.usage_drafts import at, make_draft, store
 from usage.usage_queries import UsageFilter, key_requests, usage_rows, usage_totals

@@ -9,7 +9,7 @@ from django.db import OperationalError
 from django.db.models import QuerySet, Sum
 
 from accounts.models import ApiKey
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from tests.factories import make_api_key
 from tests.usage.usage_drafts import at, make_draft, store
 from usage.models import UsageRecord, UsageRollup

@@ -9,7 +9,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from tests.factories import make_api_key, make_tenant
 from tests.usage.usage_drafts import at, make_draft, store
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from tests.usage.usage_drafts import at, make_draft, store
 from usage.models import ROLLUP_COUNTERS, UsageRecord, UsageRollup
 from usage.usage_rollup import rebuild_usage_rollups

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from usage.usage_record_draft import UsageRecordDraft
 from usage.usage_record_store import store_usage_batch
 

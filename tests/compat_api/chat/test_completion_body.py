@@ -9,7 +9,7 @@ import pytest
 from compat_api.chat.chunk import ChunkHead
 from compat_api.chat.completion_body import fold_chunks
 from compat_api.chat.stream_state import ChatStreamState
-from inference.paddler_message import (
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     PaddlerMessage,
@@ -17,7 +17,7 @@ from inference.paddler_message import (
     ReasoningToken,
     ToolCallParsed,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 
 USAGE = TokenUsage(prompt_tokens=14, content_tokens=4, reasoning_tokens=33)
 USAGE_JSON = {

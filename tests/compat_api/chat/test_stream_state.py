@@ -10,13 +10,9 @@ import pytest
 
 from compat_api.chat.chunk import ChunkHead
 from compat_api.chat.stream_state import ChatStreamState
-from inference.errors import (
-    GenerationFailed,
-    ToolCallFailed,
-    UpstreamErrorReply,
-    UpstreamUnavailable,
-)
-from inference.paddler_message import (
+from inference.errors import UpstreamUnavailable
+from paddler_protocol.errors import GenerationFailed, ToolCallFailed, UpstreamErrorReply
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     ErrorEnvelope,
@@ -31,7 +27,7 @@ from inference.paddler_message import (
     UndeterminableToken,
     UnrecognizedToolCallFormat,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 
 HEAD = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 1700000000, "model": "m", "service_tier": "default"}
 USAGE = TokenUsage(prompt_tokens=10, content_tokens=2, reasoning_tokens=3, tool_call_tokens=4)

@@ -18,7 +18,7 @@ from compat_api.responses.input_item import (
     Refusal,
 )
 from compat_api.responses.input_items import conversation_messages
-from inference.conversation_params import ConversationMessage, ImagePart, TextPart
+from paddler_protocol.conversation_params import ConversationMessage, ImagePart, TextPart
 
 PNG = "data:image/png;base64,iVBORw0KGgo="
 

@@ -15,9 +15,9 @@ from compat_api.responses.request import ResponsesRequest
 from compat_api.responses.response_object import ResponseObjectBuilder
 from compat_api.responses.response_stream import ResponseStream
 from compat_api.responses.stream_state import ResponsesStreamState
-from inference.errors import UpstreamErrorReply
-from inference.paddler_message import ContentToken, Done, PaddlerMessage
-from inference.token_usage import TokenUsage
+from paddler_protocol.errors import UpstreamErrorReply
+from paddler_protocol.paddler_message import ContentToken, Done, PaddlerMessage
+from paddler_protocol.token_usage import TokenUsage
 
 DONE = Done(TokenUsage(prompt_tokens=3, content_tokens=1))
 

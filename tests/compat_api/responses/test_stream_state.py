@@ -10,8 +10,9 @@ from compat_api.responses.event import ResponsesEvent
 from compat_api.responses.request import ResponsesRequest
 from compat_api.responses.response_object import ResponseObjectBuilder
 from compat_api.responses.stream_state import ResponsesStreamState
-from inference.errors import UpstreamErrorReply, UpstreamTimeout
-from inference.paddler_message import (
+from inference.errors import UpstreamTimeout
+from paddler_protocol.errors import UpstreamErrorReply
+from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
     ErrorEnvelope,
@@ -24,7 +25,7 @@ from inference.paddler_message import (
     ToolCallValidationFailed,
     UndeterminableToken,
 )
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 
 USAGE = TokenUsage(prompt_tokens=10, content_tokens=2, reasoning_tokens=3, tool_call_tokens=4)
 

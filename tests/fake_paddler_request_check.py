@@ -1,0 +1,299 @@
+"""The fake Paddler's request decoding: as strict as Paddler's (protocol reference 1.1-1.3).
+
+Paddler deserialises bodies with actix's ``web::Json`` and serde structs marked
+``deny_unknown_fields`` at every level, then checks each tool's ``required`` names. A body the
+gateway builds wrongly must fail here exactly as it would in production, with the same status
+and the same plain-text wording (serde's, minus the ``at line L column C`` suffix).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection
+from typing import Any
+
+from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, RAW_PROMPT_PATH
+
+# actix-web's default JSON limit (``web::JsonConfig`` is never configured in Paddler).
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+class RequestRejected(Exception):
+    """The answer Paddler gives a request before streaming: a status and a plain-text body."""
+
+    def __init__(self, status: int, text: str) -> None:
+        self.status = status
+        self.text = text
+        super().__init__(f"{status} {text}")
+
+
+def check_request(path: str, content_type: str | None, raw_body: bytes) -> dict[str, Any]:
+    """The decoded body of an inference request, or ``RequestRejected`` as Paddler would."""
+    if not _is_json_media_type(content_type):
+        raise RequestRejected(400, "Content type error")
+    if len(raw_body) > MAX_BODY_BYTES:
+        raise RequestRejected(
+            413,
+            f"JSON payload ({len(raw_body)} bytes) is larger than allowed "
+            f"(limit: {MAX_BODY_BYTES} bytes).",
+        )
+    try:
+        body = json.loads(raw_body)
+        _ROUTE_BODIES[path](body)
+    except (ValueError, _Invalid) as error:
+        raise RequestRejected(400, f"Json deserialize error: {error}") from error
+    if path == CONVERSATION_HISTORY_PATH:
+        _check_tool_requirements(body)
+    result: dict[str, Any] = body
+    return result
+
+
+def _is_json_media_type(content_type: str | None) -> bool:
+    if content_type is None:
+        return False
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _check_tool_requirements(body: dict[str, Any]) -> None:
+    """Paddler's one semantic check (``RawParametersSchema::validate``), after decoding."""
+    for tool in body.get("tools", ()):
+        parameters = tool["function"].get("parameters")
+        if not parameters:
+            continue
+        required, properties = parameters.get("required"), parameters.get("properties")
+        if required is None or properties is None:
+            continue
+        for name in required:
+            if name not in properties:
+                raise RequestRejected(
+                    400,
+                    f"Invalid request parameters: Required field '{name}' not found in properties",
+                )
+
+
+# --- a tiny serde: each decoder accepts a JSON value or raises _Invalid ----------------------
+
+
+class _Invalid(Exception):
+    pass
+
+
+Decoder = Callable[[Any], None]
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean `{str(value).lower()}`"
+    if isinstance(value, int):
+        return f"integer `{value}`"
+    if isinstance(value, float):
+        return f"floating point `{value}`"
+    if isinstance(value, str):
+        return f"string {json.dumps(value)}"
+    return "sequence" if isinstance(value, list) else "map"
+
+
+def _expected(names: Collection[str], noun: str) -> str:
+    quoted = [f"`{name}`" for name in names]
+    if not quoted:
+        return f"there are no {noun}s"
+    if len(quoted) == 1:
+        return f"expected {quoted[0]}"
+    if len(quoted) == 2:
+        return f"expected {quoted[0]} or {quoted[1]}"
+    return "expected one of " + ", ".join(quoted)
+
+
+def _typed(check: Callable[[Any], bool], expected: str) -> Decoder:
+    def decode(value: Any) -> None:
+        if not check(value):
+            raise _Invalid(f"invalid type: {_describe(value)}, expected {expected}")
+
+    return decode
+
+
+_string = _typed(lambda value: isinstance(value, str), "a string")
+_bool = _typed(lambda value: isinstance(value, bool), "a boolean")
+_map = _typed(lambda value: isinstance(value, dict), "a map")
+
+
+def _any(value: Any) -> None:
+    pass
+
+
+def _i32(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(f"invalid type: {_describe(value)}, expected i32")
+    if not -(2**31) <= value < 2**31:
+        raise _Invalid(f"invalid value: {_describe(value)}, expected i32")
+
+
+def _optional(decode: Decoder) -> Decoder:
+    def decode_optional(value: Any) -> None:
+        if value is not None:
+            decode(value)
+
+    return decode_optional
+
+
+def _sequence(decode: Decoder) -> Decoder:
+    def decode_sequence(value: Any) -> None:
+        if not isinstance(value, list):
+            raise _Invalid(f"invalid type: {_describe(value)}, expected a sequence")
+        for item in value:
+            decode(item)
+
+    return decode_sequence
+
+
+def _struct(name: str, fields: dict[str, tuple[Decoder, bool]]) -> Decoder:
+    """A ``deny_unknown_fields`` struct; ``fields`` maps key -> (decoder, required)."""
+
+    def decode_struct(value: Any) -> None:
+        if not isinstance(value, dict):
+            raise _Invalid(f"invalid type: {_describe(value)}, expected struct {name}")
+        for key, item in value.items():
+            if key not in fields:
+                raise _Invalid(f"unknown field `{key}`, {_expected(fields, 'field')}")
+            fields[key][0](item)
+        for key, (_, required) in fields.items():
+            if required and key not in value:
+                raise _Invalid(f"missing field `{key}`")
+
+    return decode_struct
+
+
+def _tagged(name: str, variants: dict[str, Decoder]) -> Decoder:
+    """An internally tagged enum (``#[serde(tag = "type")]``); each variant decodes the rest."""
+
+    def decode_tagged(value: Any) -> None:
+        if not isinstance(value, dict):
+            raise _Invalid(
+                f"invalid type: {_describe(value)}, expected internally tagged enum {name}"
+            )
+        if "type" not in value:
+            raise _Invalid("missing field `type`")
+        tag = value["type"]
+        if not isinstance(tag, str) or tag not in variants:
+            shown = tag if isinstance(tag, str) else _describe(tag)
+            raise _Invalid(f"unknown variant `{shown}`, {_expected(variants, 'variant')}")
+        variants[tag]({key: item for key, item in value.items() if key != "type"})
+
+    return decode_tagged
+
+
+def _untagged(name: str, *alternatives: Decoder) -> Decoder:
+    """serde's untagged enum: the first alternative that fits wins; its error message is generic."""
+
+    def decode_untagged(value: Any) -> None:
+        for alternative in alternatives:
+            try:
+                alternative(value)
+            except _Invalid:
+                continue
+            return
+        raise _Invalid(f"data did not match any variant of untagged enum {name}")
+
+    return decode_untagged
+
+
+def _null(value: Any) -> None:
+    if value is not None:
+        raise _Invalid(f"invalid type: {_describe(value)}, expected unit")
+
+
+_grammar = _tagged(
+    "GrammarConstraint",
+    {
+        "gbnf": _struct("Gbnf", {"grammar": (_string, True), "root": (_string, True)}),
+        "json_schema": _struct("JsonSchema", {"schema": (_string, True)}),
+    },
+)
+
+_content_part = _tagged(
+    "ConversationMessageContentPart",
+    {
+        "text": _struct("Text", {"text": (_string, True)}),
+        "image_url": _struct(
+            "ImageUrl", {"image_url": (_struct("ImageUrl", {"url": (_string, True)}), True)}
+        ),
+    },
+)
+
+_message = _struct(
+    "ConversationMessage",
+    {
+        "role": (_string, True),
+        "content": (
+            _untagged("ConversationMessageContent", _string, _sequence(_content_part)),
+            True,
+        ),
+    },
+)
+
+_parameters_schema = _struct(
+    "RawParametersSchema",
+    {
+        "type": (_string, True),
+        "properties": (_optional(_map), False),
+        "required": (_optional(_sequence(_string)), False),
+        "additionalProperties": (_any, False),
+    },
+)
+
+_tool = _tagged(
+    "Tool",
+    {
+        "function": _struct(
+            "FunctionCall",
+            {
+                "function": (
+                    _struct(
+                        "Function",
+                        {
+                            "name": (_string, True),
+                            "description": (_string, True),
+                            "parameters": (
+                                _untagged("Parameters", _null, _parameters_schema),
+                                False,
+                            ),
+                        },
+                    ),
+                    True,
+                )
+            },
+        )
+    },
+)
+
+_conversation_history_body = _struct(
+    "ContinueFromConversationHistoryParams",
+    {
+        "add_generation_prompt": (_bool, True),
+        "conversation_history": (_sequence(_message), True),
+        "enable_thinking": (_bool, True),
+        "grammar": (_optional(_grammar), False),
+        "max_tokens": (_i32, True),
+        "parse_tool_calls": (_bool, False),
+        "tools": (_sequence(_tool), False),
+    },
+)
+
+_raw_prompt_body = _struct(
+    "ContinueFromRawPromptParams",
+    {
+        "grammar": (_optional(_grammar), False),
+        "max_tokens": (_i32, True),
+        "raw_prompt": (_string, True),
+    },
+)
+
+_ROUTE_BODIES: dict[str, Decoder] = {
+    CONVERSATION_HISTORY_PATH: _conversation_history_body,
+    RAW_PROMPT_PATH: _raw_prompt_body,
+}
