@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -125,7 +126,10 @@ class RequestBoard:
             await layer.group_send(CLUSTER, {"type": "monitor.cluster", "cluster": snapshot})
 
     async def _listen(self, layer: Any) -> None:
-        channel = await layer.new_channel("monitor.worker.")
+        # A plain channel name, not a process-specific "...!..." one: channels_redis serialises
+        # all receives on specific channels of a process behind one lock, and this receive,
+        # waiting forever, starved the websocket consumers of the same worker.
+        channel = f"monitor.worker.{uuid.uuid4().hex}"
         await layer.group_add(CONTROL, channel)
         try:
             while True:
