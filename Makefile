@@ -12,12 +12,13 @@ PORT ?= 8070
 ENGINE_PORT ?= 8061
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install serve test bench clean
+.PHONY: help install serve test lint bench clean
 
 help:
 	@echo "make serve   run Oarlock on http://$(HOST):$(PORT) (local engine unless PADDLER_INFERENCE_URL is set)"
 	@echo "make test    run the whole test suite"
 	@echo "make install create $(VENV) and install Oarlock with its dev and local-engine extras"
+	@echo "make lint    ruff (lint + format check) and mypy, as CI runs them"
 	@echo "make bench   run the load benchmark (minutes; see bench/README.md)"
 
 install: $(STAMP)
@@ -32,24 +33,37 @@ $(STAMP): pyproject.toml scripts/install-local-engine
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@touch $(STAMP)
 
+# The address printed for clients: a wildcard HOST listens everywhere, but is not an address to call.
+URL_HOST := $(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST))
+
 # What runs once the upstream is known: the demo key (printed on first run), then Daphne.
-SERVE_API = $(BIN)/python manage.py ensure_demo_key --base-url http://$(HOST):$(PORT)/v1 \
+SERVE_API = $(BIN)/python manage.py ensure_demo_key --base-url http://$(URL_HOST):$(PORT)/v1 \
 	--model "$${OARLOCK_DEFAULT_MODEL:-default}" && exec $(BIN)/daphne -b $(HOST) -p $(PORT) oarlock.asgi:application
 
+# Ports are checked first, before migrations and the model load. The local engine listens on
+# loopback only, whatever HOST is: it has no authentication, so it must never be reachable from
+# elsewhere (the supervisor restarts it when it dies, and stops here when it keeps dying).
 serve: $(STAMP)
+	@if [ -n "$$PADDLER_INFERENCE_URL" ]; then scripts/check-ports PORT=$(HOST):$(PORT); \
+	else scripts/check-ports PORT=$(HOST):$(PORT) ENGINE_PORT=127.0.0.1:$(ENGINE_PORT); fi
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py migrate --noinput
 	@if [ -n "$$PADDLER_INFERENCE_URL" ]; then \
-		echo "Serving the API on http://$(HOST):$(PORT)/v1 with the Paddler upstream $$PADDLER_INFERENCE_URL"; \
+		echo "Serving the API on http://$(URL_HOST):$(PORT)/v1 with the Paddler upstream $$PADDLER_INFERENCE_URL"; \
 		sh -c '$(SERVE_API)'; \
 	else \
-		echo "PADDLER_INFERENCE_URL is not set: starting the local engine on $(HOST):$(ENGINE_PORT)"; \
-		$(BIN)/python -m local_engine.supervisor --host $(HOST) --port $(ENGINE_PORT) -- sh -c '$(SERVE_API)'; \
+		echo "PADDLER_INFERENCE_URL is not set: starting the local engine on 127.0.0.1:$(ENGINE_PORT)"; \
+		$(BIN)/python -m local_engine.supervisor --port $(ENGINE_PORT) -- sh -c '$(SERVE_API)'; \
 	fi
 
 test: $(STAMP)
 	@scripts/install-browser
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -54,6 +54,10 @@ BUDGET_COUNTER_GRACE_SECONDS = 86_400
 # Logging "Redis is down" once per request would flood the log exactly when it matters.
 UNAVAILABLE_LOG_INTERVAL_SECONDS = 10.0
 _PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
+# Which limits each step takes (``LimitKind`` values): the cheap ones need no body.
+_CALL_LIMITS = frozenset({"requests", "concurrency"})
+_TOKEN_LIMITS = frozenset({"tokens", "budget"})
+_ALL_LIMITS = _CALL_LIMITS | _TOKEN_LIMITS
 
 
 @dataclass
@@ -108,17 +112,35 @@ class AdmissionController:
             self._store_url = url
         return self._store
 
-    async def admit(self, *, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
+    async def admit_call(self, *, key: AuthenticatedKey) -> Admission:
+        """The cheap limits, before the body is read: requests per minute and in flight."""
+        return await self._admit(key=key, model="", tokens=0, limits=_CALL_LIMITS)
+
+    async def reserve_tokens(
+        self, *, key: AuthenticatedKey, model: str, estimated_tokens: int
+    ) -> Admission:
+        """Model access, then ``estimated_tokens`` against tokens per minute and budgets."""
         if not key.allows_model(model):
             raise ModelNotAllowed(model)
-        scopes = self._scope_plans(key)
+        return await self._admit(key=key, model=model, tokens=estimated_tokens, limits=_TOKEN_LIMITS)
+
+    async def admit(self, *, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
+        """Every limit in one step (``admit_call`` + ``reserve_tokens`` take them in two)."""
+        if not key.allows_model(model):
+            raise ModelNotAllowed(model)
+        return await self._admit(key=key, model=model, tokens=estimated_tokens, limits=_ALL_LIMITS)
+
+    async def _admit(
+        self, *, key: AuthenticatedKey, model: str, tokens: int, limits: frozenset[str]
+    ) -> Admission:
+        scopes = self._scope_plans(key, limits)
         if not scopes:
-            return Admission(key=key, model=model, reserved_tokens=estimated_tokens)
+            return Admission(key=key, model=model, reserved_tokens=tokens)
         plan = AdmissionPlan(
             admission_id=secrets.token_hex(8),
             tenant_id=key.tenant_id,
             scopes=scopes,
-            tokens=max(estimated_tokens, 0),
+            tokens=max(tokens, 0),
             lease_seconds=settings.OARLOCK_ADMISSION_LEASE_SECONDS,
         )
         store = self.store
@@ -135,27 +157,33 @@ class AdmissionController:
             plan=plan, store=store,
         )
 
-    def _scope_plans(self, key: AuthenticatedKey) -> tuple[ScopePlan, ...]:
+    def _scope_plans(self, key: AuthenticatedKey, kinds: frozenset[str]) -> tuple[ScopePlan, ...]:
         owners: tuple[tuple[ScopeKind, int, Limits], ...] = (
             ("key", key.key_id, key.key_limits),
             ("tenant", key.tenant_id, key.tenant_limits),
         )
+        plans = (self._scope_plan(scope, scope_id, limits, kinds) for scope, scope_id, limits in owners)
         return tuple(
-            self._scope_plan(scope, scope_id, limits)
-            for scope, scope_id, limits in owners
-            if (limits.rpm, limits.tpm, limits.max_concurrent, limits.token_budget) != (None, None, None, None)
+            plan for plan in plans
+            if (plan.rpm, plan.tpm, plan.max_concurrent, plan.token_budget) != (None, None, None, None)
         )
 
-    def _scope_plan(self, scope: ScopeKind, scope_id: int, limits: Limits) -> ScopePlan:
+    def _scope_plan(
+        self, scope: ScopeKind, scope_id: int, limits: Limits, kinds: frozenset[str]
+    ) -> ScopePlan:
         label, ttl = "", 0
-        if limits.token_budget is not None:
+        budget = limits.token_budget if "budget" in kinds else None
+        if budget is not None:
             now = timezone.now()
-            window = self.budget_window(limits.budget_period, now)  # type: ignore[arg-type]
+            window = self.budget_window(limits.budget_period, now)  # type: ignore[arg-type]  # set with token_budget
             label = window.label
             ttl = int((window.end - now).total_seconds()) + BUDGET_COUNTER_GRACE_SECONDS
         return ScopePlan(
-            scope=scope, scope_id=scope_id, rpm=limits.rpm, tpm=limits.tpm,
-            max_concurrent=limits.max_concurrent, token_budget=limits.token_budget,
+            scope=scope, scope_id=scope_id,
+            rpm=limits.rpm if "requests" in kinds else None,
+            tpm=limits.tpm if "tokens" in kinds else None,
+            max_concurrent=limits.max_concurrent if "concurrency" in kinds else None,
+            token_budget=budget,
             budget_label=label, budget_ttl_seconds=ttl,
         )
 
@@ -193,7 +221,7 @@ class AdmissionController:
         who = f"API key {key.key_prefix}…" if denial.scope == "key" else f"tenant {key.tenant_name}"
         if denial.kind == "budget":
             limits = key.key_limits if denial.scope == "key" else key.tenant_limits
-            window = self.budget_window(limits.budget_period, timezone.now())  # type: ignore[arg-type]
+            window = self.budget_window(limits.budget_period, timezone.now())  # type: ignore[arg-type]  # set with token_budget
             resets = timezone.localtime(window.end).strftime("%Y-%m-%d %H:%M %Z")
             return BudgetExhausted(
                 f"You exceeded your current quota: the {_PERIOD_ADJECTIVE[window.period]} token "
@@ -214,8 +242,10 @@ class AdmissionController:
             unit, detail = "tokens per min (TPM)", f"Limit {denial.limit}, Requested {plan.tokens}"
             taken = min(plan.tokens, max(denial.limit, 1))
             headers.update(rate_limit_headers(tokens=_exhausted_window(denial, taken)))
+        # The per-call limits are checked before the body (and so the model) is known.
+        target = f" for {model}" if model else ""
         return RateLimited(
-            f"Rate limit reached for {model} by {who} on {unit}: {detail}. Please try again in {wait}.",
+            f"Rate limit reached{target} by {who} on {unit}: {detail}. Please try again in {wait}.",
             retry_after=denial.retry_after_ms / 1000,
             limit_kind="requests" if denial.kind == "requests" else "tokens",
             headers=headers,
@@ -236,3 +266,13 @@ admission_controller = AdmissionController()
 
 async def admit_request(*, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
     return await admission_controller.admit(key=key, model=model, estimated_tokens=estimated_tokens)
+
+
+async def admit_call(*, key: AuthenticatedKey) -> Admission:
+    return await admission_controller.admit_call(key=key)
+
+
+async def reserve_tokens(*, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
+    return await admission_controller.reserve_tokens(
+        key=key, model=model, estimated_tokens=estimated_tokens
+    )

@@ -30,14 +30,7 @@ def hash_api_key(secret: str) -> str:
     return hmac.new(_hash_key(), secret.encode(), hashlib.sha256).hexdigest()
 
 
-def verify_api_key(secret: str, secret_hash: str) -> bool:
-    return hmac.compare_digest(hash_api_key(secret), secret_hash)
-
-
 def display_prefix(secret: str) -> str:
     """The part of the key shown in lists and logs: ``oar_`` plus a few characters."""
     return secret[: len(SECRET_PREFIX) + DISPLAY_PREFIX_LENGTH]
 
-
-def looks_like_secret(value: str) -> bool:
-    return value.startswith(SECRET_PREFIX) and len(value) > len(SECRET_PREFIX) + DISPLAY_PREFIX_LENGTH

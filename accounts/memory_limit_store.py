@@ -121,7 +121,7 @@ class MemoryLimitStore:
                 key = self._key(plan, scope, "rpm" if kind == "requests" else "tpm")
                 new_tat, retry_ms = rate_window.take(self._tats.get(key, 0.0), now, limit, amount)
                 if new_tat is None:
-                    return Denial(kind, scope.scope, limit, retry_ms)  # type: ignore[arg-type]
+                    return Denial(kind, scope.scope, limit, retry_ms)  # type: ignore[arg-type]  # kind is a LimitKind loop value
                 taken.tats[key] = new_tat
                 window = rate_window.state(new_tat, now, limit)
                 if kind == "requests":

@@ -104,7 +104,7 @@ class RedisLimitStore:
 
     async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> list[Any]:
         try:
-            return await script(keys=keys, args=args)  # type: ignore[no-any-return]
+            return await script(keys=keys, args=args)  # type: ignore[no-any-return]  # redis-py's scripts return Any
         except (RedisError, OSError) as error:
             raise LimitStoreUnavailable(f"Redis: {error}") from error
 

@@ -1,10 +1,11 @@
 """The transport for /v1/: bytes, headers and lifecycle; no OpenAI or business knowledge.
 
 Channels routes /v1/ here instead of through Django's handler (design.md measured 5–8x more
-requests per second). The consumer reads the body (capped), builds a Django request, awaits the
-DRF view and writes the response — a stream chunk by chunk. The view runs in a task while the
-consumer keeps reading the ASGI channel: ``http.disconnect`` cancels the task, which closes the
-upstream response and so frees the Paddler slot.
+requests per second). The consumer resolves the route, lets the request's owner
+(``compat_api/request_lifecycle.py``) authenticate, admit and read the body, awaits the DRF view
+and writes the response — a stream chunk by chunk. The view runs in a task while the consumer
+keeps reading the ASGI channel: ``http.disconnect`` cancels the task, which closes the upstream
+response and so frees the Paddler slot.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
-from django.conf import settings
 from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from compat_api.error_envelope import SERVER_ERROR_MESSAGE, ErrorDescription, error_body
-from compat_api.request_lifecycle import close_request
-from compat_api.scope_request import request_from_scope
+from compat_api.request_lifecycle import ClientDisconnected, RequestLifecycle
 from foundation.request_context import current_request_id, new_request_id
 
 logger = logging.getLogger(__name__)
@@ -31,46 +30,55 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 API_URLCONF = "compat_api.urls"
 
 
-class ClientDisconnected(Exception):
-    pass
-
-
 class ApiConsumer:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         request_id = new_request_id()
-        current_request_id.set(request_id)
+        current_request_id.set(request_id)  # for log lines only (oarlock/log_filters.py)
         exchange = _Exchange(send, request_id)
-        try:
-            body = await _read_body(receive, settings.OARLOCK_MAX_REQUEST_BYTES)
-        except ClientDisconnected:
-            return
-        if body is None:
-            await exchange.send_response(_error_response(ErrorDescription(
-                413, "invalid_request_error",
-                f"Request body too large: the limit is {settings.OARLOCK_MAX_REQUEST_BYTES} bytes.",
-                code="request_too_large",
-            )))
-            return
-        request = request_from_scope(scope, body)
-        serving = asyncio.ensure_future(exchange.serve(request))
-        watching = asyncio.ensure_future(_wait_for_disconnect(receive))
+        lifecycle = RequestLifecycle(scope=scope, receive=receive, request_id=request_id)
         client_disconnected = False
         try:
-            await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
-            if not serving.done():
-                client_disconnected = True
-                serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ClientDisconnected):
-                await serving
+            client_disconnected = await _serve(exchange, lifecycle, scope, receive)
         finally:
-            watching.cancel()
-            if not serving.done():
-                serving.cancel()
-            await close_request(
-                request, client_disconnected=client_disconnected, status=exchange.status
-            )
+            await lifecycle.close(client_disconnected=client_disconnected, status=exchange.status)
+
+
+async def _serve(
+    exchange: _Exchange, lifecycle: RequestLifecycle, scope: dict[str, Any], receive: Receive
+) -> bool:
+    """Serve the request; True when the client went away before its answer was complete."""
+    try:
+        match = resolve(scope["path"], urlconf=API_URLCONF)
+    except Resolver404:
+        await exchange.send_response(_error_response(ErrorDescription(
+            404, "invalid_request_error", f"Invalid URL ({scope['method']} {scope['path']})."
+        )))
+        return False
+    view_class = cast(Any, match.func).view_class  # as_view() marks the view it serves
+    try:
+        request = await lifecycle.begin(view_class)
+    except ClientDisconnected:
+        return True
+    except Exception as error:  # noqa: BLE001 - every refusal is answered in OpenAI's envelope
+        response = view_class().handle_refusal(error, lifecycle)
+        await exchange.send_response(response, lifecycle.response_headers)
+        return False
+    serving = asyncio.ensure_future(exchange.serve(request, match, lifecycle))
+    watching = asyncio.ensure_future(_wait_for_disconnect(receive))
+    try:
+        await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
+        client_disconnected = not serving.done()
+        if client_disconnected:
+            serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        return client_disconnected
+    finally:
+        watching.cancel()
+        if not serving.done():
+            serving.cancel()
 
 
 class _Exchange:
@@ -81,28 +89,21 @@ class _Exchange:
         self._request_id = request_id
         self.status = 500
 
-    async def serve(self, request: Any) -> None:
-        try:
-            match = resolve(request.path_info, urlconf=API_URLCONF)
-        except Resolver404:
-            await self.send_response(_error_response(ErrorDescription(
-                404, "invalid_request_error", f"Invalid URL ({request.method} {request.path})."
-            )))
-            return
+    async def serve(self, request: Any, match: ResolverMatch, lifecycle: RequestLifecycle) -> None:
         try:
             response = await match.func(request, *match.args, **match.kwargs)
         except Exception:
             logger.exception("the view failed outside its exception handler")
             response = _error_response(ErrorDescription(500, "server_error", SERVER_ERROR_MESSAGE))
-        # x-ratelimit-* of the limits that admitted this request (accounts/admission.py).
-        admission = getattr(getattr(request, "api_call", None), "admission", None)
-        for name, value in (getattr(admission, "headers", None) or {}).items():
-            response.setdefault(name, value)
-        await self.send_response(response)
+        await self.send_response(response, lifecycle.response_headers)
 
-    async def send_response(self, response: HttpResponseBase) -> None:
+    async def send_response(
+        self, response: HttpResponseBase, extra_headers: dict[str, str] | None = None
+    ) -> None:
         if hasattr(response, "render") and not getattr(response, "is_rendered", True):
             response.render()
+        for name, value in (extra_headers or {}).items():
+            response.setdefault(name, value)
         self.status = response.status_code
         response["x-request-id"] = self._request_id
         if isinstance(response, StreamingHttpResponse):
@@ -143,26 +144,6 @@ def _error_response(description: ErrorDescription) -> JsonResponse:
     for name, value in description.headers.items():
         response[name] = value
     return response
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or ``None`` when it exceeds ``limit`` (the rest is drained unread)."""
-    parts: list[bytes] = []
-    size = 0
-    too_large = False
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            too_large = True
-            parts.clear()
-        elif not too_large:
-            parts.append(chunk)
-        if not message.get("more_body", False):
-            return None if too_large else b"".join(parts)
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -21,26 +21,22 @@ from accounts.errors import (
     RateLimited,
 )
 from compat_api.errors import InvalidRequest, NotFoundError, PayloadTooLarge
-from inference.errors import ModelNotFound, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from foundation.errors import OarlockError
+from inference.errors import (
+    LocalEngineUnavailable,
+    ModelNotFound,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from paddler_protocol.errors import (
     GenerationFailed,
     ToolCallFailed,
     UpstreamErrorReply,
     UpstreamProtocolError,
 )
-from foundation.errors import OarlockError
 
 logger = logging.getLogger(__name__)
-
-ErrorType = Literal[
-    "invalid_request_error",
-    "server_error",
-    "timeout",
-    "rate_limit_error",
-    "requests",
-    "tokens",
-    "insufficient_quota",
-]
 
 # Paddler refuses these before generating: the request, not the server, is at fault.
 CLIENT_FAULT_GENERATION_KINDS = frozenset(
@@ -122,6 +118,10 @@ def describe_error(exc: BaseException) -> ErrorDescription:
             return _describe_rejection(exc)
         case UpstreamTimeout():
             return ErrorDescription(504, "timeout", exc.message)
+        case LocalEngineUnavailable():
+            # Down for a restart, back within seconds: a retry will most likely succeed.
+            return ErrorDescription(503, "server_error", exc.message, None, "local_engine_unavailable",
+                                    {"retry-after": "5"})
         case UpstreamUnavailable() | UpstreamProtocolError():
             return ErrorDescription(502, "server_error", exc.message)
         case OarlockError():

@@ -1,33 +1,278 @@
-"""The one place every /v1 request ends, however it ended."""
+"""The life of one /v1 request, from its headers to its usage record: the one file to read.
+
+``RequestLifecycle`` owns a request and is passed explicitly (the consumer makes it, the view
+gets it as ``request.lifecycle``). The steps, in the order a gateway needs — a refused request
+costs microseconds, not its body:
+
+1. ``begin``   authenticate the key from the headers, with the view's ``authentication_classes``
+2. ``begin``   admit the cheap limits: requests per minute, requests in flight
+3. ``begin``   read the body (capped) and decode its JSON (depth-bounded; a large body off the
+               event loop, so nobody waits behind it)
+4. view        validate it (``parse``: serializers; off the loop for a large body) and translate
+               it to Paddler params (``compat_api/<endpoint>/paddler_params.py``)
+5. ``open_upstream``  model access, then the token estimate reserved against tokens per minute
+               and budgets. After translation on purpose: the estimate counts the conversation
+               Paddler will see, stored history (``previous_response_id``) included
+6. ``open_upstream``  Paddler's stream, its first message awaited: a refusal (overflow → 503,
+               see ``compat_api/error_envelope.py``) is still a real HTTP status
+7. view        relay: the endpoint's stream (``compat_api/relay_stream.py``) turns messages into
+               chunks or events, and finishes the meter with the outcome it saw
+8. ``close``   settle and record exactly once, however the request ended: the meter is
+               finished if nothing else did (refused, client gone, server shutdown), and every
+               admission is released with the tokens really used
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from compat_api.api_call import ApiCall
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from rest_framework.exceptions import ParseError
+from rest_framework.request import Request
+
+from accounts.admission import Admission, admit_call, reserve_tokens
+from accounts.authenticated_key import AuthenticatedKey
+from compat_api.errors import InvalidRequest, PayloadTooLarge
+from compat_api.upstream_stream import UpstreamStream, estimate_tokens
+from paddler_protocol.conversation_params import ConversationParams
+from usage.usage_meter import Outcome, UsageMeter
 
 logger = logging.getLogger(__name__)
 
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+T = TypeVar("T")
 
-async def close_request(request: Any, *, client_disconnected: bool, status: int) -> None:
-    """Finish the meter if the view did not, and release admission. Never raises."""
-    call: ApiCall | None = getattr(request, "api_call", None)
-    if call is None:
-        return
+# Deeper than any real request (tool schemas nest a few levels); bounded so that no recursive
+# code downstream (serializers, schema walks, encoders) can meet a RecursionError.
+MAX_JSON_DEPTH = 64
+# Bodies above this are decoded and validated in a worker thread: the event loop keeps serving
+# other requests and streams meanwhile (small ones are faster inline than a thread hop).
+OFF_LOOP_BYTES = 256 * 1024
+
+
+class ClientDisconnected(Exception):
+    """The client went away before its request body was complete."""
+
+
+class RequestLifecycle:
+    def __init__(self, *, scope: dict[str, Any], receive: Receive, request_id: str) -> None:
+        self.scope = scope
+        self.request_id = request_id
+        self.key: AuthenticatedKey | None = None
+        self.meter: UsageMeter | None = None
+        self.body_json: Any = None
+        self.body_size = 0
+        self._receive = receive
+        self._admissions: list[Admission] = []
+
+    # --- steps 1-3: before the view ---------------------------------------------------------
+
+    async def begin(self, view_class: Any) -> ASGIRequest:
+        """Key, cheap limits, then the body: the Django request the view will serve."""
+        limit: int = settings.OARLOCK_MAX_REQUEST_BYTES
+        declared = _declared_length(self.scope)
+        if declared is not None and declared > limit:
+            # Said by the headers: refused before anything else, at no cost.
+            raise PayloadTooLarge(_too_large(limit))
+        body_file = io.BytesIO()
+        request = ASGIRequest(self.scope, body_file)
+        request.lifecycle = self  # type: ignore[attr-defined]  # the view's handle on its owner
+        self.key = await _authenticate(view_class, request)
+        endpoint: str | None = getattr(view_class, "usage_endpoint", None)
+        if endpoint is not None:
+            self.meter = self._new_meter(endpoint, self.key)
+            self._admissions.append(await admit_call(key=self.key))
+        body = await _read_body(self._receive, limit)
+        self.body_size = len(body)
+        body_file.write(body)
+        body_file.seek(0)
+        if body and _is_json(request.content_type):
+            self.body_json = await self.parse(decode_json, body)
+            self._note_request_shape()
+        return request
+
+    async def parse(self, parse: Callable[[Any], T], value: Any) -> T:
+        """``parse(value)``, in a worker thread when the body is large."""
+        if self.body_size > OFF_LOOP_BYTES:
+            return await asyncio.to_thread(parse, value)
+        return parse(value)
+
+    # --- steps 5-6: once the view has translated the request -------------------------------
+
+    async def open_upstream(
+        self, *, model: str, params: ConversationParams, streamed: bool
+    ) -> UpstreamStream:
+        meter = self._metered()
+        meter.streamed = streamed
+        self._admissions.append(
+            await reserve_tokens(key=authenticated_key(self), model=model, estimated_tokens=estimate_tokens(params))
+        )
+        return await UpstreamStream.open(model=model, params=params, meter=meter)
+
+    # --- step 8 -----------------------------------------------------------------------------
+
+    def refused(self, error: BaseException, *, status: int, upstream_failed: bool) -> None:
+        """The request ended with an error answer (no stream): record it as such."""
+        if self.meter is None or self.meter.finished:
+            return
+        # Refused by us before the upstream (validation, limits) is "rejected"; anything
+        # that went wrong on the way to or inside Paddler "failed".
+        outcome: Outcome = "failed" if upstream_failed else "rejected"
+        self.meter.finish(outcome=outcome, http_status=status, error=error)
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """x-ratelimit-* of the limits that admitted this request (accounts/admission.py)."""
+        headers: dict[str, str] = {}
+        for admission in self._admissions:
+            headers.update(admission.headers or {})
+        return headers
+
+    async def close(self, *, client_disconnected: bool, status: int) -> None:
+        """Finish the meter if nothing did, release every admission. Never raises."""
+        try:
+            meter = self.meter
+            if meter is not None and not meter.finished:
+                outcome: Outcome = "client_disconnected" if client_disconnected else "failed"
+                meter.finish(
+                    outcome=outcome,
+                    http_status=499 if client_disconnected else status,
+                    error="ClientDisconnected" if client_disconnected else _unfinished_reason(),
+                )
+            used = meter.tokens.total_tokens if meter is not None else 0
+            for admission in self._admissions:
+                if not admission.released:
+                    await admission.release(used_tokens=used)
+        except Exception:
+            logger.exception("closing the request failed")
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _new_meter(self, endpoint: str, key: AuthenticatedKey) -> UsageMeter:
+        return UsageMeter(
+            request_id=self.request_id,
+            endpoint=endpoint,
+            tenant_id=key.tenant_id,
+            api_key_id=key.key_id,
+            # Names go on the usage record: billing data outlives renamed and deleted keys.
+            tenant_name=key.tenant_name, key_name=key.key_name, key_prefix=key.key_prefix,
+            owner_id=key.owner_id, owner_name=key.owner_name,
+        )
+
+    def _metered(self) -> UsageMeter:
+        if self.meter is None:
+            raise RuntimeError("open_upstream needs a view with a usage_endpoint")
+        return self.meter
+
+    def _note_request_shape(self) -> None:
+        # A request refused later (validation) is still recorded with what it asked for.
+        if self.meter is None or not isinstance(self.body_json, dict):
+            return
+        model = self.body_json.get("model")
+        self.meter.model = model if isinstance(model, str) else ""
+        self.meter.streamed = self.body_json.get("stream") is True
+
+
+def lifecycle_of(request: Any) -> RequestLifecycle:
+    """The owner of the request a view serves (set by ``RequestLifecycle.begin``)."""
+    lifecycle: RequestLifecycle = request.lifecycle
+    return lifecycle
+
+
+def authenticated_key(lifecycle: RequestLifecycle) -> AuthenticatedKey:
+    if lifecycle.key is None:
+        raise RuntimeError("the request is not authenticated")
+    return lifecycle.key
+
+
+async def _authenticate(view_class: Any, request: ASGIRequest) -> AuthenticatedKey:
+    """The first of the view's ``authentication_classes`` that recognises the request."""
+    drf_request = Request(request)
+    for authentication_class in view_class.authentication_classes:
+        result = await authentication_class().authenticate(drf_request)
+        if result is not None:
+            principal, key = result
+            request.user = principal  # DRF's Request reads it from here
+            request.auth = key  # type: ignore[attr-defined]  # the Django request has no auth slot; DRF's reads it
+            authenticated: AuthenticatedKey = key
+            return authenticated
+    raise RuntimeError(f"{view_class.__name__} has no authentication class that answers")
+
+
+def decode_json(body: bytes) -> Any:
+    """The body's JSON, or a 400: malformed, or nested deeper than ``MAX_JSON_DEPTH``."""
     try:
-        if not call.meter.finished:
-            outcome = "client_disconnected" if client_disconnected else "failed"
-            call.meter.finish(
-                outcome=outcome,
-                http_status=499 if client_disconnected else status,
-                error="ClientDisconnected" if client_disconnected else _unfinished_reason(),
-            )
-        if call.admission is not None and not call.admission.released:
-            await call.admission.release(used_tokens=call.meter.tokens.total_tokens)
-    except Exception:
-        logger.exception("closing the request failed")
+        document = json.loads(body)
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError as error:
+        raise ParseError(f"JSON parse error - {error}") from None
+    if _depth_exceeds(document, MAX_JSON_DEPTH):
+        raise _too_deep()
+    return document
+
+
+def _depth_exceeds(document: Any, limit: int) -> bool:
+    # Iterative: a recursive walk would itself overflow on the documents it is meant to catch.
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def _too_deep() -> InvalidRequest:
+    return InvalidRequest(
+        f"The JSON body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep.",
+        code="invalid_json",
+    )
+
+
+def _too_large(limit: int) -> str:
+    return f"Request body too large: the limit is {limit} bytes."
+
+
+def _declared_length(scope: dict[str, Any]) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _is_json(content_type: str | None) -> bool:
+    # What the views' parser accepts; anything else is refused by DRF's negotiation as before.
+    return (content_type or "").split(";", 1)[0].strip().lower() == "application/json"
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body; ``PayloadTooLarge`` as soon as it passes ``limit`` (no more is read)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(_too_large(limit))
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
 
 
 def _unfinished_reason() -> str:

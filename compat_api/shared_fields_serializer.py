@@ -19,9 +19,9 @@ from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
 
-class SharedFieldsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SharedFieldsSerializer(serializers.Serializer):  # type: ignore[type-arg]  # validates plain dicts
     @property
-    def fields(self) -> BindingDict:  # type: ignore[override]
+    def fields(self) -> BindingDict:  # type: ignore[override]  # DRF's is a cached_property; same value
         shared: BindingDict | None = type(self).__dict__.get("_shared_fields")
         if shared is None:
             shared = type(self)._bind_shared_fields()

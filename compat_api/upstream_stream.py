@@ -1,22 +1,22 @@
-"""The one way an endpoint talks to Paddler: admitted, metered, primed, always closed.
+"""The one way an endpoint talks to Paddler: metered, primed, always closed.
 
-``open`` resolves the model, admits the request, sends it and waits for the FIRST upstream
-message before returning, so that a refusal by Paddler (overflow, slot timeout, template error)
-still becomes a real HTTP status: the endpoint has committed no byte yet. Iterating yields
-every message from the first on and raises failures that arrive later; ``aclose`` closes the
-upstream response, which is how Paddler learns to stop generating.
+``open`` resolves the model, sends the request and waits for the FIRST upstream message before
+returning, so that a refusal by Paddler (overflow, slot timeout, template error) is raised as
+its exception and still becomes a real HTTP status: the endpoint has committed no byte yet.
+Iterating yields every message from the first on — later failures included, which the
+endpoint's stream state turns into its in-band error (each message is converted once); ``aclose``
+closes the upstream response, which is how Paddler learns to stop generating. Admission is the
+request's owner's step before this one (compat_api/request_lifecycle.py).
 """
 
 from __future__ import annotations
 
-from accounts.admission import admit_request
-from compat_api.api_call import current_api_call
+from inference.paddler_client import PaddlerStream
+from inference.upstream_registry import Upstream, upstream_registry
 from paddler_protocol.conversation_params import ConversationParams
 from paddler_protocol.errors import UpstreamProtocolError
 from paddler_protocol.message_errors import error_for_message
-from inference.paddler_client import PaddlerStream
 from paddler_protocol.paddler_message import PaddlerLine, PaddlerMessage
-from inference.upstream_registry import Upstream, upstream_registry
 from usage.usage_meter import UsageMeter
 
 # Characters per token, for the admission estimate of the prompt before Paddler counts it.
@@ -39,11 +39,6 @@ class UpstreamStream:
     ) -> UpstreamStream:
         upstream = await upstream_registry.resolve(model)
         meter.set_target(model=model, upstream=upstream.name, streamed=meter.streamed)
-        call = current_api_call.get()
-        if call is not None and call.admission is None:
-            call.admission = await admit_request(
-                key=call.key, model=model, estimated_tokens=estimate_tokens(params)
-            )
         lines = upstream_registry.client_for(upstream).continue_from_conversation_history(params)
         await lines.__aenter__()
         try:
@@ -80,9 +75,6 @@ class UpstreamStream:
             self._closed = True
             raise
         self.meter.observe(line)
-        error = error_for_message(line.message)
-        if error is not None:
-            raise error
         return line.message
 
     async def aclose(self) -> None:

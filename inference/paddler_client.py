@@ -17,18 +17,24 @@ from collections import deque
 from types import TracebackType
 from typing import Any
 
-from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
-from inference.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
-from paddler_protocol.errors import UpstreamProtocolError
-from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, HEALTH_PATH, RAW_PROMPT_PATH
-from paddler_protocol.ndjson_lines import NdjsonLines
-from paddler_protocol.paddler_message import PaddlerLine, is_terminal, parse_line
+from inference.errors import (
+    LocalEngineStopped,
+    LocalEngineUnavailable,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from inference.upstream_http import (
     HttpOrigin,
     IncompleteBody,
     StreamedResponse,
     send_request,
 )
+from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
+from paddler_protocol.errors import UpstreamProtocolError
+from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, HEALTH_PATH, RAW_PROMPT_PATH
+from paddler_protocol.ndjson_lines import NdjsonLines
+from paddler_protocol.paddler_message import PaddlerLine, is_terminal, parse_line
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +61,12 @@ class PaddlerClient:
         *,
         connect_timeout: float = 5.0,
         read_timeout: float = 120.0,
+        local_engine: bool = False,
     ) -> None:
         base_url = inference_url.rstrip("/")
         self.inference_url = base_url
+        # The local engine behind ``make serve``: its failures name it and say it is restarting.
+        self.local_engine = local_engine
         self._origin = HttpOrigin.from_url(base_url)
         self._connect_timeout = connect_timeout
         # The gap allowed between two chunks; Paddler itself gives up after its
@@ -151,7 +160,7 @@ class PaddlerStream:
         except TimeoutError as error:
             raise UpstreamTimeout() from error
         except OSError as error:
-            raise UpstreamUnavailable() from error
+            raise (LocalEngineUnavailable() if self._client.local_engine else UpstreamUnavailable()) from error
         self._response = response
         if response.status != 200:
             try:
@@ -201,12 +210,10 @@ class PaddlerStream:
             # The peer closed mid-body (e.g. an incomplete chunked read): the agent or balancer
             # went away before the terminal line.
             await self.aclose()
-            raise UpstreamProtocolError(
-                "The inference upstream ended the stream without a terminal message."
-            ) from error
+            raise self._ended_early() from error
         except OSError as error:
             await self.aclose()
-            raise UpstreamUnavailable() from error
+            raise (LocalEngineStopped() if self._client.local_engine else UpstreamUnavailable()) from error
         except BaseException:
             # CancelledError above all: the caller is gone, so close upstream (which cancels the
             # generation on Paddler) before letting it through; UpstreamProtocolError for broken
@@ -217,9 +224,7 @@ class PaddlerStream:
             tail = self._lines.finish()
             if tail is None:
                 await self.aclose()
-                raise UpstreamProtocolError(
-                    "The inference upstream ended the stream without a terminal message."
-                )
+                raise self._ended_early()
             self._ready.append(tail)
             return
         if data:
@@ -229,6 +234,11 @@ class PaddlerStream:
                 await self.aclose()
                 raise
             self._ready.extend(lines)
+
+    def _ended_early(self) -> UpstreamProtocolError:
+        if self._client.local_engine:  # its process died: the supervisor says why and restarts it
+            return LocalEngineStopped()
+        return UpstreamProtocolError("The inference upstream ended the stream without a terminal message.")
 
     async def aclose(self) -> None:
         """Close the connection now (idempotent); Paddler stops generating for a closed one."""

@@ -28,6 +28,8 @@ class Upstream:
     inference_url: str
     management_url: str
     created: int
+    # The local engine that ``make serve`` started and restarts (OARLOCK_LOCAL_ENGINE=1).
+    local_engine: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class UpstreamRegistry:
                 upstream.inference_url,
                 connect_timeout=settings.OARLOCK_UPSTREAM_CONNECT_TIMEOUT,
                 read_timeout=settings.OARLOCK_UPSTREAM_READ_TIMEOUT,
+                local_engine=upstream.local_engine,
             )
             self._clients[upstream.inference_url] = client
         return client
@@ -91,6 +94,7 @@ class UpstreamRegistry:
                 inference_url=default_url,
                 management_url=settings.PADDLER_MANAGEMENT_URL,
                 created=0,
+                local_engine=settings.OARLOCK_LOCAL_ENGINE,
             )
             for name in (default.model, *settings.OARLOCK_DEFAULT_MODEL_ALIASES):
                 routes[name] = default

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import faulthandler
 import json
 import logging
 import os
@@ -26,6 +27,9 @@ logger = logging.getLogger("local_engine")
 def main(argv: list[str] | None = None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
+    # A crash inside llama.cpp (SIGSEGV, SIGILL) then leaves the Python stack that led to it on
+    # stderr, which the supervisor shows with the signal's name.
+    faulthandler.enable()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(args)
     problems = settings.problems()
@@ -89,7 +93,8 @@ async def _serve(app: LocalEngineApp, *, host: str, port: int, ready_file: Path 
     )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
-    while not server.started and not serving.done():
+    # uvicorn's Server says it started with a flag, not an event: poll it.
+    while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn offers no event
         await asyncio.sleep(0.05)
     if server.started:
         bound_port = server.servers[0].sockets[0].getsockname()[1]

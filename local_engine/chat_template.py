@@ -19,8 +19,8 @@ import jinja2
 from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from paddler_protocol.conversation_params import ConversationMessage, FunctionTool, TextPart
 from local_engine.errors import GenerationFailure
+from paddler_protocol.conversation_params import ConversationMessage, FunctionTool, TextPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class ChatTemplate:
                 eos_token=special_tokens.eos_token,
                 nl_token=special_tokens.nl_token,
             )
-        except Exception as error:  # noqa: BLE001 - a template is untrusted code from the GGUF:
+        except Exception as error:  # a template is untrusted code from the GGUF:
             # whatever it raises (TemplateError, TypeError on None + str, ...) fails this request.
             raise GenerationFailure("ChatTemplateError", _describe(error)) from error
 

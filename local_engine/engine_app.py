@@ -18,11 +18,17 @@ import string
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
-from local_engine.errors import RequestRejected
 from local_engine.inference_engine import InferenceEngine
-from local_engine.request_body import parse_conversation_params, parse_raw_prompt_params
+from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
+from paddler_protocol.errors import RequestRejected
 from paddler_protocol.paddler_message import PaddlerLine, encode_line
+from paddler_protocol.request_body import (
+    MAX_BODY_BYTES,
+    is_json_media_type,
+    parse_conversation_params,
+    parse_raw_prompt_params,
+    too_large_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +38,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 BodyParser = Callable[[bytes], ConversationParams | RawPromptParams]
 
-MAX_BODY_BYTES = 2 * 1024 * 1024  # actix-web's default JSON limit, as on Paddler
 _REQUEST_ID_ALPHABET = string.ascii_letters + string.digits + "_-"
 _GENERATION_ROUTES: dict[str, BodyParser] = {
     "/api/v1/continue_from_conversation_history": parse_conversation_params,
@@ -116,16 +121,15 @@ class LocalEngineApp:
 
 
 def _check_content_type(scope: Scope) -> None:
-    headers = dict(scope["headers"])
-    mime = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-    if mime != b"application/json" and not mime.endswith(b"+json"):
+    content_type = dict(scope["headers"]).get(b"content-type")
+    if not is_json_media_type(None if content_type is None else content_type.decode("latin-1")):
         raise RequestRejected(400, "Content type error")
 
 
 async def _read_body(scope: Scope, receive: Receive) -> bytes | None:
     declared = dict(scope["headers"]).get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise RequestRejected(413, _too_large(f" ({int(declared)} bytes)"))
+        raise RequestRejected(413, too_large_message(f" ({int(declared)} bytes)"))
     body = bytearray()
     while True:
         message = await receive()
@@ -133,13 +137,11 @@ async def _read_body(scope: Scope, receive: Receive) -> bytes | None:
             return None
         body += message.get("body", b"")
         if len(body) > MAX_BODY_BYTES:
-            raise RequestRejected(413, _too_large(""))
+            raise RequestRejected(413, too_large_message(""))
         if not message.get("more_body", False):
             return bytes(body)
 
 
-def _too_large(size: str) -> str:
-    return f"JSON payload{size} is larger than allowed (limit: {MAX_BODY_BYTES} bytes)."
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

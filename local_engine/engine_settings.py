@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_engine.sampling_settings import SamplingSettings
 from foundation.env import env_float, env_int, env_str
+from local_engine.sampling_settings import SamplingSettings
 
 
 @dataclass(frozen=True, slots=True)

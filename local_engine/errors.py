@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from paddler_protocol.paddler_message import ErrorEnvelope, GenerationError, GenerationErrorKind
 from foundation.errors import OarlockError
-
-
-class RequestRejected(OarlockError):
-    """Refused before the stream starts: an HTTP status with a plain-text body, as actix answers
-    extractor and validation failures (reference 1.1)."""
-
-    def __init__(self, status: int, body: str) -> None:
-        self.status = status
-        self.body = body
-        super().__init__(body)
+from paddler_protocol.paddler_message import ErrorEnvelope, GenerationError, GenerationErrorKind
 
 
 class GenerationFailure(OarlockError):

@@ -20,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from paddler_protocol.conversation_params import ConversationParams, GrammarConstraint, RawPromptParams
 from local_engine.chat_template import ChatTemplate
 from local_engine.errors import GenerationFailure
 from local_engine.model_facts import ModelFacts
 from local_engine.prompt_preparation import PreparedPrompt, prepare_prompt
 from local_engine.token_classifier import TokenClassifier
+from paddler_protocol.conversation_params import ConversationParams, GrammarConstraint, RawPromptParams
 from paddler_protocol.paddler_message import Done, GenerationError, PaddlerMessage
 from paddler_protocol.token_usage import TokenUsage
 
@@ -107,7 +107,7 @@ def run_generation(
     except GenerationFailure as failure:
         emit(failure.as_message())
         return GenerationOutcome("failed", TokenUsage(), error_kind=failure.kind)
-    except Exception as error:  # noqa: BLE001 - the stream must end with a terminal line
+    except Exception as error:  # the stream must end with a terminal line
         logger.exception("local engine generation failed")
         emit(GenerationError("SamplerError", f"{type(error).__name__}: {error}"))
         return GenerationOutcome("failed", TokenUsage(), error_kind="SamplerError")

@@ -23,7 +23,6 @@ from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
 from local_engine.errors import BufferedRequestsOverflow, SlotWaitTimedOut
 from local_engine.generation import (
     GenerationBackend,
@@ -34,6 +33,7 @@ from local_engine.generation import (
 )
 from local_engine.model_facts import ModelFacts
 from local_engine.slot_pool import SlotPool
+from paddler_protocol.conversation_params import ConversationParams, RawPromptParams
 from paddler_protocol.paddler_message import ErrorEnvelope, PaddlerMessage, is_terminal
 from paddler_protocol.token_usage import TokenUsage
 

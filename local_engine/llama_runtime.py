@@ -17,13 +17,13 @@ from pathlib import Path
 import llama_cpp
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-from paddler_protocol.conversation_params import GbnfGrammar, GrammarConstraint, JsonSchemaGrammar
 from local_engine.builtin_chat_templates import builtin_chat_template
 from local_engine.chat_template import SpecialTokens
 from local_engine.errors import GenerationFailure
 from local_engine.model_facts import ModelFacts, served_model_name
 from local_engine.sampling_settings import SamplingSettings
 from local_engine.section_markers import detect_section_markers
+from paddler_protocol.conversation_params import GbnfGrammar, GrammarConstraint, JsonSchemaGrammar
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class LlamaRuntime:
         if isinstance(grammar, JsonSchemaGrammar):
             try:
                 gbnf, root = json_schema_to_gbnf(grammar.schema), "root"
-            except Exception as error:  # noqa: BLE001 - the converter raises anything from
+            except Exception as error:  # the converter raises anything from
                 # AssertionError to AttributeError on schemas it cannot handle.
                 raise GenerationFailure(
                     "GrammarSyntaxError", f"JSON schema cannot be converted to a grammar: {error}"

@@ -10,17 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from local_engine.chat_template import ChatTemplate
+from local_engine.errors import GenerationFailure
+from local_engine.model_facts import ModelFacts
+from local_engine.section_markers import prompt_opens_thinking
+from local_engine.token_classifier import ToolCallParsing
 from paddler_protocol.conversation_params import (
     ConversationParams,
     GrammarConstraint,
     ImagePart,
     RawPromptParams,
 )
-from local_engine.chat_template import ChatTemplate
-from local_engine.errors import GenerationFailure
-from local_engine.model_facts import ModelFacts
-from local_engine.section_markers import prompt_opens_thinking
-from local_engine.token_classifier import ToolCallParsing
 
 GRAMMAR_WITH_THINKING = "Grammar constraints are incompatible with thinking mode"
 MULTIMODAL_NOT_SUPPORTED = (

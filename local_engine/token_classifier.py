@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, assert_never
 
-from paddler_protocol.conversation_params import FunctionTool
 from local_engine.section_markers import SectionMarkers
 from local_engine.tool_call_section import (
     ToolCallSectionUnparsable,
     parse_tool_call_section,
 )
 from local_engine.tool_call_validation import tool_call_errors
+from paddler_protocol.conversation_params import FunctionTool
 from paddler_protocol.paddler_message import (
     ContentToken,
     PaddlerMessage,

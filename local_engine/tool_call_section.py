@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from paddler_protocol.paddler_message import ParsedToolCall
 from foundation.errors import OarlockError
+from paddler_protocol.paddler_message import ParsedToolCall
 
 _NAME = re.compile(r'"name"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _ARGUMENTS = re.compile(r'"arguments"\s*:\s*(.*)\Z', re.DOTALL)

@@ -11,9 +11,9 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oarlock.settings")
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
-from django.urls import re_path  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter
+from django.core.asgi import get_asgi_application
+from django.urls import re_path
 
 django_application = get_asgi_application()
 
@@ -21,9 +21,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from compat_api.api_consumer import ApiConsumer  # noqa: E402  (needs the app registry ready)
-from monitor.routing import websocket_urlpatterns  # noqa: E402
-from oarlock.garbage_collection import tune_garbage_collector  # noqa: E402
-from usage.usage_writer import usage_writer  # noqa: E402
+from monitor.routing import websocket_urlpatterns  # noqa: E402  (needs the app registry ready)
+from oarlock.garbage_collection import tune_garbage_collector  # noqa: E402  (after the app registry, as above)
+from usage.usage_writer import usage_writer  # noqa: E402  (needs the app registry ready)
 
 # Start the usage writer with the server, not at the first request: it replays the usage
 # journal a crashed process left behind (the atexit flush on shutdown is registered here too).

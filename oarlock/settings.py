@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from oarlock.database_url import database_from_url, sqlite_database
 from foundation.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from oarlock.database_url import database_from_url, sqlite_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("OARLOCK_VAR_DIR") or BASE_DIR / "var")
@@ -157,10 +157,13 @@ if OARLOCK_OIDC_ISSUER:
     OIDC_AUTHENTICATION_CALLBACK_URL = "portal:oidc_callback"
     LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
 
-# Request bodies on /v1/ are capped by the API consumer itself (Django's handler is bypassed);
-# 20 MiB leaves room for base64 images while the per-upstream 2 MiB rule is checked later.
-OARLOCK_MAX_REQUEST_BYTES = env_int("OARLOCK_MAX_REQUEST_BYTES", 20 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = OARLOCK_MAX_REQUEST_BYTES
+# Request bodies on /v1/ are capped by the request's owner (compat_api/request_lifecycle.py;
+# Django's handler is bypassed there). Nothing over Paddler's 2 MiB request limit can ever be sent
+# upstream, and a data-URI image goes to Paddler as it came, so the cap is twice that: the
+# headroom is for what shrinks on the way (a client's \uXXXX escapes and whitespace: 6 bytes for
+# a character we send as 2-3; fields we do not forward). The exact rule on the translated body is
+# OARLOCK_UPSTREAM_MAX_BODY_BYTES below. /admin and /api keep Django's own 2.5 MiB default.
+OARLOCK_MAX_REQUEST_BYTES = env_int("OARLOCK_MAX_REQUEST_BYTES", 4 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -182,6 +185,9 @@ PADDLER_MANAGEMENT_URL = env_url("PADDLER_MANAGEMENT_URL")
 OARLOCK_DEFAULT_MODEL = env_str("OARLOCK_DEFAULT_MODEL", "default")
 # Other names the default upstream answers to (comma-separated).
 OARLOCK_DEFAULT_MODEL_ALIASES = env_list("OARLOCK_DEFAULT_MODEL_ALIASES")
+# Set by the supervisor behind ``make serve``: the default upstream is its local engine, which
+# may be down for a few seconds while it restarts (503 with retry-after rather than 502).
+OARLOCK_LOCAL_ENGINE = env_bool("OARLOCK_LOCAL_ENGINE", False)
 # How often each process re-reads the upstream table (a change made in-process applies at once).
 OARLOCK_UPSTREAM_REFRESH_SECONDS = env_float("OARLOCK_UPSTREAM_REFRESH_SECONDS", 5.0)
 OARLOCK_UPSTREAM_CONNECT_TIMEOUT = env_float("OARLOCK_UPSTREAM_CONNECT_TIMEOUT", 5.0)

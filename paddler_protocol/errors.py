@@ -48,3 +48,13 @@ class ToolCallFailed(UpstreamError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
+
+
+class RequestRejected(OarlockError):
+    """Refused before the stream starts: an HTTP status with a plain-text body, as actix answers
+    extractor and validation failures (reference 1.1)."""
+
+    def __init__(self, status: int, body: str) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(body)

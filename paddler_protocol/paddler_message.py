@@ -273,7 +273,7 @@ def _parse_generated_token(result: Any) -> PaddlerMessage:
             n_batch=n_batch,
         )
     if variant in STRING_ERROR_KINDS:
-        return GenerationError(variant, _string(payload, variant))  # type: ignore[arg-type]
+        return GenerationError(variant, _string(payload, variant))
     raise UpstreamProtocolError(f"Unknown GeneratedToken variant {variant!r}")
 
 

@@ -9,8 +9,8 @@ import openai
 import pytest
 from django.conf import settings
 
-from tests.fake_paddler import FakePaddlerServer
 from tests.factories import make_api_key
+from tests.fake_paddler import FakePaddlerServer
 from tests.live_server import LiveServer
 
 

@@ -30,6 +30,10 @@ from typing import Any, Self
 
 import uvicorn
 
+from paddler_protocol.errors import RequestRejected
+from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, HEALTH_PATH, RAW_PROMPT_PATH
+from paddler_protocol.paddler_message import PaddlerLine, encode_line
+from paddler_protocol.request_body import check_request
 from tests.fake_paddler_reply import (
     DropConnection,
     HttpFailure,
@@ -39,10 +43,7 @@ from tests.fake_paddler_reply import (
     Step,
     new_paddler_request_id,
 )
-from tests.fake_paddler_request_check import RequestRejected, check_request
 from tests.fake_paddler_scripts import plain_content
-from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, HEALTH_PATH, RAW_PROMPT_PATH
-from paddler_protocol.paddler_message import PaddlerLine, encode_line
 
 __all__ = [
     "DropConnection",
@@ -276,7 +277,7 @@ class _FakePaddlerApp:
             body = check_request(path, headers.get("content-type"), raw_body)
         except RequestRejected as rejection:
             self._record_request(epoch, ReceivedRequest(path, _json_object(raw_body), headers))
-            await _send_text(send, rejection.status, rejection.text)
+            await _send_text(send, rejection.status, rejection.body)
             return
         self._record_request(epoch, ReceivedRequest(path, body, headers))
         # Only a request Paddler accepts reaches generation, so only it takes a scripted reply.

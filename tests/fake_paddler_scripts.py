@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tests.fake_paddler_reply import DropConnection, Reply, Sleep, Step
 from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
@@ -25,6 +24,7 @@ from paddler_protocol.paddler_message import (
     UndeterminableToken,
 )
 from paddler_protocol.token_usage import TokenUsage
+from tests.fake_paddler_reply import DropConnection, Reply, Sleep, Step
 
 DEFAULT_PROMPT_TOKENS = 12
 DEFAULT_TOKENS = ("Hello", " from", " Paddler")

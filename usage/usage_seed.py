@@ -59,6 +59,11 @@ _SQLITE = _Dialect(
 )
 
 
+def holds_real_usage() -> bool:
+    """Whether any usage record was not made by seeding (seeded request ids start ``seed-``)."""
+    return UsageRecord.objects.exclude(request_id__startswith="seed-").exists()
+
+
 def seed_usage(plan: SeedPlan, *, progress: Callable[[int], None] | None = None) -> int:
     """Insert ``plan.records`` records over the last ``plan.days`` days; returns the count."""
     run = secrets.token_hex(4)

@@ -64,10 +64,10 @@ def fold_chunks(chunks: Iterable[ChatChunk], *, reasoning_field: str) -> ChatCom
         for choice in chunk["choices"]:
             delta = choice["delta"]
             if isinstance(delta.get("content"), str):
-                content.append(delta["content"])  # type: ignore[arg-type]
+                content.append(delta["content"])  # type: ignore[arg-type]  # checked str just above
             if reasoning_field and isinstance(delta.get(reasoning_field), str):
-                reasoning.append(delta[reasoning_field])  # type: ignore[arg-type]
-            for call in delta.get("tool_calls") or ():  # type: ignore[attr-defined]
+                reasoning.append(delta[reasoning_field])  # type: ignore[arg-type]  # checked str just above
+            for call in delta.get("tool_calls") or ():  # type: ignore[attr-defined]  # ChatDelta is a TypedDict union
                 _accumulate_call(calls, call)
             if choice["finish_reason"] is not None:
                 finish_reason = choice["finish_reason"]
@@ -118,5 +118,5 @@ def _message(
     if tool_calls:
         message["tool_calls"] = tool_calls
     if reasoning:
-        message[reasoning_field] = reasoning  # type: ignore[literal-required]
+        message[reasoning_field] = reasoning  # type: ignore[literal-required]  # the field name is a setting
     return message

@@ -33,6 +33,7 @@ from compat_api.conversation_merging import (
     Turn,
     merge_consecutive_turns,
 )
+from compat_api.reasoning_effort import THINKING_OFF_EFFORTS
 from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_schema_grammar
 from compat_api.tool_call_rendering import render_tool_call, render_tool_result
 from compat_api.tool_parameters import reduce_tool_parameters
@@ -46,8 +47,6 @@ from paddler_protocol.conversation_params import (
     JsonSchemaGrammar,
     TextPart,
 )
-
-THINKING_OFF_EFFORTS = frozenset({"none", "minimal"})
 
 
 def build_paddler_params(request: ChatCompletionRequest) -> ConversationParams:

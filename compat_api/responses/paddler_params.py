@@ -16,6 +16,7 @@ from typing import assert_never
 
 from django.conf import settings
 
+from compat_api.reasoning_effort import THINKING_OFF_EFFORTS
 from compat_api.responses.input_item import InputItem
 from compat_api.responses.input_items import conversation_messages
 from compat_api.responses.request import (
@@ -30,8 +31,6 @@ from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_s
 from compat_api.tool_parameters import reduce_tool_parameters
 from compat_api.upstream_body_size import check_upstream_body_size
 from paddler_protocol.conversation_params import ConversationParams, FunctionTool, JsonSchemaGrammar
-
-_THINKING_OFF_EFFORTS = frozenset({"none", "minimal"})
 
 
 def build_paddler_params(
@@ -61,7 +60,7 @@ def _too_large(*, size: int, limit: int) -> str:
 
 
 def _effort_disables_thinking(request: ResponsesRequest) -> bool:
-    return request.reasoning is not None and request.reasoning.effort in _THINKING_OFF_EFFORTS
+    return request.reasoning is not None and request.reasoning.effort in THINKING_OFF_EFFORTS
 
 
 def _grammar(text_format: TextFormat) -> JsonSchemaGrammar | None:

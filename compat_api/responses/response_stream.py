@@ -12,14 +12,15 @@ after its terminal event was handed to the client, and never at the cost of that
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
 
+from compat_api.relay_stream import RelayStream
+from compat_api.request_lifecycle import RequestLifecycle
 from compat_api.responses.event import ResponsesEvent
 from compat_api.responses.input_item import InputItem, id_prefix, item_json, with_id
 from compat_api.responses.input_item_schema import parse_input_item
@@ -31,8 +32,6 @@ from compat_api.responses.response_store import previous_conversation, save_resp
 from compat_api.responses.stream_state import ResponsesStreamState
 from compat_api.upstream_stream import UpstreamStream
 from paddler_protocol.errors import UpstreamProtocolError
-from foundation.errors import OarlockError
-from usage.usage_meter import Outcome, UsageMeter
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +40,9 @@ def _now() -> int:
     return int(time.time())
 
 
-class ResponseStream:
+class ResponseStream(RelayStream):
+    _log_name = "response stream"
+
     def __init__(
         self,
         *,
@@ -55,14 +56,13 @@ class ResponseStream:
         self._tenant_id = tenant_id
         self._upstream = upstream
         self._state = state
-        self._meter = upstream.meter
         # The whole conversation in stored form, ids included, for input_items and later turns.
         self._input_items = input_items
         self._stored = False
 
     @classmethod
     async def open(
-        cls, request: ResponsesRequest, *, tenant_id: int, meter: UsageMeter
+        cls, request: ResponsesRequest, *, tenant_id: int, lifecycle: RequestLifecycle
     ) -> ResponseStream:
         inherited: tuple[Mapping[str, Any], ...] = ()
         if request.previous_response_id:
@@ -72,9 +72,10 @@ class ResponseStream:
         own = tuple(_with_stored_id(item) for item in request.input)
         items = (*(parse_input_item(document) for document in inherited), *own)
         params = build_paddler_params(request, items)
-        meter.streamed = request.stream
         builder = ResponseObjectBuilder(new_object_id("resp"), _now(), request)
-        upstream = await UpstreamStream.open(model=request.model, params=params, meter=meter)
+        upstream = await lifecycle.open_upstream(
+            model=request.model, params=params, streamed=request.stream
+        )
         state = ResponsesStreamState(
             builder=builder,
             max_tokens=params.max_tokens,
@@ -91,38 +92,9 @@ class ResponseStream:
             input_items=input_items,
         )
 
-    async def sse_bytes(self) -> AsyncIterator[bytes]:
-        """The SSE body: ``event:`` + ``data:`` pairs up to the terminal event, no ``[DONE]``."""
-        try:
-            try:
-                async for event in self._events():
-                    if event.is_terminal:
-                        self._finish_with_state()
-                    yield event.to_sse()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                events = self._state.on_error(error)
-                self._finish_with_state()
-                for event in events:
-                    yield event.to_sse()
-        except (asyncio.CancelledError, GeneratorExit):
-            self._finish("client_disconnected", "ClientDisconnected")
-            raise
-        finally:
-            await self._upstream.aclose()
-            await self._store()
-
     async def body(self) -> Mapping[str, Any]:
         """The terminal response object; a failure is raised (the view maps it to a status)."""
-        try:
-            async for _ in self._events():
-                pass
-        except asyncio.CancelledError:
-            self._finish("client_disconnected", "ClientDisconnected")
-            raise
-        finally:
-            await self._upstream.aclose()
+        await self._collect(self._events())
         if self._state.failure is not None:
             raise self._state.failure
         final = self._state.final_response
@@ -130,6 +102,21 @@ class ResponseStream:
         self._finish_with_state()
         await self._store()
         return final
+
+    # SSE: ``event:`` + ``data:`` pairs up to the terminal event, no ``[DONE]``.
+    async def _sse_events(self) -> AsyncIterator[bytes]:
+        async for event in self._events():
+            if event.is_terminal:
+                self._finish_with_state()
+            yield event.to_sse()
+
+    def _sse_failure(self, error: Exception) -> Iterable[bytes]:
+        events = self._state.on_error(error)
+        self._finish_with_state()
+        return [event.to_sse() for event in events]
+
+    async def _after_close(self) -> None:
+        await self._store()
 
     async def _events(self) -> AsyncIterator[ResponsesEvent]:
         async for message in self._upstream:
@@ -159,21 +146,8 @@ class ResponseStream:
         assert outcome is not None
         self._finish(outcome, self._state.failure)
 
-    def _finish(self, outcome: Outcome, error: BaseException | str | None = None) -> None:
-        if self._meter.finished:
-            return
-        status = 499 if outcome == "client_disconnected" else 200
-        self._meter.finish(outcome=outcome, http_status=status, error=error)
-        if isinstance(error, BaseException) and not isinstance(error, OarlockError):
-            logger.error("response stream failed", exc_info=error)
-        # The request's one INFO summary line is the usage meter's; this adds the store flag.
-        logger.debug(
-            "response end outcome=%s store=%s paddler_request_id=%s generated_by=%s",
-            outcome,
-            self._request.store,
-            self._upstream.paddler_request_id or "-",
-            self._upstream.generated_by or "-",
-        )
+    def _end_details(self) -> str:
+        return f"store={self._request.store}"
 
 
 def _with_stored_id(item: InputItem) -> InputItem:

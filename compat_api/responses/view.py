@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from compat_api.errors import InvalidRequest
 from compat_api.json_response import CompactJsonResponse
 from compat_api.openai_api_view import OpenAIApiView
+from compat_api.request_lifecycle import authenticated_key, lifecycle_of
 from compat_api.responses.input_item_list import (
     InputItemsQuerySerializer,
     input_item_list_json,
@@ -27,9 +28,10 @@ class ResponsesView(OpenAIApiView):
     usage_endpoint = "responses"
 
     async def post(self, request: Request) -> HttpResponseBase:
-        responses_request = ResponsesRequestSerializer.parse(request.data)
+        lifecycle = lifecycle_of(request)
+        responses_request = await lifecycle.parse(ResponsesRequestSerializer.parse, request.data)
         stream = await ResponseStream.open(
-            responses_request, tenant_id=request.auth.tenant_id, meter=request.usage_meter
+            responses_request, tenant_id=authenticated_key(lifecycle).tenant_id, lifecycle=lifecycle
         )
         # The body's "stream" decides, never the Accept header.
         if responses_request.stream:

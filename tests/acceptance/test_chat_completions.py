@@ -9,7 +9,6 @@ from typing import Any
 
 import openai
 import pydantic
-import pytest
 
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_scripts import plain_content, reasoning_then_content

@@ -11,7 +11,10 @@ import httpx
 import openai
 import pytest
 
+from inference.models import Upstream
+from paddler_protocol.paddler_message import ContentToken, ToolCallParseFailed
 from tests.fake_paddler import FakePaddlerServer, HttpFailure
+from tests.fake_paddler_reply import DropConnection, Reply
 from tests.fake_paddler_scripts import (
     AGENT_LOST_DESCRIPTION,
     OVERFLOW_DESCRIPTION,
@@ -23,9 +26,6 @@ from tests.fake_paddler_scripts import (
     item_timeout_description,
     waiting_for_slot_timed_out,
 )
-from tests.fake_paddler_reply import DropConnection, Reply
-from inference.models import Upstream
-from paddler_protocol.paddler_message import ContentToken, ToolCallParseFailed
 from tests.live_server import LiveServer
 
 USER = [{"role": "user", "content": "Hi"}]

@@ -16,14 +16,14 @@ import httpx
 import openai
 import pytest
 
+from paddler_protocol.paddler_message import ContentToken
+from tests.factories import make_api_key, make_tenant
 from tests.fake_paddler import FakePaddlerServer, Sleep
 from tests.fake_paddler_scripts import (
     buffered_requests_overflow,
     finished,
     slow_stream,
 )
-from paddler_protocol.paddler_message import ContentToken
-from tests.factories import make_api_key, make_tenant
 from tests.live_server import LiveServer
 from tests.usage.record_polling import wait_for_records
 

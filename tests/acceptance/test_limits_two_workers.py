@@ -25,11 +25,11 @@ from accounts.admin_token_lifecycle import create_admin_token
 from accounts.redis_limit_store import DEFAULT_PREFIX, RedisLimitStore
 from accounts.tenant_membership import add_member
 from accounts.token_budget import budget_window
-from tests.fake_paddler import FakePaddlerServer, Sleep
-from tests.fake_paddler_scripts import finished
 from paddler_protocol.paddler_message import ContentToken
 from paddler_protocol.token_usage import TokenUsage
 from tests.factories import make_api_key, make_tenant
+from tests.fake_paddler import FakePaddlerServer, Sleep
+from tests.fake_paddler_scripts import finished
 from tests.limit_redis import limits_redis  # noqa: F401  (fixture)
 from tests.live_server import LiveServer
 

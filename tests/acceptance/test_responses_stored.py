@@ -9,9 +9,9 @@ import httpx
 import openai
 import pytest
 
+from tests.factories import make_api_key
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_scripts import inference_item_timeout, one_tool_call, plain_content
-from tests.factories import make_api_key
 from tests.live_server import LiveServer
 
 

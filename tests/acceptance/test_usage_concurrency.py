@@ -12,10 +12,10 @@ import pytest
 from django.conf import settings
 from django.db.models import Count, Sum
 
+from tests.factories import make_api_key, make_tenant
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_reply import Reply, Sleep
 from tests.fake_paddler_scripts import reasoning_then_content, usage_for
-from tests.factories import make_api_key, make_tenant
 from tests.live_server import LiveServer
 from tests.usage.record_polling import wait_for_records
 from usage.models import UsageRecord, UsageRollup

@@ -11,6 +11,8 @@ import openai
 import pytest
 
 from accounts.models import ApiKey
+from paddler_protocol.paddler_message import ContentToken, ReasoningToken
+from paddler_protocol.token_usage import TokenUsage
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_reply import Reply, Sleep
 from tests.fake_paddler_scripts import (
@@ -21,8 +23,6 @@ from tests.fake_paddler_scripts import (
     slow_stream,
     usage_for,
 )
-from paddler_protocol.paddler_message import ContentToken, ReasoningToken
-from paddler_protocol.token_usage import TokenUsage
 from tests.live_server import LiveServer
 from tests.usage.record_polling import wait_for_record
 from usage.models import UsageRecord

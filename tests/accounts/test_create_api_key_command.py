@@ -6,7 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.api_key_secret import hash_api_key
-from accounts.models import ApiKey, Tenant
+from accounts.management.commands.ensure_demo_key import DEMO_TENANT
+from accounts.models import ApiKey, AuditLogEntry, Tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +69,14 @@ def test_the_demo_key_is_printed_once_with_usage_examples() -> None:
     call_command("ensure_demo_key", stdout=second)
     assert "oar_" not in second.getvalue().replace("create_api_key", "")
     assert ApiKey.objects.filter(tenant__name="demo").count() == 1
+
+
+def test_a_tenant_created_by_the_command_has_its_audit_entry() -> None:
+    run("audited", "--create-tenant")
+    tenant = Tenant.objects.get(name="audited")
+    assert AuditLogEntry.objects.filter(action="tenant.created", tenant=tenant).count() == 1
+
+
+def test_the_demo_tenant_has_its_audit_entry() -> None:
+    call_command("ensure_demo_key", "--base-url", "http://127.0.0.1:8070/v1", stdout=StringIO())
+    assert AuditLogEntry.objects.filter(action="tenant.created", tenant__name=DEMO_TENANT).count() == 1

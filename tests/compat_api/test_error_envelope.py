@@ -9,7 +9,14 @@ from rest_framework.exceptions import ErrorDetail
 from accounts.errors import BudgetExhausted, InvalidApiKey, ModelNotAllowed, RateLimited
 from compat_api.error_envelope import describe_error, error_body
 from compat_api.errors import InvalidRequest, PayloadTooLarge
-from inference.errors import ModelNotFound, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from inference.errors import (
+    LocalEngineStopped,
+    LocalEngineUnavailable,
+    ModelNotFound,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from paddler_protocol.errors import GenerationFailed, UpstreamErrorReply, UpstreamProtocolError
 
 
@@ -22,6 +29,8 @@ from paddler_protocol.errors import GenerationFailed, UpstreamErrorReply, Upstre
         (UpstreamErrorReply(500, "Failed to generate response"), 500, "server_error", None),
         (UpstreamUnavailable(), 502, "server_error", None),
         (UpstreamProtocolError(), 502, "server_error", None),
+        (LocalEngineUnavailable(), 503, "server_error", "local_engine_unavailable"),
+        (LocalEngineStopped(), 502, "server_error", None),
         (UpstreamTimeout(), 504, "timeout", None),
         (UpstreamRejected(400, "Invalid request parameters: x"), 400, "invalid_request_error", None),
         (UpstreamRejected(501, "Token generation is disabled"), 501, "server_error", None),
@@ -48,6 +57,12 @@ def test_each_error_maps_to_its_status_type_and_code(
 
 def test_overflow_tells_clients_when_to_retry() -> None:
     assert describe_error(UpstreamErrorReply(503, "Buffered requests overflow")).headers == {"retry-after": "1"}
+
+
+def test_a_local_engine_that_is_down_says_so_and_when_to_retry() -> None:
+    description = describe_error(LocalEngineUnavailable())
+    assert description.headers == {"retry-after": "5"}
+    assert "local engine" in description.message
 
 
 def test_rate_limits_round_retry_after_up_to_whole_seconds() -> None:

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.fake_paddler import FakePaddlerServer
 from inference.paddler_client import PaddlerClient
+from tests.fake_paddler import FakePaddlerServer
 
 
 @pytest.fixture

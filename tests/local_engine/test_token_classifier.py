@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from itertools import count
 
-from paddler_protocol.conversation_params import FunctionTool
 from local_engine.section_markers import MarkerPair, SectionMarkers
 from local_engine.token_classifier import TokenClassifier, ToolCallParsing
+from paddler_protocol.conversation_params import FunctionTool
 from paddler_protocol.paddler_message import (
     ContentToken,
     PaddlerMessage,

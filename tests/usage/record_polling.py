@@ -30,6 +30,17 @@ def wait_for_record(*, api_key_id: int, timeout: float = 10.0) -> UsageRecord:
     return record
 
 
+def wait_for_request_record(request_id: str, *, timeout: float = 10.0) -> UsageRecord:
+    """The record of the request whose ``x-request-id`` is ``request_id``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = UsageRecord.objects.filter(request_id=request_id).first()
+        if record is not None:
+            return record
+        time.sleep(POLL_SECONDS)
+    raise AssertionError(f"no usage record for {request_id}")
+
+
 async def wait_for_records_async(
     *, api_key_ids: list[int] | tuple[int, ...], count: int, timeout: float = 10.0
 ) -> list[UsageRecord]:

@@ -6,7 +6,7 @@ import io
 from datetime import datetime, timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -57,3 +57,13 @@ def test_the_prune_command_takes_older_than_days() -> None:
     store(make_draft(started_at=_days_ago(5)), make_draft(started_at=_days_ago(2)))
     call_command("prune_usage", "--older-than-days", "3", stdout=io.StringIO())
     assert UsageRecord.objects.get().day == timezone.localdate() - timedelta(days=2)
+
+
+
+def test_a_retention_setting_of_zero_keeps_every_record_as_it_keeps_every_response(settings: object) -> None:
+    # The same meaning as OARLOCK_RESPONSES_RETENTION_DAYS=0 for purge_responses: keep forever.
+    settings.OARLOCK_USAGE_RETENTION_DAYS = 0  # type: ignore[attr-defined]
+    store(make_draft(request_id="req_ancient", started_at=_days_ago(400)))
+    with pytest.raises(CommandError, match="keep forever"):
+        call_command("prune_usage", stdout=io.StringIO())
+    assert UsageRecord.objects.filter(request_id="req_ancient").count() == 1

@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Count, Sum
 
+from tests.usage.usage_drafts import make_draft, store
 from usage.models import ROLLUP_COUNTERS, UsageRecord, UsageRollup
 from usage.usage_rollup import rebuild_usage_rollups
 
@@ -39,3 +40,19 @@ def test_seeded_records_keep_completion_the_sum_of_its_kinds() -> None:
         if record.completion_tokens != record.content_tokens + record.reasoning_tokens + record.tool_call_tokens
     ]
     assert mismatched == []
+
+
+def test_seeding_refuses_a_database_with_real_records_unless_forced() -> None:
+    store(make_draft(request_id="req_real"))
+    with pytest.raises(CommandError, match="real usage records"):
+        call_command("seed_usage", "--records", "10", stdout=io.StringIO())
+    assert UsageRecord.objects.count() == 1
+
+    call_command("seed_usage", "--records", "10", "--force", stdout=io.StringIO())
+    assert UsageRecord.objects.count() == 11
+
+
+def test_seeding_again_over_seeded_records_needs_no_force() -> None:
+    call_command("seed_usage", "--records", "10", stdout=io.StringIO())
+    call_command("seed_usage", "--records", "10", stdout=io.StringIO())
+    assert UsageRecord.objects.count() == 20

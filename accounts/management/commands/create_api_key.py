@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.api_key_lifecycle import create_api_key
 from accounts.models import BudgetPeriod, Tenant
+from accounts.tenant_changes import create_tenant
 
 
 class Command(BaseCommand):
@@ -64,7 +65,8 @@ class Command(BaseCommand):
             return tenant
         if not create:
             raise CommandError(f"Tenant '{name}' does not exist (use --create-tenant to create it).")
-        return Tenant.objects.create(name=name)
+        # Through the service, so the new tenant has its audit entry like one made in the admin.
+        return create_tenant(name=name)
 
     def _expiry(self, raw: str | None) -> datetime | None:
         if not raw:

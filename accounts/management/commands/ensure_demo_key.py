@@ -9,6 +9,7 @@ from django.db import transaction
 
 from accounts.api_key_lifecycle import create_api_key
 from accounts.models import Tenant
+from accounts.tenant_changes import create_tenant
 
 DEMO_TENANT = "demo"
 
@@ -30,23 +31,28 @@ class Command(BaseCommand):
                     f"API: {base_url}  model: {model}"
                 )
                 return
-            tenant = Tenant.objects.create(name=DEMO_TENANT)
+            tenant = create_tenant(name=DEMO_TENANT)  # audited, like any tenant
             secret = create_api_key(tenant=tenant, name="demo").secret
+        # Flush left and complete, so that each block runs exactly as pasted: the curl lines in
+        # a shell, the Python lines in `python` or a file (indented Python would not run). A small
+        # max_tokens: the demo model can ramble for a minute before it stops on its own.
         self.stdout.write(
             f"""
 Created the '{DEMO_TENANT}' tenant. Its API key is shown only this once — store it:
 
     {secret}
 
-Try it:
+Try it with curl:
 
-    curl {base_url}/chat/completions \\
-      -H "Authorization: Bearer {secret}" -H "Content-Type: application/json" \\
-      -d '{{"model": "{model}", "messages": [{{"role": "user", "content": "Say hello"}}]}}'
+curl {base_url}/chat/completions \\
+  -H "Authorization: Bearer {secret}" -H "Content-Type: application/json" \\
+  -d '{{"model": "{model}", "max_tokens": 50, "messages": [{{"role": "user", "content": "Say hello"}}]}}'
 
-    from openai import OpenAI
-    client = OpenAI(base_url="{base_url}", api_key="{secret}")
-    reply = client.chat.completions.create(model="{model}", messages=[{{"role": "user", "content": "Say hello"}}])
-    print(reply.choices[0].message.content)
+or with the openai SDK (`pip install openai`; .venv/bin/python has it):
+
+from openai import OpenAI
+client = OpenAI(base_url="{base_url}", api_key="{secret}")
+reply = client.chat.completions.create(model="{model}", max_tokens=50, messages=[{{"role": "user", "content": "Say hello"}}])
+print(reply.choices[0].message.content)
 """
         )

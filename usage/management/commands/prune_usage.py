@@ -26,6 +26,13 @@ class Command(BaseCommand):
         days = options["older_than_days"]
         if days is None:
             days = settings.OARLOCK_USAGE_RETENTION_DAYS
+            # 0 in the setting means keep forever, as OARLOCK_RESPONSES_RETENTION_DAYS does: a
+            # zero left in a config file must never delete billing data (docs/usage.md).
+            if days <= 0:
+                raise CommandError(
+                    "OARLOCK_USAGE_RETENTION_DAYS is 0 (keep forever): nothing to prune. "
+                    "Pass --older-than-days to prune anyway."
+                )
         if days < 0:
             raise CommandError("--older-than-days must be 0 or more")
         cutoff = retention_cutoff(older_than_days=days)

@@ -15,8 +15,8 @@ from paddler_protocol.conversation_params import (
     RawPromptParams,
     TextPart,
 )
-from local_engine.errors import RequestRejected
-from local_engine.request_body import parse_conversation_params, parse_raw_prompt_params
+from paddler_protocol.errors import RequestRejected
+from paddler_protocol.request_body import parse_conversation_params, parse_raw_prompt_params
 
 
 def conversation(**overrides: Any) -> bytes:
@@ -84,9 +84,10 @@ def test_raw_prompt_body_parses_with_a_gbnf_grammar() -> None:
         (conversation(conversation_history=[{"role": "user"}]), "missing field `content`"),
         (
             conversation(conversation_history=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,", "detail": "auto"}}]}]),
-            "unknown field `detail`",
+            # serde's untagged enum hides the inner error, as the strict fake always said.
+            "untagged enum ConversationMessageContent",
         ),
-        (conversation(conversation_history=[{"role": "user", "content": [{"type": "audio"}]}]), "unknown variant `audio`"),
+        (conversation(conversation_history=[{"role": "user", "content": [{"type": "audio"}]}]), "untagged enum ConversationMessageContent"),
         (conversation(max_tokens="16"), 'invalid type: string "16", expected i32'),
         (conversation(max_tokens=2**31), "expected i32"),
         (conversation(enable_thinking=None), "invalid type: null, expected a boolean"),
@@ -94,7 +95,7 @@ def test_raw_prompt_body_parses_with_a_gbnf_grammar() -> None:
         (conversation(grammar={"type": "json_schema", "schema": {"type": "object"}}), "expected a string"),
         (
             conversation(tools=[{"type": "function", "function": {"name": "f", "description": "", "parameters": {"type": "object", "$schema": "x"}}}]),
-            "unknown field `$schema`",
+            "untagged enum Parameters",
         ),
         (conversation(tools=[{"type": "function", "function": {"name": "f"}}]), "missing field `description`"),
         (b'{"max_tokens": 1, "max_tokens": 2}', "duplicate field `max_tokens`"),

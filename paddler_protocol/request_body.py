@@ -1,9 +1,11 @@
-"""The fake Paddler's request decoding: as strict as Paddler's (protocol reference 1.1-1.3).
+"""Paddler's request checks, once: what its inference routes accept (protocol reference 1.1-1.3).
 
 Paddler deserialises bodies with actix's ``web::Json`` and serde structs marked
-``deny_unknown_fields`` at every level, then checks each tool's ``required`` names. A body the
-gateway builds wrongly must fail here exactly as it would in production, with the same status
-and the same plain-text wording (serde's, minus the ``at line L column C`` suffix).
+``deny_unknown_fields`` at every level, then checks each tool's ``required`` names. The local
+engine serves requests through ``parse_conversation_params``/``parse_raw_prompt_params``; the
+test suite's fake Paddler through ``check_request``. A body the gateway builds wrongly fails here
+exactly as it would on Paddler, with the same status and the same plain-text wording (serde's,
+minus the ``at line L column C`` suffix).
 """
 
 from __future__ import annotations
@@ -12,49 +14,123 @@ import json
 from collections.abc import Callable, Collection
 from typing import Any
 
+from paddler_protocol.conversation_params import (
+    ContentPart,
+    ConversationMessage,
+    ConversationParams,
+    FunctionTool,
+    GbnfGrammar,
+    GrammarConstraint,
+    ImagePart,
+    JsonSchemaGrammar,
+    RawPromptParams,
+    TextPart,
+)
+from paddler_protocol.errors import RequestRejected
 from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH, RAW_PROMPT_PATH
 
 # actix-web's default JSON limit (``web::JsonConfig`` is never configured in Paddler).
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
-class RequestRejected(Exception):
-    """The answer Paddler gives a request before streaming: a status and a plain-text body."""
-
-    def __init__(self, status: int, text: str) -> None:
-        self.status = status
-        self.text = text
-        super().__init__(f"{status} {text}")
-
-
 def check_request(path: str, content_type: str | None, raw_body: bytes) -> dict[str, Any]:
     """The decoded body of an inference request, or ``RequestRejected`` as Paddler would."""
-    if not _is_json_media_type(content_type):
+    if not is_json_media_type(content_type):
         raise RequestRejected(400, "Content type error")
     if len(raw_body) > MAX_BODY_BYTES:
-        raise RequestRejected(
-            413,
-            f"JSON payload ({len(raw_body)} bytes) is larger than allowed "
-            f"(limit: {MAX_BODY_BYTES} bytes).",
-        )
-    try:
-        body = json.loads(raw_body)
-        _ROUTE_BODIES[path](body)
-    except (ValueError, _Invalid) as error:
-        raise RequestRejected(400, f"Json deserialize error: {error}") from error
-    if path == CONVERSATION_HISTORY_PATH:
-        _check_tool_requirements(body)
-    result: dict[str, Any] = body
-    return result
+        raise RequestRejected(413, too_large_message(f" ({len(raw_body)} bytes)"))
+    return _decode(raw_body, _ROUTE_BODIES[path], check_tools=path == CONVERSATION_HISTORY_PATH)
 
 
-def _is_json_media_type(content_type: str | None) -> bool:
+def parse_conversation_params(body: bytes) -> ConversationParams:
+    """Body of ``POST /api/v1/continue_from_conversation_history``; raises ``RequestRejected``."""
+    document = _decode(body, _conversation_history_body, check_tools=True)
+    grammar = document.get("grammar")
+    return ConversationParams(
+        conversation_history=tuple(_message_of(message) for message in document["conversation_history"]),
+        max_tokens=document["max_tokens"],
+        enable_thinking=document["enable_thinking"],
+        add_generation_prompt=document["add_generation_prompt"],
+        grammar=None if grammar is None else _grammar_of(grammar),
+        tools=tuple(_tool_of(tool) for tool in document.get("tools", ())),
+        parse_tool_calls=document.get("parse_tool_calls", False),
+    )
+
+
+def parse_raw_prompt_params(body: bytes) -> RawPromptParams:
+    """Body of ``POST /api/v1/continue_from_raw_prompt``; raises ``RequestRejected``."""
+    document = _decode(body, _raw_prompt_body, check_tools=False)
+    grammar = document.get("grammar")
+    return RawPromptParams(
+        raw_prompt=document["raw_prompt"],
+        max_tokens=document["max_tokens"],
+        grammar=None if grammar is None else _grammar_of(grammar),
+    )
+
+
+def too_large_message(size: str) -> str:
+    """actix's words for a body over ``MAX_BODY_BYTES``; ``size`` is `` (N bytes)`` or empty."""
+    return f"JSON payload{size} is larger than allowed (limit: {MAX_BODY_BYTES} bytes)."
+
+
+def is_json_media_type(content_type: str | None) -> bool:
     if content_type is None:
         return False
     media_type = content_type.split(";", 1)[0].strip().lower()
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+def _decode(raw_body: bytes, decoder: Decoder, *, check_tools: bool) -> dict[str, Any]:
+    try:
+        body = json.loads(raw_body, object_pairs_hook=_no_duplicate_keys)
+        decoder(body)
+    except (ValueError, _Invalid) as error:
+        raise RequestRejected(400, f"Json deserialize error: {error}") from error
+    if check_tools:
+        _check_tool_requirements(body)
+    result: dict[str, Any] = body
+    return result
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # serde refuses a struct field given twice; json.loads would keep the last silently.
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _Invalid(f"duplicate field `{key}`")
+        document[key] = value
+    return document
+
+
+# --- typed values from a document the decoders accepted -----------------------------------
+
+
+def _message_of(message: dict[str, Any]) -> ConversationMessage:
+    content = message["content"]
+    if isinstance(content, str):
+        return ConversationMessage(role=message["role"], content=content)
+    return ConversationMessage(role=message["role"], content=tuple(_part_of(part) for part in content))
+
+
+def _part_of(part: dict[str, Any]) -> ContentPart:
+    if part["type"] == "text":
+        return TextPart(part["text"])
+    return ImagePart(part["image_url"]["url"])
+
+
+def _tool_of(tool: dict[str, Any]) -> FunctionTool:
+    function = tool["function"]
+    return FunctionTool(
+        name=function["name"], description=function["description"], parameters=function.get("parameters")
+    )
+
+
+def _grammar_of(grammar: dict[str, Any]) -> GrammarConstraint:
+    if grammar["type"] == "gbnf":
+        return GbnfGrammar(grammar=grammar["grammar"], root=grammar["root"])
+    return JsonSchemaGrammar(schema=grammar["schema"])
 
 
 def _check_tool_requirements(body: dict[str, Any]) -> None:
