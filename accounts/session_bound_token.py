@@ -36,7 +36,7 @@ def is_session_token(token: str) -> bool:
 async def verify_session_token(token: str, *, session_key: str) -> str:
     """The secret hash the token stands for, if it is valid for this live session."""
     try:
-        payload = signing.loads(token[len(TOKEN_PREFIX):], salt=_SALT, max_age=TOKEN_SECONDS)
+        payload = signing.loads(token[len(TOKEN_PREFIX) :], salt=_SALT, max_age=TOKEN_SECONDS)
     except signing.SignatureExpired:
         raise ExpiredApiKey("This session token has expired: reload the page.") from None
     except signing.BadSignature:
@@ -53,4 +53,5 @@ def _fingerprint(session_key: str) -> str:
 
 
 def _session_store() -> SessionBase:
-    return import_module(settings.SESSION_ENGINE).SessionStore()
+    store: SessionBase = import_module(settings.SESSION_ENGINE).SessionStore()
+    return store

@@ -79,11 +79,13 @@ class MonitorPages:
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
         key = base64.b64encode(os.urandom(16)).decode()
-        writer.write((
-            f"GET /ws/monitor/ HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: http://127.0.0.1:{self.port}\r\nCookie: sessionid={self.session_key}\r\n\r\n"
-        ).encode())
+        writer.write(
+            (
+                f"GET /ws/monitor/ HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Origin: http://127.0.0.1:{self.port}\r\nCookie: sessionid={self.session_key}\r\n\r\n"
+            ).encode()
+        )
         head = await reader.readuntil(b"\r\n\r\n")
         if b" 101 " not in head.split(b"\r\n", 1)[0]:
             raise RuntimeError(f"websocket refused: {head[:200]!r}")
@@ -103,8 +105,12 @@ class MonitorPages:
 
 def measure(server_url: str, api_key: str, server_pid: int, *, body: bytes, duration: float) -> dict[str, float]:
     result = run_http_load(
-        f"{server_url}/v1/chat/completions", body=body, headers=[f"Authorization: Bearer {api_key}"],
-        concurrency=10, duration=duration, watched={"server": server_pid},
+        f"{server_url}/v1/chat/completions",
+        body=body,
+        headers=[f"Authorization: Bearer {api_key}"],
+        concurrency=10,
+        duration=duration,
+        watched={"server": server_pid},
     )
     if result["errors"]:
         raise RuntimeError(f"{result['errors']} failed requests")
@@ -121,29 +127,38 @@ def run(*, duration: float, rounds: int, pages: int) -> dict[str, Any]:
         deployment = Deployment.prepare("sqlite", upstream_url=mock.url)
         session_key = deployment.manage("shell", "-c", STAFF_SESSION).strip().splitlines()[-1]
         with deployment.server("daphne", log_dir=log_dir) as server:
-            for name, body in (("burst", chat_body(tokens=TOKENS, stream=True)),
-                               ("paced_5ms", chat_body(tokens=TOKENS, stream=True, delay_ms=5))):
+            for name, body in (
+                ("burst", chat_body(tokens=TOKENS, stream=True)),
+                ("paced_5ms", chat_body(tokens=TOKENS, stream=True, delay_ms=5)),
+            ):
                 measure(server.url, deployment.api_key, server.pid, body=body, duration=2)  # warm-up
                 runs: dict[str, list[dict[str, float]]] = {"without": [], "with": []}
                 frames = 0
                 for _ in range(rounds):
-                    runs["without"].append(measure(server.url, deployment.api_key, server.pid, body=body, duration=duration))
+                    runs["without"].append(
+                        measure(server.url, deployment.api_key, server.pid, body=body, duration=duration)
+                    )
                     with MonitorPages(server.port, session_key, pages) as monitor:
-                        runs["with"].append(measure(server.url, deployment.api_key, server.pid, body=body, duration=duration))
+                        runs["with"].append(
+                            measure(server.url, deployment.api_key, server.pid, body=body, duration=duration)
+                        )
                     frames += monitor.frames
                 report["scenarios"][name] = _summary(runs, frames)
     return report
 
 
 def _summary(runs: dict[str, list[dict[str, float]]], frames: int) -> dict[str, Any]:
-    median = {mode: {metric: statistics.median(r[metric] for r in results) for metric in results[0]}
-              for mode, results in runs.items()}
+    median = {
+        mode: {metric: statistics.median(r[metric] for r in results) for metric in results[0]}
+        for mode, results in runs.items()
+    }
     return {
         "runs": runs,
         "median": median,
         "monitor_frames_received": frames,
         "tokens_per_second_ratio": median["with"]["tokens_per_second"] / median["without"]["tokens_per_second"],
-        "cpu_per_stream_ratio": median["with"]["server_cpu_ms_per_stream"] / median["without"]["server_cpu_ms_per_stream"],
+        "cpu_per_stream_ratio": median["with"]["server_cpu_ms_per_stream"]
+        / median["without"]["server_cpu_ms_per_stream"],
     }
 
 
@@ -156,9 +171,11 @@ def main() -> None:
     report = run(duration=args.duration, rounds=args.rounds, pages=args.pages)
     print(json.dumps(report, indent=2))
     for name, scenario in report["scenarios"].items():
-        print(f"{name}: tokens/s with/without = {scenario['tokens_per_second_ratio']:.3f}, "
-              f"server CPU per stream with/without = {scenario['cpu_per_stream_ratio']:.3f}, "
-              f"monitor frames received = {scenario['monitor_frames_received']}")
+        print(
+            f"{name}: tokens/s with/without = {scenario['tokens_per_second_ratio']:.3f}, "
+            f"server CPU per stream with/without = {scenario['cpu_per_stream_ratio']:.3f}, "
+            f"monitor frames received = {scenario['monitor_frames_received']}"
+        )
 
 
 if __name__ == "__main__":

@@ -64,16 +64,18 @@ class ClusterStatus:
     async def _follow(self, url: str, apply: Any) -> None:
         while True:
             try:
-                async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client:
-                    async with client.stream("GET", url) as response:
-                        response.raise_for_status()
-                        async for line in response.aiter_lines():
-                            if line.startswith("data:"):
-                                apply(json.loads(line[5:]))
-                                self._reachable, self._changed = True, True
+                async with (
+                    httpx.AsyncClient(timeout=httpx.Timeout(5.0, read=None)) as client,
+                    client.stream("GET", url) as response,
+                ):
+                    response.raise_for_status()
+                    async for line in response.aiter_lines():
+                        if line.startswith("data:"):
+                            apply(json.loads(line[5:]))
+                            self._reachable, self._changed = True, True
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # unreachable, refused, a bad line: show it, try again
+            except Exception as error:  # noqa: BLE001 - unreachable, refused, a bad line: shown, retried
                 logger.warning("Paddler management stream %s failed: %s", url, type(error).__name__)
             if self._reachable:
                 self._reachable, self._changed = False, True

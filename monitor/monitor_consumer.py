@@ -24,7 +24,7 @@ FORBIDDEN = 4403
 MAX_REMEMBERED = 5000
 
 
-class MonitorConsumer(AsyncJsonWebsocketConsumer):
+class MonitorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels has no type hints
     viewer: MonitorViewer | None = None
 
     async def connect(self) -> None:
@@ -67,7 +67,8 @@ class MonitorConsumer(AsyncJsonWebsocketConsumer):
     async def monitor_events(self, message: dict[str, Any]) -> None:
         assert self.viewer is not None
         visible = [
-            event for event in message["events"]
+            event
+            for event in message["events"]
             if self.viewer.may_see(tenant_id=event["tenant_id"], owner_id=event["owner_id"])
         ]
         if not visible:

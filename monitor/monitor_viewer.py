@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from accounts.models import TenantMembership, TenantRole
 from monitor.monitor_groups import ALL_REQUESTS, CLUSTER, person_group, tenant_group
@@ -54,27 +54,30 @@ class MonitorViewer:
         return any(group == tenant_group(tenant_id) for tenant_id in self.admin_tenant_ids)
 
     def may_see(self, *, tenant_id: int, owner_id: int | None) -> bool:
-        return self.is_staff or tenant_id in self.admin_tenant_ids or (
-            owner_id == self.user_id and tenant_id in self.member_tenant_ids
+        return (
+            self.is_staff
+            or tenant_id in self.admin_tenant_ids
+            or (owner_id == self.user_id and tenant_id in self.member_tenant_ids)
         )
 
     def may_cancel(self, *, owner_id: int | None) -> bool:
         return self.is_staff or (owner_id is not None and owner_id == self.user_id)
 
 
-def monitor_viewer(user: AbstractBaseUser | AnonymousUser) -> MonitorViewer | None:
+def monitor_viewer(user: User | AnonymousUser) -> MonitorViewer | None:
     """The viewer behind a signed-in, active user; ``None`` for anyone else. Sync (ORM)."""
     if not user.is_authenticated or not user.is_active:
         return None
-    memberships = TenantMembership.objects.filter(user=user, tenant__is_active=True).values_list(
-        "tenant_id", "role"
-    )
+    memberships = TenantMembership.objects.filter(user=user, tenant__is_active=True).values_list("tenant_id", "role")
     admin, member = set(), set()
     for tenant_id, role in memberships:
         member.add(tenant_id)
         if role == TenantRole.ADMIN:
             admin.add(tenant_id)
     return MonitorViewer(
-        user_id=user.pk, username=user.get_username(), is_staff=user.is_staff,
-        admin_tenant_ids=frozenset(admin), member_tenant_ids=frozenset(member),
+        user_id=user.pk,
+        username=user.get_username(),
+        is_staff=user.is_staff,
+        admin_tenant_ids=frozenset(admin),
+        member_tenant_ids=frozenset(member),
     )

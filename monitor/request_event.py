@@ -49,7 +49,8 @@ def finished_event(meter: UsageMeter) -> dict[str, Any]:
         "reasoning_tokens": tokens.reasoning_tokens,
         "content_tokens": completion - tokens.reasoning_tokens,
         "tokens_per_second": round(completion * 1000 / generating_ms, 1)
-        if completion > 1 and generating_ms > 0 else None,
+        if completion > 1 and generating_ms > 0
+        else None,
         "elapsed_ms": record.duration_ms,
     }
 

@@ -12,7 +12,12 @@ from monitor.monitor_viewer import monitor_viewer
 @login_required
 def monitor_page(request: HttpRequest) -> HttpResponse:
     viewer = monitor_viewer(request.user)
-    return render(request, "monitor/monitor.html", {
-        "viewer": viewer,
-        "may_watch": viewer is not None and viewer.may_watch,
-    }, status=200 if viewer is not None and viewer.may_watch else 403)
+    return render(
+        request,
+        "monitor/monitor.html",
+        {
+            "viewer": viewer,
+            "may_watch": viewer is not None and viewer.may_watch,
+        },
+        status=200 if viewer is not None and viewer.may_watch else 403,
+    )

@@ -14,7 +14,9 @@ class PlaygroundKey(models.Model):
     api_key = models.OneToOneField(ApiKey, on_delete=models.CASCADE, related_name="playground")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="one_playground_key_per_person_and_tenant")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tenant"], name="one_playground_key_per_person_and_tenant")
+        ]
 
     def __str__(self) -> str:
         return f"playground key of {self.user} in {self.tenant}"

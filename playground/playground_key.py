@@ -28,7 +28,10 @@ def playground_key_for(*, user: AbstractBaseUser, tenant: Tenant) -> ApiKey:
         if existing is not None:
             existing.delete()
         created = create_api_key(
-            tenant=tenant, name=PLAYGROUND_KEY_NAME, owner=user, actor=user,
+            tenant=tenant,
+            name=PLAYGROUND_KEY_NAME,
+            owner=user,
+            actor=user,
             notes="Used by the portal's playground (browser session tokens only; no secret exists).",
         )
         PlaygroundKey.objects.create(user=user, tenant=tenant, api_key=created.api_key)

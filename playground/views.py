@@ -16,11 +16,15 @@ from playground.playground_tenants import chosen_tenant, tenants_of
 def playground_page(request: HttpRequest) -> HttpResponse:
     tenants = tenants_of(request.user)
     tenant = chosen_tenant(tenants, request.GET.get("tenant"))
-    return render(request, "playground/playground.html", {
-        "tenants": tenants,
-        "tenant": tenant,
-        "api_base": request.build_absolute_uri("/v1"),
-    })
+    return render(
+        request,
+        "playground/playground.html",
+        {
+            "tenants": tenants,
+            "tenant": tenant,
+            "api_base": request.build_absolute_uri("/v1"),
+        },
+    )
 
 
 @require_POST

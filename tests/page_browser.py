@@ -19,7 +19,6 @@ from tests.live_server import LiveServer
 __all__ = ["browser", "screenshot", "signed_in_page", "start_page_server"]
 
 
-
 # Module scope, unlike the portal's session-wide browser: Playwright's sync API keeps an event
 # loop running in this thread while it is open, which breaks pytest-asyncio tests run after it.
 @pytest.fixture(scope="module")
@@ -42,7 +41,9 @@ def browser() -> Iterator[Browser]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
-def signed_in_page(browser: Browser, server_url: str, user: User, **context_options: Any) -> tuple[BrowserContext, Page]:
+def signed_in_page(
+    browser: Browser, server_url: str, user: User, **context_options: Any
+) -> tuple[BrowserContext, Page]:
     """A browser tab whose session cookie is ``user``'s (sign-in itself is the portal's tests)."""
     client = Client()
     client.force_login(user)
@@ -54,9 +55,11 @@ def signed_in_page(browser: Browser, server_url: str, user: User, **context_opti
 
 
 def start_page_server(fake_paddler_url: str, env: dict[str, str] | None = None) -> LiveServer:
-    return LiveServer({
-        "PADDLER_INFERENCE_URL": fake_paddler_url,
-        "OARLOCK_DEFAULT_MODEL": "default",
-        "OARLOCK_DEFAULT_MODEL_ALIASES": "fake-model",
-        **(env or {}),
-    }).start()
+    return LiveServer(
+        {
+            "PADDLER_INFERENCE_URL": fake_paddler_url,
+            "OARLOCK_DEFAULT_MODEL": "default",
+            "OARLOCK_DEFAULT_MODEL_ALIASES": "fake-model",
+            **(env or {}),
+        }
+    ).start()

@@ -24,8 +24,9 @@ def _signed_in(user: User) -> tuple[Client, str]:
 
 def _models(server: LiveServer, token: str, session_key: str | None) -> int:
     cookies = {"sessionid": session_key} if session_key else {}
-    return httpx.get(f"{server.base_url}/models", headers={"Authorization": f"Bearer {token}"},
-                     cookies=cookies, timeout=10).status_code
+    return httpx.get(
+        f"{server.base_url}/models", headers={"Authorization": f"Bearer {token}"}, cookies=cookies, timeout=10
+    ).status_code
 
 
 def test_a_token_works_only_with_its_own_live_session(live_server: LiveServer) -> None:
@@ -40,7 +41,7 @@ def test_a_token_works_only_with_its_own_live_session(live_server: LiveServer) -
     assert _models(live_server, token, session_key) == 200
     assert _models(live_server, token, None) == 401  # copied out of the page, no cookie
     assert _models(live_server, token, other_session) == 401  # another session's cookie
-    forged = TOKEN_PREFIX + token[len(TOKEN_PREFIX):-2] + ("AA" if not token.endswith("AA") else "BB")
+    forged = TOKEN_PREFIX + token[len(TOKEN_PREFIX) : -2] + ("AA" if not token.endswith("AA") else "BB")
     assert _models(live_server, forged, session_key) == 401
     client.logout()  # the session ends: its token stops working
     assert _models(live_server, token, session_key) == 401

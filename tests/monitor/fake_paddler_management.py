@@ -28,7 +28,16 @@ class FakePaddlerManagement:
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-        config = uvicorn.Config(self._app, interface="asgi3", http="h11", ws="none", lifespan="off", log_config=None, log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            self._app,
+            interface="asgi3",
+            http="h11",
+            ws="none",
+            lifespan="off",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+        )
         self._server = uvicorn.Server(config)
         threading.Thread(target=self._server.run, kwargs={"sockets": [listener]}, daemon=True).start()
         while not self._server.started:
@@ -56,15 +65,26 @@ class FakePaddlerManagement:
                     data = {"agents": self._state["agents"]}
                 else:
                     data = {"buffered_requests_current": self._state["buffered"]}
-                await send({"type": "http.response.body", "body": f"data: {json.dumps(data)}\n\n".encode(), "more_body": True})
+                await send(
+                    {"type": "http.response.body", "body": f"data: {json.dumps(data)}\n\n".encode(), "more_body": True}
+                )
             await asyncio.sleep(0.05)
 
 
 def agent(name: str, busy: int, total: int) -> dict[str, Any]:
     """An agent as Paddler's AgentControllerPoolSnapshot shows it (protocol reference 3)."""
     return {
-        "desired_slots_total": total, "download_current": 0, "download_filename": None,
-        "download_indeterminate": False, "download_total": 0, "id": f"id-{name}", "issues": [],
-        "model_path": "/models/m.gguf", "name": name, "slots_processing": busy, "slots_total": total,
-        "state_application_status": "Applied", "uses_chat_template_override": False,
+        "desired_slots_total": total,
+        "download_current": 0,
+        "download_filename": None,
+        "download_indeterminate": False,
+        "download_total": 0,
+        "id": f"id-{name}",
+        "issues": [],
+        "model_path": "/models/m.gguf",
+        "name": name,
+        "slots_processing": busy,
+        "slots_total": total,
+        "state_application_status": "Applied",
+        "uses_chat_template_override": False,
     }

@@ -13,11 +13,11 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Tenant, TenantMembership
+from tests.factories import make_api_key
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_scripts import slow_stream
-from tests.factories import make_api_key
-from tests.monitor.test_monitor_page import StreamInBackground, content_tokens, open_monitor, wait_for_record
 from tests.live_server import LiveServer
+from tests.monitor.test_monitor_page import StreamInBackground, content_tokens, open_monitor, wait_for_record
 from tests.page_browser import start_page_server
 
 pytestmark = [
@@ -30,7 +30,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def two_workers(django_db_setup: None, fake_paddler_server: FakePaddlerServer) -> Iterator[tuple[LiveServer, LiveServer]]:
+def two_workers(
+    django_db_setup: None, fake_paddler_server: FakePaddlerServer
+) -> Iterator[tuple[LiveServer, LiveServer]]:
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
     env = {"REDIS_URL": settings.REDIS_URL}
     first = start_page_server(fake_paddler_server.url, env)
@@ -50,12 +52,16 @@ def setup() -> dict[str, Any]:
 
 
 @pytest.fixture
-def page_on_second(browser: Browser, two_workers: tuple[LiveServer, LiveServer], setup: dict[str, Any]) -> Iterator[Page]:
+def page_on_second(
+    browser: Browser, two_workers: tuple[LiveServer, LiveServer], setup: dict[str, Any]
+) -> Iterator[Page]:
     yield from open_monitor(browser, two_workers[1], setup["root"])
 
 
 def test_a_request_on_one_worker_shows_and_is_cancelled_from_a_page_on_the_other(
-    page_on_second: Page, two_workers: tuple[LiveServer, LiveServer], fake_paddler: FakePaddlerServer,
+    page_on_second: Page,
+    two_workers: tuple[LiveServer, LiveServer],
+    fake_paddler: FakePaddlerServer,
     setup: dict[str, Any],
 ) -> None:
     fake_paddler.script(slow_stream(30, 0.05), slow_stream(300, 0.05))

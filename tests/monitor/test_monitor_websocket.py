@@ -16,9 +16,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from accounts.models import Tenant, TenantMembership
-from paddler_protocol.paddler_message import ContentToken, PaddlerLine, ReasoningToken
-from monitor.monitor_consumer import FORBIDDEN, MonitorConsumer, UNAUTHENTICATED
+from monitor.monitor_consumer import FORBIDDEN, UNAUTHENTICATED, MonitorConsumer
 from oarlock.asgi import application
+from paddler_protocol.paddler_message import ContentToken, PaddlerLine, ReasoningToken
 from usage.usage_meter import UsageMeter
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,9 +52,14 @@ async def _connect(user: User) -> WebsocketCommunicator:
 
 def _meter(request_id: str, tenant: Tenant, owner: User | None) -> UsageMeter:
     meter = UsageMeter(
-        request_id=request_id, endpoint="chat.completions", tenant_id=tenant.pk, api_key_id=1,
-        tenant_name=tenant.name, key_prefix="oar_test",
-        owner_id=owner.pk if owner else None, owner_name=owner.username if owner else "",
+        request_id=request_id,
+        endpoint="chat.completions",
+        tenant_id=tenant.pk,
+        api_key_id=1,
+        tenant_name=tenant.name,
+        key_prefix="oar_test",
+        owner_id=owner.pk if owner else None,
+        owner_name=owner.username if owner else "",
     )
     meter.set_target(model="default", upstream="default", streamed=True)
     return meter

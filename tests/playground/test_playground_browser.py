@@ -11,19 +11,26 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import Tenant, TenantMembership
-from tests.fake_paddler import FakePaddlerServer
 from inference.models import Upstream
-from tests.fake_paddler_scripts import one_tool_call, plain_content, reasoning_then_content, slow_stream
 from playground.models import PlaygroundKey
-from tests.live_server import LiveServer
 from tests.browser import check_page
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import one_tool_call, plain_content, reasoning_then_content, slow_stream
+from tests.live_server import LiveServer
 from tests.page_browser import signed_in_page
 from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-WEATHER_TOOL = [{"type": "function", "function": {
-    "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+WEATHER_TOOL = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+        },
+    }
+]
 
 
 @pytest.fixture
@@ -161,7 +168,7 @@ def test_view_code_shows_the_exact_request(page: Page, fake_paddler: FakePaddler
     expect(code).to_contain_text('"max_tokens": 64')
     page.get_by_role("tab", name="Python").click()
     expect(code).to_contain_text("client.chat.completions.create(")
-    expect(code).to_contain_text('stream=True')
+    expect(code).to_contain_text("stream=True")
     page.get_by_role("tab", name="JavaScript").click()
     expect(code).to_contain_text('import OpenAI from "openai"')
     assert "oarsess." not in code.inner_text() and "oar_" not in page.content()
