@@ -12,10 +12,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import ApiKey
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import plain_content
 from inference.token_usage import TokenUsage
 from tests.browser import sign_in
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import plain_content
 from tests.live_server import LiveServer
 from tests.usage.record_polling import wait_for_record
 

@@ -13,9 +13,9 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
 from accounts.models import AuditLogEntry, Tenant, TenantMembership
-from inference.fake_paddler import FakePaddlerServer
-from inference.fake_paddler_scripts import plain_content
 from tests.browser import check_page
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import plain_content
 from tests.live_server import LiveServer
 from tests.portal.oidc_provider import OidcProvider
 
