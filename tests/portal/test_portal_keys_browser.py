@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounts.models import ApiKey
-from inference.token_usage import TokenUsage
+from paddler_protocol.token_usage import TokenUsage
 from tests.browser import sign_in
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_scripts import plain_content
