@@ -64,14 +64,8 @@ def burn_down(
         remaining -= daily.get(first + timedelta(days=offset), 0)
         points.append((offset + 1, max(remaining, 0)))
     used = budget - remaining
-    elapsed_days = (today - first).days + 1
-    rate = used / elapsed_days if elapsed_days else 0
-    run_out: date | None = None
-    if used >= budget:
-        run_out = today
-    elif rate > 0:
-        run_out_day = first + timedelta(days=int(budget / rate))
-        run_out = run_out_day if run_out_day <= last else None
+    rate = used / ((today - first).days + 1)
+    run_out = _run_out(budget=budget, used=used, rate=rate, first=first, last=last, today=today)
 
     def x(day_index: float) -> float:
         return LEFT + (WIDTH - RIGHT - LEFT) * day_index / days
@@ -91,3 +85,13 @@ def burn_down(
         x_labels=((x(0), first.strftime("%m-%d")), (x(days), (last + timedelta(days=1)).strftime("%m-%d"))),
     )
 
+
+
+def _run_out(*, budget: int, used: int, rate: float, first: date, last: date, today: date) -> date | None:
+    """The day the budget runs out at ``rate`` tokens a day; None if it outlasts the period."""
+    if used >= budget:
+        return today
+    if rate <= 0:
+        return None
+    day = first + timedelta(days=int(budget / rate))
+    return day if day <= last else None

@@ -36,7 +36,10 @@ def keys_page(request: HttpRequest) -> HttpResponse:
         return redirect("portal:keys")
     form = _create_form(request, data=request.POST if request.method == "POST" else None)
     created: CreatedApiKey | None = None
-    if request.method == "POST" and form.is_valid():
+    status = 200
+    if request.method == "POST" and not form.is_valid():
+        status = 400
+    elif request.method == "POST":
         created = create_api_key(
             tenant=form.cleaned_data["tenant"],
             name=form.cleaned_data["name"],
@@ -46,7 +49,7 @@ def keys_page(request: HttpRequest) -> HttpResponse:
             **form.key_fields(),
         )
         form = _create_form(request)
-    return _render_keys(request, form=form, created=created, status=200 if form.is_bound is False or created else 400)
+    return _render_keys(request, form=form, created=created, status=status)
 
 
 @login_required

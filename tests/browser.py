@@ -2,8 +2,11 @@
 
 Reusable by every portal page test (import the fixtures through ``tests/conftest.py``):
 
-- ``browser``: one headless chromium per test session (``/usr/bin/chromium``, installed by
-  ``scripts/install-browser``; Playwright cannot download its own browser here).
+- ``browser``: one headless chromium per test module (``/usr/bin/chromium``, installed by
+  ``scripts/install-browser``; Playwright cannot download its own browser here). Per module,
+  not per session: Playwright's sync API keeps an event loop running in the main thread while
+  it is open, and pytest-asyncio cannot run async tests then — keep async tests out of
+  modules that use the browser.
 - ``page``: a fresh browser context (cookies, storage) and page per test, desktop size; any
   request beyond loopback is aborted.
 - ``portal_person(tenant=…, role=…, staff=…)``: a committed user with a password and membership.
@@ -51,7 +54,7 @@ class PortalPerson:
     tenant: Tenant | None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser (make test does)")

@@ -1,44 +1,21 @@
-"""Page tests of the playground and the monitor: the portal's browser helpers (tests/browser.py),
-with a browser per test module and people signed in by a real session cookie."""
+"""Page tests of the playground and the monitor, on the portal's browser fixtures
+(tests/browser.py): people signed in by a real session cookie, a live server with the fake Paddler."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, screenshot
+from tests.browser import DESKTOP, screenshot
+from tests.fake_paddler import FakePaddlerServer
 from tests.live_server import LiveServer
 
-__all__ = ["browser", "screenshot", "signed_in_page", "start_page_server"]
-
-
-# Module scope, unlike the portal's session-wide browser: Playwright's sync API keeps an event
-# loop running in this thread while it is open, which breaks pytest-asyncio tests run after it.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser (make test does)")
-    # Playwright's sync API keeps an event loop in this thread; Django's ORM calls made by the
-    # test itself (factories, assertions) are still plain sync code.
-    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            yield launched
-            launched.close()
-    finally:
-        if before is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
+__all__ = ["page_server", "screenshot", "signed_in_page", "start_page_server"]
 
 
 def signed_in_page(
@@ -63,3 +40,11 @@ def start_page_server(fake_paddler_url: str, env: dict[str, str] | None = None) 
             **(env or {}),
         }
     ).start()
+
+
+@pytest.fixture(scope="session")
+def page_server(django_db_setup: None, fake_paddler_server: FakePaddlerServer) -> Iterator[LiveServer]:
+    """One live server for the playground and monitor page tests (import it in their conftest)."""
+    server = start_page_server(fake_paddler_server.url)
+    yield server
+    server.stop()

@@ -44,6 +44,10 @@ def test_a_key_made_in_the_browser_works_shows_its_usage_exports_and_revokes(
     page.get_by_role("button", name="Create key").click()
     secret = page.locator("[data-secret]").inner_text().strip()
     assert secret.startswith("oar_")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()").strip() == secret
     key = ApiKey.objects.get(owner=person.user)
     assert (key.name, key.tenant_id, key.expires_at is not None) == ("sdk key", person.tenant.pk, True)
     page.reload()  # posts the form again: creates nothing, shows no secret
