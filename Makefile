@@ -11,13 +11,16 @@ HOST ?= 127.0.0.1
 PORT ?= 8070
 ENGINE_PORT ?= 8061
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Daphne processes sharing the port (oarlock/worker_pool.py); more than one needs REDIS_URL.
+WORKERS ?= 1
 
-.PHONY: help install serve test lint bench clean
+.PHONY: help install serve test fuzz lint bench clean
 
 help:
 	@echo "make serve   run Oarlock on http://$(HOST):$(PORT) (local engine unless PADDLER_INFERENCE_URL is set)"
 	@echo "make test    run the whole test suite"
 	@echo "make install create $(VENV) and install Oarlock with its dev and local-engine extras"
+	@echo "make fuzz    run the fuzzing job at full size (10,000 bodies per /v1 endpoint; minutes)"
 	@echo "make lint    ruff (lint + format check) and mypy, as CI runs them"
 	@echo "make bench   run the load benchmark (minutes; see bench/README.md)"
 
@@ -38,7 +41,7 @@ URL_HOST := $(if $(filter 0.0.0.0 :: [::],$(HOST)),127.0.0.1,$(HOST))
 
 # What runs once the upstream is known: the demo key (printed on first run), then Daphne.
 SERVE_API = $(BIN)/python manage.py ensure_demo_key --base-url http://$(URL_HOST):$(PORT)/v1 \
-	--model "$${OARLOCK_DEFAULT_MODEL:-default}" && exec $(BIN)/daphne -b $(HOST) -p $(PORT) oarlock.asgi:application
+	--model "$${OARLOCK_DEFAULT_MODEL:-default}" && exec $(BIN)/python -m oarlock.worker_pool --workers $(WORKERS) -b $(HOST) -p $(PORT) oarlock.asgi:application
 
 # Ports are checked first, before migrations and the model load. The local engine listens on
 # loopback only, whatever HOST is: it has no authentication, so it must never be reachable from
@@ -59,6 +62,11 @@ serve: $(STAMP)
 test: $(STAMP)
 	@scripts/install-browser
 	$(BIN)/python -m pytest
+
+# The fuzzing job at full size (docs/fuzzing.md); `make test` runs the same tests with fewer cases.
+FUZZ_EXAMPLES ?= 10000
+fuzz: $(STAMP)
+	OARLOCK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) OARLOCK_FUZZ_MANAGEMENT_EXAMPLES=200 OARLOCK_FUZZ_STRICT_TIMING=1 $(BIN)/python -m pytest tests/fuzz -s -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

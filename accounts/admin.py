@@ -1,6 +1,7 @@
 """Admin for tenants, members, keys and the audit log. Every change goes through the services,
 so it is validated (key limits up to the tenant's) and audited. A key's secret is shown once,
-on the page after creating or rotating it."""
+on the page after creating or rotating it. Every action declares the model permission it needs,
+so a view-only staff user can neither rotate a key (and read its new secret) nor revoke one."""
 
 from __future__ import annotations
 
@@ -145,7 +146,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         api_key = ApiKey.objects.select_related("tenant").get(pk=obj.pk)
         return self._secret_page(request, api_key, secret, "admin/accounts/apikey/created.html", "API key created")
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = 0
         for api_key in queryset.filter(revoked_at__isnull=True).select_related("tenant"):
@@ -153,11 +154,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
             count += 1
         self.message_user(request, f"Revoked {count} API key(s).", messages.SUCCESS)
 
-    @admin.action(description="Rotate the selected key (the old secret works 24 more hours)")
+    @admin.action(description="Rotate the selected key (the old secret works 24 more hours)", permissions=["change"])
     def rotate_with_grace(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> HttpResponse | None:
         return self._rotate(request, queryset, DEFAULT_ROTATION_GRACE)
 
-    @admin.action(description="Rotate the selected key now (the old secret stops at once)")
+    @admin.action(description="Rotate the selected key now (the old secret stops at once)", permissions=["change"])
     def rotate_now(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> HttpResponse | None:
         return self._rotate(request, queryset, timedelta(0))
 
@@ -216,9 +217,9 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
 class AdminTokenAdmin(admin.ModelAdmin):
     """People make their own tokens at /api/admin-tokens/; staff can see and revoke them here."""
 
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+    list_display = ("name", "user", "prefix", "scope", "created_at", "last_used_at", "expires_at", "revoked_at")
     search_fields = ("name", "prefix", "user__username")
-    fields = ("user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+    fields = ("user", "name", "prefix", "scope", "made_with", "created_at", "last_used_at", "expires_at", "revoked_at")
     readonly_fields = fields
     actions = ["revoke_selected"]
 
@@ -228,7 +229,12 @@ class AdminTokenAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Revoke selected admin tokens")
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        """The form stays read-only for everyone; revoking needs the model's change permission."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Revoke selected admin tokens", permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[AdminToken]) -> None:
         for token in queryset.filter(revoked_at__isnull=True):
             revoke_admin_token(token=token, actor=request.user)

@@ -234,7 +234,9 @@ class AdmissionController:
                 f"Too many requests in flight for {who}: Limit {denial.limit} at a time. "
                 f"Please try again in {wait}."
             )
-            return RateLimited(message, retry_after=denial.retry_after_ms / 1000, headers=headers)
+            return RateLimited(
+                message, retry_after=denial.retry_after_ms / 1000, headers=headers, limit="concurrency"
+            )
         if denial.kind == "requests":
             unit, detail = "requests per min (RPM)", f"Limit {denial.limit}"
             headers.update(rate_limit_headers(requests=_exhausted_window(denial, 1)))

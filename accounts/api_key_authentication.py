@@ -8,14 +8,17 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from accounts.api_key_cache import find_authenticated_key
-from accounts.api_key_secret import hash_api_key
+from accounts.api_key_secret import hash_api_key, is_well_formed_secret
 from accounts.authenticated_key import ApiKeyPrincipal, AuthenticatedKey
 from accounts.errors import ExpiredApiKey, InvalidApiKey, MissingApiKey, RevokedApiKey
 from accounts.session_bound_token import is_session_token, verify_session_token
 
 
 async def authenticate_secret(secret: str) -> AuthenticatedKey:
-    """The key behind ``secret``, or the reason it is refused. No database query when cached."""
+    """The key behind ``secret``, or the reason it is refused. No database query when cached,
+    and none (nor a cache write) for a value that is not shaped like a key: guessing costs nothing."""
+    if not is_well_formed_secret(secret):
+        raise InvalidApiKey()
     # The lookup is by the keyed hash: an exact match on it is the check.
     return await authenticate_secret_hash(hash_api_key(secret))
 

@@ -9,12 +9,14 @@ its entry from both layers at once (``accounts/signals.py``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Final
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from accounts.authenticated_key import AuthenticatedKey, Limits
 from accounts.models import ApiKey, Tenant, TenantMembership
@@ -52,6 +54,20 @@ def forget_secret_hash(secret_hash: str) -> None:
     """Drop a key from both cache layers (sync: called from signals and services)."""
     _local.pop(secret_hash, None)
     cache.delete(_cache_key(secret_hash))
+
+
+def forget_on_commit(secret_hashes: Iterable[str | None]) -> None:
+    """Drop these keys' cached lookups once the current transaction commits (at once outside one).
+
+    Not before: a worker that reads the rows before the commit would cache the old state (a
+    still-active tenant, a not-yet-revoked key) for another ``OARLOCK_API_KEY_CACHE_SECONDS``."""
+    hashes = [secret_hash for secret_hash in secret_hashes if secret_hash]
+
+    def forget() -> None:
+        for secret_hash in hashes:
+            forget_secret_hash(secret_hash)
+
+    transaction.on_commit(forget)
 
 
 @database_sync_to_async

@@ -12,7 +12,7 @@ can switch without downtime. Rotating again during a grace period ends the older
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.api_key_cache import forget_secret_hash
+from accounts.api_key_cache import forget_on_commit
 from accounts.api_key_secret import display_prefix, generate_secret, hash_api_key
 from accounts.audit_log import (
     API_KEY_FIELDS,
@@ -94,7 +94,7 @@ def update_api_key(*, api_key: ApiKey, changes: Mapping[str, Any], actor: Actor 
             actor=actor, action="api_key.updated", target=api_key, tenant=api_key.tenant,
             before=before, after=snapshot(api_key, API_KEY_FIELDS),
         )
-        _forget_on_commit([api_key.secret_hash, api_key.previous_secret_hash])
+        forget_on_commit([api_key.secret_hash, api_key.previous_secret_hash])
     return api_key
 
 
@@ -128,7 +128,7 @@ def rotate_api_key(
                     actor=actor, action="api_key.rotated", target=api_key, tenant=api_key.tenant,
                     before=before, after=snapshot(api_key, API_KEY_FIELDS),
                 )
-                _forget_on_commit([old_hash, dropped_hash])
+                forget_on_commit([old_hash, dropped_hash])
         except IntegrityError:
             continue
         return CreatedApiKey(api_key=api_key, secret=secret)
@@ -147,17 +147,5 @@ def revoke_api_key(*, api_key: ApiKey, at: datetime | None = None, actor: Actor 
             actor=actor, action="api_key.revoked", target=api_key, tenant=api_key.tenant,
             before=before, after=snapshot(api_key, API_KEY_FIELDS),
         )
-        _forget_on_commit([api_key.secret_hash, api_key.previous_secret_hash])
+        forget_on_commit([api_key.secret_hash, api_key.previous_secret_hash])
     return api_key
-
-
-def _forget_on_commit(secret_hashes: Iterable[str | None]) -> None:
-    """Drop cached lookups after the commit too: the ``post_save`` signal fires inside the
-    transaction, and a worker that reads the row before the commit would cache the old state."""
-    hashes = [secret_hash for secret_hash in secret_hashes if secret_hash]
-
-    def forget() -> None:
-        for secret_hash in hashes:
-            forget_secret_hash(secret_hash)
-
-    transaction.on_commit(forget)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+from typing import Final
 
 from django.conf import settings
 
 SECRET_PREFIX = "oar_"
 DISPLAY_PREFIX_LENGTH = 8
+# What generate_secret makes: the prefix and exactly 43 URL-safe base64 characters.
+SECRET_PATTERN: Final = re.compile(r"oar_[A-Za-z0-9_-]{43}")
 
 
 def generate_secret() -> str:
@@ -28,6 +32,11 @@ def _hash_key() -> bytes:
 
 def hash_api_key(secret: str) -> str:
     return hmac.new(_hash_key(), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def is_well_formed_secret(value: str) -> bool:
+    """Whether ``value`` could be a key at all; anything else is refused before any lookup."""
+    return SECRET_PATTERN.fullmatch(value) is not None
 
 
 def display_prefix(secret: str) -> str:

@@ -22,7 +22,7 @@ API_KEY_FIELDS: Final = (
 )
 TENANT_FIELDS: Final = ("name", "is_active", *LIMIT_FIELDS)
 MEMBERSHIP_FIELDS: Final = ("user", "role")
-ADMIN_TOKEN_FIELDS: Final = ("user", "name", "prefix", "expires_at", "revoked_at")
+ADMIN_TOKEN_FIELDS: Final = ("user", "name", "prefix", "scope", "expires_at", "revoked_at")
 
 Actor = AbstractBaseUser | AnonymousUser | None
 Snapshot = dict[str, Any]

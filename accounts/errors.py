@@ -48,10 +48,13 @@ class RateLimited(OarlockError):
         retry_after: float,
         limit_kind: Literal["requests", "tokens"] = "requests",
         headers: Mapping[str, str] | None = None,
+        limit: Literal["requests", "tokens", "concurrency"] | None = None,
     ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.limit_kind = limit_kind
+        # Which limit refused (a concurrency cap answers with limit_kind "requests"): for metrics.
+        self.limit = limit or limit_kind
         # retry-after-ms and the x-ratelimit-* state of the limit that was hit.
         self.headers = dict(headers or {})
 

@@ -102,10 +102,16 @@ class TenantMembership(models.Model):
         return f"{self.user} in {self.tenant} ({self.role})"
 
 
+class AdminTokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
 class AdminToken(models.Model):
     """A person's token for the management API (``/api/``); never accepted on ``/v1``.
 
-    Like API keys, only a keyed hash of the secret is stored.
+    Like API keys, only a keyed hash of the secret is stored. A token made with another token
+    (``made_with``) never outlives it, never has a wider scope, and is revoked with it.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="admin_tokens")
@@ -116,6 +122,15 @@ class AdminToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scope = models.CharField(max_length=8, choices=AdminTokenScope.choices, default=AdminTokenScope.WRITE)
+    made_with = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="made_tokens",
+        help_text="The token this one was made with; empty when made from a signed-in session.",
+    )
 
     class Meta:
         ordering = ["user__username", "name"]

@@ -1,36 +1,34 @@
 """Signals invalidate caches: a changed key, tenant, person or membership is re-read on its
 next use. One exception writes: a person's deactivation is audited here, because Django's own
-user admin (not one of our services) is where people are deactivated."""
+user admin (not one of our services) is where people are deactivated.
+
+The cached entries are dropped when the transaction commits, not when the row is saved (see
+``forget_on_commit``): disabling a tenant inside a transaction must not let a request that
+reads the old row before the commit cache it again.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from accounts.api_key_cache import forget_secret_hash
+from accounts.api_key_cache import forget_on_commit
 from accounts.audit_log import record_change
 from accounts.models import ApiKey, Tenant, TenantMembership
 
 
-def _forget_key(key: ApiKey) -> None:
-    forget_secret_hash(key.secret_hash)
-    if key.previous_secret_hash:
-        forget_secret_hash(key.previous_secret_hash)
-
-
 @receiver([post_save, post_delete], sender=ApiKey)
 def api_key_changed(sender: type[ApiKey], instance: ApiKey, **kwargs: Any) -> None:
-    _forget_key(instance)
+    forget_on_commit([instance.secret_hash, instance.previous_secret_hash])
 
 
 @receiver([post_save, post_delete], sender=Tenant)
 def tenant_changed(sender: type[Tenant], instance: Tenant, **kwargs: Any) -> None:
-    for key in ApiKey.objects.filter(tenant_id=instance.pk):
-        _forget_key(key)
+    # The hashes are read now: once a tenant's deletion has committed, its keys are gone.
+    _forget_keys_on_commit(tenant_id=instance.pk)
 
 
 @receiver(pre_save, sender=get_user_model())
@@ -58,8 +56,5 @@ def membership_changed(sender: type[TenantMembership], instance: TenantMembershi
 
 
 def _forget_keys_on_commit(**owned_by: Any) -> None:
-    """After the commit as well: a worker that read the row before it would cache the old state."""
-    keys = list(ApiKey.objects.filter(**owned_by))
-    for key in keys:
-        _forget_key(key)
-    transaction.on_commit(lambda: [_forget_key(key) for key in keys])
+    keys = ApiKey.objects.filter(**owned_by).values_list("secret_hash", "previous_secret_hash")
+    forget_on_commit([secret_hash for pair in keys for secret_hash in pair])

@@ -33,13 +33,15 @@ PROFILES: Final = {
     ),
     "quick": BenchProfile(
         name="quick", duration=3.0, warmup=1.0, concurrencies=(1, 10, 100), stream_concurrency=10,
-        setups=(("daphne", "postgres"), ("daphne", "sqlite"), ("uvicorn", "postgres"), ("granian", "postgres")),
+        setups=(("daphne", "postgres"), ("daphne-no-metrics", "postgres"), ("daphne-2-workers", "postgres"),
+                ("uvicorn", "postgres"), ("daphne", "sqlite")),
         open_streams=1000, open_stream_seconds=30, lag_window=2.0,
         litellm=True, dashboard=False, wrk=True,
     ),
     "full": BenchProfile(
         name="full", duration=10.0, warmup=2.0, concurrencies=(1, 10, 100), stream_concurrency=10,
-        setups=(("daphne", "postgres"), ("daphne", "sqlite"), ("uvicorn", "postgres"), ("granian", "postgres")),
+        setups=(("daphne", "postgres"), ("daphne-no-metrics", "postgres"), ("daphne-2-workers", "postgres"),
+                ("uvicorn", "postgres"), ("daphne", "sqlite")),
         open_streams=1000, open_stream_seconds=40, lag_window=5.0,
         litellm=True, dashboard=True, wrk=True,
     ),

@@ -3,7 +3,10 @@
 A configuration is a storage choice (PostgreSQL + Redis, or the embedded defaults: SQLite in a
 temporary ``OARLOCK_VAR_DIR`` and in-process cache) and an ASGI server (Daphne, uvicorn,
 granian). Either way: DEBUG off, authentication on (a key made by ``manage.py create_api_key``),
-usage recording on, default logging, one worker process.
+usage recording on, metrics on (``OARLOCK_METRICS_TOKEN`` set: every request is counted),
+default logging, one worker process — or, for the comparisons, the same without metrics
+(``daphne-no-metrics``) and two Daphne workers on one port under the worker pool
+(``daphne-2-workers``, oarlock/worker_pool.py).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ POSTGRES_DATABASE: Final = "oarlock_bench_load"
 REDIS_BENCH_URL: Final = "redis://127.0.0.1:6379/9"
 
 Storage = Literal["postgres", "sqlite"]
-ServerKind = Literal["daphne", "uvicorn", "granian"]
+ServerKind = Literal["daphne", "daphne-no-metrics", "daphne-2-workers", "uvicorn", "granian"]
+METRICS_TOKEN: Final = "bench-metrics-token"
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Deployment:
             "OARLOCK_DEBUG": "0",
             "PADDLER_INFERENCE_URL": upstream_url,
             "OARLOCK_DEFAULT_MODEL": "bench",
+            "OARLOCK_METRICS_TOKEN": METRICS_TOKEN,
             "PYTHONUNBUFFERED": "1",
         }
         if storage == "postgres":
@@ -75,7 +80,9 @@ class Deployment:
                extra_env: dict[str, str] | None = None) -> ManagedProcess:
         port = free_port()
         env = {**self.env, **(extra_env or {})}
-        if kind != "daphne":
+        if kind == "daphne-no-metrics":
+            env.pop("OARLOCK_METRICS_TOKEN", None)
+        if kind in ("uvicorn", "granian"):
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SERVER_PACKAGES), env.get("PYTHONPATH", "")]))
         return ManagedProcess(
             f"oarlock-{kind}-{self.storage}",
@@ -92,8 +99,11 @@ def server_command(kind: ServerKind, port: int, app: str) -> list[str]:
     """One worker process each; uvicorn and granian with their fast loop and parser."""
     python = sys.executable
     match kind:
-        case "daphne":
-            return [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+        case "daphne" | "daphne-no-metrics":
+            # -v 0 as the worker pool runs it: the usage meter's line is the request's one log line.
+            return [python, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), app]
+        case "daphne-2-workers":
+            return [python, "-m", "oarlock.worker_pool", "--workers", "2", "-b", "127.0.0.1", "-p", str(port), app]
         case "uvicorn":
             return [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
                     "--loop", "uvloop", "--http", "httptools", "--lifespan", "off", "--no-access-log", app]

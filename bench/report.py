@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from bench.issue_targets import target_rows
+
 START: Final = "<!-- bench:generated:start -->"
 END: Final = "<!-- bench:generated:end -->"
 
@@ -199,6 +201,10 @@ def generated_section(report: Mapping[str, Any], source: Path) -> str:
         f"{', '.join(f'{x:.2f}' for x in report.get('load_average_at_end', []))}.",
         f"Code: {machine['git_commit']}{' + uncommitted changes' if machine['git_tracked_changes'] else ''}. "
         f"Versions: {versions}.",
+        "",
+        "### Targets (issue 17)",
+        "",
+        *_table(["measure", "goal", "this run", "verdict"], target_rows(report)),
         "",
         "### 1. Non-streaming chat completion (8-token answer)",
         "",

@@ -76,11 +76,12 @@ def measure_target(target: Target, profile: BenchProfile, wrk: str | None) -> di
     return results
 
 
-def run(profile: BenchProfile, *, output: Path, log_dir: Path, litellm: bool, write_markdown: bool) -> dict[str, Any]:
+def run(profile: BenchProfile, *, output: Path, log_dir: Path, litellm: bool, write_markdown: bool,
+        skip_dashboard: bool = False) -> dict[str, Any]:
     wrk = ensure_wrk() if profile.wrk else None
     if profile.wrk and wrk is None:
         logger.warning("wrk is not available: the non-streaming scenario uses bench.http_load instead")
-    if any(server != "daphne" for server, _ in profile.setups) and not ensure_server_packages():
+    if any(server in ("uvicorn", "granian") for server, _ in profile.setups) and not ensure_server_packages():
         raise SystemExit("could not install uvloop/httptools/granian for the server comparison")
     litellm_python = ensure_litellm() if litellm else None
     setups = profile.setups
@@ -135,7 +136,9 @@ def run(profile: BenchProfile, *, output: Path, log_dir: Path, litellm: bool, wr
             report["skipped"]["litellm"] = "not requested" if not litellm else "LiteLLM could not be installed"
     if services_missing is not None:
         report["skipped"]["postgres+redis setups"] = services_missing
-    if profile.dashboard:
+    if profile.dashboard and skip_dashboard:
+        report["skipped"]["the usage dashboard (scenario 5)"] = "--no-dashboard"
+    if profile.dashboard and not skip_dashboard:
         report["dashboard"] = dashboard(log_dir) if services_missing is None else {"skipped": services_missing}
     report["load_average_at_end"] = os.getloadavg()
     report["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -153,6 +156,8 @@ def main(argv: list[str] | None = None) -> None:
     chosen.add_argument("--quick", action="store_const", const="quick", dest="profile")
     chosen.add_argument("--smoke", action="store_const", const="smoke", dest="profile")
     parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM baseline")
+    parser.add_argument("--no-dashboard", action="store_true",
+                        help="skip scenario 5 (its first run seeds 10M records for ~16 min)")
     parser.add_argument("--output", type=Path, help="where to write the JSON (default: bench/results/)")
     parser.add_argument("--write-markdown", action="store_true",
                         help="rewrite bench/RESULTS.md's tables (default for the full profile)")
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="oarlock-bench-logs-"))
     logger.info("profile %s; server logs in %s", profile.name, log_dir)
     run(profile, output=output, log_dir=log_dir, litellm=profile.litellm and not args.no_litellm,
-        write_markdown=args.write_markdown or profile.name == "full")
+        write_markdown=args.write_markdown or profile.name == "full", skip_dashboard=args.no_dashboard)
 
 
 if __name__ == "__main__":

@@ -157,14 +157,53 @@ def _describe_generation_failure(exc: GenerationFailed) -> ErrorDescription:
     return ErrorDescription(500, "server_error", exc.message)
 
 
+@dataclass(frozen=True, slots=True)
+class PaddlerRefusal:
+    """One row of the table below: a refusal Paddler answers before streaming (protocol
+    reference 1.1), whose fault it is, and what the client is told."""
+
+    status: int
+    text_prefix: str
+    client_fault: bool
+    answer_status: int
+    code: str | None = None
+
+
+# Which of Paddler's plain-text refusals can be the client's fault. Oarlock validates every
+# part of what it forwards to the shape Paddler's request types accept (compat_api/*
+# request_schema.py, forwarded_schemas.py, sendable_json.py), so a body Paddler cannot
+# *deserialize* is a body Oarlock built wrongly: a gateway fault, 502. What depends on the
+# client's content and nothing else — the tool's required names, the body's size — stays the
+# client's. The first matching row wins; an unlisted refusal is a 502.
+PADDLER_REFUSALS: tuple[PaddlerRefusal, ...] = (
+    PaddlerRefusal(400, "Invalid request parameters:", client_fault=True, answer_status=400),
+    PaddlerRefusal(413, "", client_fault=True, answer_status=413, code="request_too_large"),
+    PaddlerRefusal(400, "Json deserialize error:", client_fault=False, answer_status=502),
+    PaddlerRefusal(400, "Content type error", client_fault=False, answer_status=502),
+    PaddlerRefusal(501, "", client_fault=False, answer_status=501),
+)
+
+GATEWAY_REFUSAL_MESSAGE = (
+    "The inference upstream refused the request this gateway built from yours ({detail}). "
+    "This is a fault of the gateway, not of your request; please report it."
+)
+
+
+def paddler_refusal_row(status: int, body: str) -> PaddlerRefusal | None:
+    for row in PADDLER_REFUSALS:
+        if row.status == status and body.startswith(row.text_prefix):
+            return row
+    return None
+
+
 def _describe_rejection(exc: UpstreamRejected) -> ErrorDescription:
-    if exc.status == 400:
-        return ErrorDescription(400, "invalid_request_error", exc.body or exc.message)
-    if exc.status == 413:
-        return ErrorDescription(413, "invalid_request_error", exc.body or exc.message, None, "request_too_large")
-    if exc.status == 501:
+    row = paddler_refusal_row(exc.status, exc.body)
+    if row is not None and row.client_fault:
+        return ErrorDescription(row.answer_status, "invalid_request_error", exc.body or exc.message, None, row.code)
+    if row is not None and row.answer_status == 501:
         return ErrorDescription(501, "server_error", exc.body or exc.message)
-    return ErrorDescription(502, "server_error", exc.message)
+    detail = f"{exc.status}: {exc.body[:300]}" if exc.body else str(exc.status)
+    return ErrorDescription(502, "server_error", GATEWAY_REFUSAL_MESSAGE.format(detail=detail), None, "upstream_refused")
 
 
 _DRF_CODES = {

@@ -1,8 +1,10 @@
 """What the chat and Responses streams do alike: relay, close the upstream, finish the meter once.
 
-An endpoint's stream (``ChatCompletionStream``, ``ResponseStream``) supplies its wire events
-(``_sse_events``), what a failure becomes in-band (``_sse_failure``) and how the body ends
-(``_sse_end``); this base owns the skeleton around them. Whatever ends the relay — the answer's
+An endpoint's stream (``ChatCompletionStream``, ``ResponseStream``) supplies the SSE payloads
+of one upstream message (``_sse_payloads``), when its answer is complete (``_answer_finished``),
+what a failure becomes in-band (``_sse_failure``) and how the body ends (``_sse_end``); this
+base owns the skeleton around them. It iterates the upstream itself: one generator per relayed
+token, not one per layer. Whatever ends the relay — the answer's
 end, an upstream failure, the client going away (``CancelledError``/``GeneratorExit``) — the
 upstream is closed in ``finally`` (which is what tells Paddler to stop generating) and the
 usage meter is finished exactly once with the outcome seen here.
@@ -17,6 +19,8 @@ from typing import TypeVar
 
 from compat_api.upstream_stream import UpstreamStream
 from foundation.errors import OarlockError
+from paddler_protocol.errors import UpstreamProtocolError
+from paddler_protocol.paddler_message import PaddlerMessage
 from usage.usage_meter import Outcome
 
 logger = logging.getLogger(__name__)
@@ -28,13 +32,19 @@ class RelayStream:
     _upstream: UpstreamStream
     # "chat completion stream", "response stream": names the stream in its log lines.
     _log_name = "stream"
+    _unfinished_message = "The upstream ended the stream before the answer was finished."
 
     async def sse_bytes(self) -> AsyncIterator[bytes]:
         """The SSE body; a failure after the first byte travels in-band."""
         try:
             try:
-                async for payload in self._sse_events():
-                    yield payload
+                async for message in self._upstream:
+                    for payload in self._sse_payloads(message):
+                        yield payload
+                    if self._answer_finished():
+                        break
+                else:
+                    raise UpstreamProtocolError(self._unfinished_message)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - after the first byte a failure goes in-band
@@ -60,7 +70,10 @@ class RelayStream:
         finally:
             await self._upstream.aclose()
 
-    def _sse_events(self) -> AsyncIterator[bytes]:
+    def _sse_payloads(self, message: PaddlerMessage) -> Iterable[bytes]:
+        raise NotImplementedError
+
+    def _answer_finished(self) -> bool:
         raise NotImplementedError
 
     def _sse_failure(self, error: Exception) -> Iterable[bytes]:

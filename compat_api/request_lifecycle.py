@@ -39,6 +39,7 @@ from rest_framework.request import Request
 from accounts.admission import Admission, admit_call, reserve_tokens
 from accounts.authenticated_key import AuthenticatedKey
 from compat_api.errors import InvalidRequest, PayloadTooLarge
+from compat_api.request_limits import is_recordable_model
 from compat_api.upstream_stream import UpstreamStream, estimate_tokens
 from paddler_protocol.conversation_params import ConversationParams
 from usage.usage_meter import Outcome, UsageMeter
@@ -174,8 +175,10 @@ class RequestLifecycle:
         # A request refused later (validation) is still recorded with what it asked for.
         if self.meter is None or not isinstance(self.body_json, dict):
             return
+        # Only a model name a record may hold (bounded, printable): a raw client string never
+        # reaches the usage journal or a log line.
         model = self.body_json.get("model")
-        self.meter.model = model if isinstance(model, str) else ""
+        self.meter.model = model if is_recordable_model(model) else ""
         self.meter.streamed = self.body_json.get("stream") is True
 
 
@@ -213,7 +216,9 @@ def decode_json(body: bytes) -> Any:
         raise _too_deep() from None
     except ValueError as error:
         raise ParseError(f"JSON parse error - {error}") from None
-    if _depth_exceeds(document, MAX_JSON_DEPTH):
+    # Nesting never exceeds the number of opening brackets (counted in C, strings included):
+    # most bodies are settled by that count, without walking the document.
+    if body.count(b"{") + body.count(b"[") > MAX_JSON_DEPTH and _depth_exceeds(document, MAX_JSON_DEPTH):
         raise _too_deep()
     return document
 

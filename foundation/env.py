@@ -56,3 +56,16 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http",
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_header(name: str) -> tuple[str, str] | None:
+    """An HTTP header and the value that marks a match, written ``Header-Name: value``, as the
+    ``(META key, value)`` pair Django wants (``X-Forwarded-Proto: https`` →
+    ``("HTTP_X_FORWARDED_PROTO", "https")``); unset: ``None``."""
+    raw = env_str(name)
+    if not raw:
+        return None
+    header, separator, value = (part.strip() for part in raw.partition(":"))
+    if not separator or not value or not header or not all(c.isalnum() or c == "-" for c in header):
+        raise ImproperlyConfigured(f"{name} must look like 'X-Forwarded-Proto: https', not {raw!r}")
+    return "HTTP_" + header.upper().replace("-", "_"), value

@@ -40,7 +40,8 @@ class RestartPolicy:
         recent = len(self._deaths)
         if recent > self.max_restarts:
             return None
-        return min(self._first_delay * 2 ** (recent - 1), self._max_delay)
+        delay: float = self._first_delay * 2.0 ** (recent - 1)
+        return min(delay, self._max_delay)
 
     @property
     def recent_deaths(self) -> int:

@@ -128,9 +128,9 @@ class Supervisor:
             if status is not None:
                 return 130 if self._stop.received is not None else status
             # Once stopping, an engine that ends (Ctrl-C reaches it too) is not a crash.
-            if self._stop.received is None and self._engine.poll() is not None:
-                if not self._restart(port):
-                    return GAVE_UP_STATUS
+            engine_died = self._stop.received is None and self._engine.poll() is not None
+            if engine_died and not self._restart(port):
+                return GAVE_UP_STATUS
             time.sleep(POLL_SECONDS)
 
     def _restart(self, port: int) -> bool:

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
+from datetime import timedelta
 from pathlib import Path
 
-from foundation.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from foundation.env import env_bool, env_float, env_header, env_int, env_list, env_str, env_url
 from oarlock.database_url import database_from_url, sqlite_database
+from oarlock.secret_key_file import private_directory, read_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("OARLOCK_VAR_DIR") or BASE_DIR / "var")
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _secret_key() -> str:
-    """``OARLOCK_SECRET_KEY``, else one generated into ``var/`` on first run and kept."""
-    configured = env_str("OARLOCK_SECRET_KEY")
-    if configured:
-        return configured
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_urlsafe(50))
-    return key_file.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# var/ holds the database, the generated secret key and journals: readable by this user only.
+VAR_DIR = private_directory(Path(env_str("OARLOCK_VAR_DIR") or BASE_DIR / "var"))
+# OARLOCK_SECRET_KEY, else one generated into var/ on first run and kept.
+SECRET_KEY = env_str("OARLOCK_SECRET_KEY") or read_or_create_secret_key(VAR_DIR / "secret_key")
 DEBUG = env_bool("OARLOCK_DEBUG", False)
 ALLOWED_HOSTS = env_list("OARLOCK_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
@@ -39,7 +27,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "inference",
     "accounts",
     "usage",
@@ -60,6 +50,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "oarlock.urls"
@@ -165,10 +157,35 @@ if OARLOCK_OIDC_ISSUER:
 # OARLOCK_UPSTREAM_MAX_BODY_BYTES below. /admin and /api keep Django's own 2.5 MiB default.
 OARLOCK_MAX_REQUEST_BYTES = env_int("OARLOCK_MAX_REQUEST_BYTES", 4 * 1024 * 1024)
 
+# --- deployment behind HTTPS (all off by default: `make serve` is plain HTTP on loopback) ------
+
+# Session and CSRF cookies only over HTTPS.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("OARLOCK_SECURE_COOKIES", False)
+# Origins (scheme://host[:port]) allowed to POST forms when they differ from the Host header,
+# for instance the public URL in front of a proxy.
+CSRF_TRUSTED_ORIGINS = env_list("OARLOCK_CSRF_TRUSTED_ORIGINS")
+SECURE_HSTS_SECONDS = env_int("OARLOCK_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("OARLOCK_HSTS_INCLUDE_SUBDOMAINS", False)
+# The header a TLS-terminating proxy sets, e.g. "X-Forwarded-Proto: https". Set it only when
+# the proxy always overwrites that header: otherwise a client could claim HTTPS.
+SECURE_PROXY_SSL_HEADER = env_header("OARLOCK_SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = env_bool("OARLOCK_SSL_REDIRECT", False)
+# Load balancers probe /health over plain HTTP on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+# `manage.py check --deploy` runs in CI and fails on any warning; these are silenced on purpose:
+SILENCED_SYSTEM_CHECKS = [
+    # HSTS preload puts the domain on a list built into browsers, hard to leave: an
+    # organisation's decision about its whole domain, not a setting of one service.
+    "security.W021",
+]
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # No HTTP Basic anywhere: it would send a password on every call and let anyone guess
+    # passwords at full speed, each guess costing a PBKDF2 run. Scripts use personal admin tokens.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -176,6 +193,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tenants, API keys, limits and usage of an Oarlock gateway.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its pages are for signed-in staff (session or personal admin token) ...
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
+    "SERVE_AUTHENTICATION": [
+        "accounts.management_api.access.AdminTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # ... and Swagger UI and Redoc load from our own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- upstream (Paddler) ------------------------------------------------------------------
@@ -194,6 +221,8 @@ OARLOCK_UPSTREAM_CONNECT_TIMEOUT = env_float("OARLOCK_UPSTREAM_CONNECT_TIMEOUT",
 # Longest silence tolerated between two upstream lines; Paddler's own item timeout is 30 s,
 # so this only fires when Paddler itself hangs.
 OARLOCK_UPSTREAM_READ_TIMEOUT = env_float("OARLOCK_UPSTREAM_READ_TIMEOUT", 120.0)
+# /health reuses an upstream's probe result this long (it is public; probes must not follow hits).
+OARLOCK_HEALTH_CACHE_SECONDS = env_float("OARLOCK_HEALTH_CACHE_SECONDS", 5.0)
 # Paddler refuses JSON bodies over 2 MiB (actix default); we refuse them first, with a clear 413.
 OARLOCK_UPSTREAM_MAX_BODY_BYTES = env_int("OARLOCK_UPSTREAM_MAX_BODY_BYTES", 2 * 1024 * 1024)
 
@@ -209,32 +238,74 @@ OARLOCK_RESPONSES_RETENTION_DAYS = env_int("OARLOCK_RESPONSES_RETENTION_DAYS", 3
 
 # A key lookup is cached this long; revocation also drops the cached entry at once.
 OARLOCK_API_KEY_CACHE_SECONDS = env_int("OARLOCK_API_KEY_CACHE_SECONDS", 60)
+# Longest life of a personal admin token (a token made with a token lives no longer than it).
+OARLOCK_ADMIN_TOKEN_MAX_DAYS = env_int("OARLOCK_ADMIN_TOKEN_MAX_DAYS", 90)
 # Redis unreachable: rate and concurrency limits admit anyway (logged) unless this is off;
 # token budgets always fail closed (503).
 OARLOCK_RATE_LIMIT_FAIL_OPEN = env_bool("OARLOCK_RATE_LIMIT_FAIL_OPEN", True)
 # A request whose release never came (a killed worker) frees its slot and budget after this.
 OARLOCK_ADMISSION_LEASE_SECONDS = env_int("OARLOCK_ADMISSION_LEASE_SECONDS", 900)
 
+# --- sign-in throttling (django-axes; accounts/login_lockout.py) ---------------------------
+
+# Axes first: every authenticate() call (admin and portal sign-in) is counted and refused while
+# locked out. It needs the request, so code calling authenticate() must pass it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "accounts.login_lockout.LoginLockoutHandler"
+# Order matters to the handler: the username count, then the address count.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failed sign-ins before a username is locked, and before a client address is.
+AXES_FAILURE_LIMIT = env_int("OARLOCK_LOGIN_FAILURE_LIMIT", 5)
+OARLOCK_LOGIN_IP_FAILURE_LIMIT = env_int("OARLOCK_LOGIN_IP_FAILURE_LIMIT", 20)
+# A lockout ends by itself after this; staff can lift it earlier in the admin (Axes → Access attempts).
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("OARLOCK_LOGIN_LOCKOUT_MINUTES", 15))
+# Attempts during a lockout do not extend it (else anyone could keep a person locked out forever).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.login_lockout.lockout_response"
+AXES_CLIENT_STR_CALLABLE = "accounts.login_lockout.client_label"
+# Reverse proxies in front of Oarlock that append to X-Forwarded-For: the client address is read
+# from that header instead of the connection (else every client shares the proxy's address).
+OARLOCK_TRUSTED_PROXY_COUNT = env_int("OARLOCK_TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.login_lockout.client_address"
+AXES_VERBOSE = False
+
 # --- usage -------------------------------------------------------------------------------
 
 OARLOCK_USAGE_RETENTION_DAYS = env_int("OARLOCK_USAGE_RETENTION_DAYS", 90)
+
+# --- metrics ------------------------------------------------------------------------------
+
+# /metrics answers only ``Authorization: Bearer <this>``; unset, the route is not served.
+OARLOCK_METRICS_TOKEN = env_str("OARLOCK_METRICS_TOKEN")
+# Set by the worker pool (oarlock/worker_pool.py): every worker's samples, summed by /metrics.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
 
 # --- logging -----------------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "oarlock.log_filters.RequestContextFilter"}},
+    "filters": {
+        "request_context": {"()": "oarlock.log_filters.RequestContextFilter"},
+        # One record is one line: client text with a newline cannot forge a log line.
+        "escaped_message": {"()": "oarlock.log_filters.EscapedMessageFilter"},
+    },
     "formatters": {
         "plain": {
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        }
+        },
+        "json": {"()": "oarlock.json_log_formatter.JsonLogFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_context"],
-            "formatter": "plain",
+            "filters": ["request_context", "escaped_message"],
+            # "json": one object per line with the request id (oarlock/json_log_formatter.py).
+            "formatter": "json" if env_str("OARLOCK_LOG_FORMAT") == "json" else "plain",
         }
     },
     "root": {"handlers": ["console"], "level": env_str("OARLOCK_LOG_LEVEL", "INFO")},
@@ -242,5 +313,7 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # Axes logs every sign-in at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -82,9 +82,14 @@ def is_json_media_type(content_type: str | None) -> bool:
     )
 
 
+def _reject_constant(name: str) -> Any:
+    # serde_json has no NaN/Infinity: Python's parser accepts them, Paddler's does not.
+    raise ValueError(f"expected value, found `{name}`")
+
+
 def _decode(raw_body: bytes, decoder: Decoder, *, check_tools: bool) -> dict[str, Any]:
     try:
-        body = json.loads(raw_body, object_pairs_hook=_no_duplicate_keys)
+        body = json.loads(raw_body, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
         decoder(body)
     except (ValueError, _Invalid) as error:
         raise RequestRejected(400, f"Json deserialize error: {error}") from error

@@ -23,8 +23,15 @@ _ENGINE_UP = re.compile(r"local engine (?:is healthy|is back) at (\S+) \(pid (\d
 class SupervisedOarlock(LiveServer):
     def __init__(self, supervisor_args: Sequence[str] = ()) -> None:
         # One llama.cpp thread: on a busy machine two threads that wait for each other are slower.
-        super().__init__({"OARLOCK_LOCAL_CONTEXT_SIZE": "2048", "OARLOCK_LOCAL_TEMPERATURE": "0",
-                          "OARLOCK_LOCAL_THREADS": "1"})
+        # /health probes the engine on every hit here: the tests read it right after a kill.
+        super().__init__(
+            {
+                "OARLOCK_LOCAL_CONTEXT_SIZE": "2048",
+                "OARLOCK_LOCAL_TEMPERATURE": "0",
+                "OARLOCK_LOCAL_THREADS": "1",
+                "OARLOCK_HEALTH_CACHE_SECONDS": "0",
+            }
+        )
         self._supervisor_args = list(supervisor_args)
 
     def command(self) -> list[str]:

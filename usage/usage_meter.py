@@ -24,11 +24,16 @@ from paddler_protocol.paddler_message import (
     UndeterminableToken,
 )
 from paddler_protocol.token_usage import TokenUsage
+from usage import request_metrics as metrics
 from usage.meter_watch import notify_finished, notify_started
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer
 
 logger = logging.getLogger(__name__)
+
+# The usage record's column lengths (usage/models.py).
+PADDLER_REQUEST_ID_MAX_LENGTH = 64
+GENERATED_BY_MAX_LENGTH = 200
 
 __all__ = ["Outcome", "UsageMeter", "UsageRecordDraft", "UsageSource"]
 
@@ -61,16 +66,19 @@ class UsageMeter:
     owner_name: str = ""
 
     def __post_init__(self) -> None:
+        metrics.request_started(self.endpoint)
         notify_started(self)
 
     def set_target(self, *, model: str, upstream: str, streamed: bool) -> None:
         self.model, self.upstream, self.streamed = model, upstream, streamed
 
     def observe(self, line: PaddlerLine) -> None:
+        # Strings the upstream chose are clipped to their record columns: a record is always
+        # storable, whatever an upstream (or something posing as one) sends.
         if line.request_id:
-            self.paddler_request_id = line.request_id
+            self.paddler_request_id = line.request_id[:PADDLER_REQUEST_ID_MAX_LENGTH]
         if line.generated_by:
-            self.generated_by = line.generated_by
+            self.generated_by = line.generated_by[:GENERATED_BY_MAX_LENGTH]
         match line.message:
             case ContentToken():
                 self._count("content")
@@ -155,6 +163,7 @@ class UsageMeter:
             key_prefix=self.key_prefix,
         )
         _submit(self.record)
+        metrics.observe_request(self.record, error)
         notify_finished(self)
         return self.record
 

@@ -109,6 +109,8 @@ def _insert_records(cursor: Any, records: Sequence[UsageRecord]) -> set[str]:
     qn = connection.ops.quote_name
     fields = [field for field in UsageRecord._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(qn(field.column) for field in fields)
+    if connection.vendor == "postgresql":
+        return _insert_columns(cursor, records, fields, columns)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     chunk_size = max(1, connection.ops.bulk_batch_size(fields, records))
     inserted: set[str] = set()
@@ -127,6 +129,24 @@ def _insert_records(cursor: Any, records: Sequence[UsageRecord]) -> set[str]:
         )
         inserted.update(row_[0] for row_ in cursor.fetchall())
     return inserted
+
+
+def _insert_columns(cursor: Any, records: Sequence[UsageRecord], fields: list[Any], columns: str) -> set[str]:
+    """PostgreSQL: one array per column through ``unnest``. The statement's text and its
+    parameter count no longer depend on the batch size, so psycopg parses it once per process
+    instead of re-tokenising a multi-row VALUES list of thousands of placeholders every batch."""
+    qn = connection.ops.quote_name
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    params = [
+        [field.get_db_prep_save(field.pre_save(record, True), connection) for record in records]
+        for field in fields
+    ]
+    cursor.execute(
+        f"INSERT INTO {qn(UsageRecord._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({qn('request_id')}) DO NOTHING RETURNING {qn('request_id')}",
+        params,
+    )
+    return {row[0] for row in cursor.fetchall()}
 
 
 def _fill_missing_names(records: Sequence[UsageRecord]) -> None:

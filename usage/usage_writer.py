@@ -34,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
+from usage import request_metrics as metrics
 from usage.usage_dead_letter import UsageDeadLetter
 from usage.usage_journal import UsageJournal, database_key
 from usage.usage_record_draft import UsageRecordDraft
@@ -179,10 +180,15 @@ class _FlushLoop:
                     self._write()
                 if not self._pending:
                     self._release_waiters()
+                self._report_backlog()
         except Exception:
             logger.exception("the usage writer stopped unexpectedly; pending usage is in the journal")
         finally:
             self._close()
+
+    def _report_backlog(self) -> None:
+        age = 0.0 if self._oldest is None or not self._pending else time.monotonic() - self._oldest
+        metrics.usage_writer_backlog(pending=len(self._pending), oldest_age_seconds=age)
 
     def _adopt_orphans(self) -> None:
         if self._journal is None:
@@ -301,6 +307,7 @@ class _FlushLoop:
             logger.exception("could not dead-letter usage record %s; it is kept", draft.request_id)
             self._failed(unwritable)
             return False
+        metrics.usage_record_dead_lettered()
         logger.error(
             "usage record %s refused by the database (%s): moved to %s, not retried",
             draft.request_id, type(error).__name__, self._dead_letter.path,

@@ -7,10 +7,11 @@ message, and the inference API never accepts an admin token.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
@@ -20,8 +21,18 @@ from rest_framework.serializers import as_serializer_error
 
 from accounts.admin_token_lifecycle import TOKEN_PREFIX, find_admin_token
 from accounts.api_key_secret import SECRET_PREFIX
-from accounts.models import AdminToken
-from accounts.tenant_access import is_person, is_staff
+from accounts.models import AdminToken, AdminTokenScope
+from accounts.tenant_access import PermissionAction, administered_tenants, has_model_permission, is_person
+
+# The Django model permission each viewset action needs (custom actions add their own).
+VIEWSET_ACTION_PERMISSIONS: Final[dict[str, PermissionAction]] = {
+    "list": "view",
+    "retrieve": "view",
+    "create": "add",
+    "update": "change",
+    "partial_update": "change",
+    "destroy": "delete",
+}
 
 
 class AdminTokenAuthentication(BaseAuthentication):
@@ -66,9 +77,68 @@ class IsPerson(permissions.BasePermission):
         return is_person(request.user)
 
 
-class IsStaffOrReadOnly(permissions.BasePermission):
+def permission_action(request: Request, view: Any) -> PermissionAction:
+    """``view``/``add``/``change``/``delete`` for this request (an unknown write needs ``change``)."""
+    known: dict[str, PermissionAction] = {**VIEWSET_ACTION_PERMISSIONS, **getattr(view, "permission_actions", {})}
+    action = getattr(view, "action", None)
+    if action in known:
+        return known[action]
+    return "view" if request.method in permissions.SAFE_METHODS else "change"
+
+
+def _permission_model(view: Any) -> type[Model]:
+    model: type[Model] = view.permission_model
+    return model
+
+
+class HasModelPermission(permissions.BasePermission):
+    """Writes need the staff user's Django model permission on ``view.permission_model``.
+
+    Reads are narrowed by the view's queryset instead (members see their own tenants)."""
+
+    message = "Your account does not have the permission for this change."
+
     def has_permission(self, request: Request, view: Any) -> bool:
-        return request.method in permissions.SAFE_METHODS or is_staff(request.user)
+        action = permission_action(request, view)
+        return action == "view" or has_model_permission(request.user, _permission_model(view), action)
+
+
+class ManagesTenantObjects(permissions.BasePermission):
+    """Writes on a tenant's objects: staff with the model permission, or that tenant's admins.
+
+    An object outside what the person may see is already a 404 (the queryset); one they may
+    see but not change is a 403 here (a view-only staff user, for instance)."""
+
+    message = "You may view this but not make this change."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        action = permission_action(request, view)
+        if action == "view":
+            return True
+        return administered_tenants(request.user, model=_permission_model(view), action=action).exists()
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        action = permission_action(request, view)
+        if action == "view":
+            return True
+        tenants = administered_tenants(request.user, model=_permission_model(view), action=action)
+        return tenants.filter(pk=obj.tenant_id).exists()
+
+
+class TokenScopePermits(permissions.BasePermission):
+    """A read-only admin token reads; a session or a write token may also change things."""
+
+    message = "This personal admin token is read-only."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if not isinstance(token, AdminToken) or token.scope == AdminTokenScope.WRITE:
+            return True
+        return request.method in permissions.SAFE_METHODS
+
+
+# What every management endpoint needs before its own permission: a person, within the token's scope.
+PERSON_PERMISSIONS: Final[list[type[permissions.BasePermission]]] = [IsPerson, TokenScopePermits]
 
 
 class ManagementPagination(PageNumberPagination):
@@ -81,7 +151,7 @@ class ManagementApiMixin:
     """Settings every management viewset shares."""
 
     authentication_classes = [AdminTokenAuthentication, SessionAuthentication]
-    permission_classes: list[type[permissions.BasePermission]] = [IsPerson]
+    permission_classes: list[type[permissions.BasePermission]] = PERSON_PERMISSIONS
     pagination_class = ManagementPagination
 
 

@@ -1,4 +1,8 @@
-"""``/api/admin-tokens/``: your own personal admin tokens (the secret is shown once)."""
+"""``/api/admin-tokens/``: your own personal admin tokens (the secret is shown once).
+
+A token made with a token (``Authorization: Bearer oat_…``) cannot outlive it or be wider in
+scope; one made from a signed-in session lives at most ``OARLOCK_ADMIN_TOKEN_MAX_DAYS``.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.admin_token_lifecycle import create_admin_token, revoke_admin_token
-from accounts.management_api.access import ManagementApiMixin
+from accounts.management_api.access import ManagementApiMixin, call_service
 from accounts.models import AdminToken
 
 
 class AdminTokenSerializer(serializers.ModelSerializer[AdminToken]):
     class Meta:
         model = AdminToken
-        fields = ("id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
+        fields = ("id", "name", "prefix", "scope", "created_at", "last_used_at", "expires_at", "revoked_at")
         read_only_fields = ("id", "prefix", "created_at", "last_used_at", "revoked_at")
+        extra_kwargs = {
+            "expires_at": {"help_text": "Default and latest: the lifetime limit, or the expiry of the token used."},
+            "scope": {"help_text": "read: GET only; write: everything the person may do. At most the token used."},
+        }
 
 
 class NewAdminTokenSerializer(AdminTokenSerializer):
@@ -47,7 +55,14 @@ class AdminTokenViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        created = create_admin_token(user=request.user, actor=request.user, **serializer.validated_data)
+        made_with = request.auth if isinstance(request.auth, AdminToken) else None
+        created = call_service(
+            create_admin_token,
+            user=request.user,
+            actor=request.user,
+            made_with=made_with,
+            **serializer.validated_data,
+        )
         data = NewAdminTokenSerializer(created.token).data
         response = Response({**data, "secret": created.secret}, status=status.HTTP_201_CREATED)
         response["Cache-Control"] = "no-store"

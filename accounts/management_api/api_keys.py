@@ -27,7 +27,12 @@ from accounts.api_key_lifecycle import (
 )
 from accounts.audit_log import LIMIT_FIELDS
 from accounts.limit_rules import key_limit_errors
-from accounts.management_api.access import ManagementApiMixin, call_service
+from accounts.management_api.access import (
+    PERSON_PERMISSIONS,
+    ManagementApiMixin,
+    ManagesTenantObjects,
+    call_service,
+)
 from accounts.management_api.tenants import AllowedModelsField
 from accounts.models import ApiKey, Tenant, TenantMembership
 from accounts.tenant_access import administered_keys, administered_tenants
@@ -55,7 +60,7 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         tenant_field = self.fields["tenant"]
-        tenant_field.queryset = administered_tenants(getattr(request, "user", None))
+        tenant_field.queryset = administered_tenants(getattr(request, "user", None), action="add")
         if self.instance is not None:
             tenant_field.read_only = True  # a key never moves to another tenant
 
@@ -97,6 +102,9 @@ class ApiKeyViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = ApiKeySerializer
+    permission_classes = [*PERSON_PERMISSIONS, ManagesTenantObjects]
+    permission_model = ApiKey
+    permission_actions = {"rotate": "change", "revoke": "change"}
 
     def get_queryset(self) -> QuerySet[ApiKey]:
         if getattr(self, "swagger_fake_view", False):

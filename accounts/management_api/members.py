@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, mixins, serializers, viewsets
 
-from accounts.management_api.access import ManagementApiMixin, call_service
+from accounts.management_api.access import ManagementApiMixin, call_service, permission_action
 from accounts.models import Tenant, TenantMembership
 from accounts.tenant_access import administered_tenants, is_staff, visible_tenants
 from accounts.tenant_membership import add_member, change_member_role, remove_member
@@ -54,7 +54,9 @@ class MembershipViewSet(
     def tenant(self) -> Tenant:
         if not hasattr(self, "_tenant"):
             tenant = get_object_or_404(visible_tenants(self.request.user), pk=self.kwargs["tenant_pk"])
-            if not administered_tenants(self.request.user).filter(pk=tenant.pk).exists():
+            action = permission_action(self.request, self)
+            managed = administered_tenants(self.request.user, model=TenantMembership, action=action)
+            if not managed.filter(pk=tenant.pk).exists():
                 raise exceptions.PermissionDenied("Only the tenant's admins manage its members.")
             self._tenant = tenant
         return self._tenant

@@ -1,4 +1,4 @@
-"""``/api/tenants/``: staff create and change tenants; members see their own."""
+"""``/api/tenants/``: staff with the model permissions create and change tenants; members see their own."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from rest_framework import mixins, serializers, viewsets
 
 from accounts.audit_log import LIMIT_FIELDS
 from accounts.management_api.access import (
-    IsPerson,
-    IsStaffOrReadOnly,
+    PERSON_PERMISSIONS,
+    HasModelPermission,
     ManagementApiMixin,
     call_service,
 )
@@ -41,7 +41,8 @@ class TenantViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = TenantSerializer
-    permission_classes = [IsPerson, IsStaffOrReadOnly]
+    permission_classes = [*PERSON_PERMISSIONS, HasModelPermission]
+    permission_model = Tenant
 
     def get_queryset(self) -> QuerySet[Tenant]:
         if getattr(self, "swagger_fake_view", False):

@@ -25,6 +25,7 @@ from compat_api.request_lifecycle import RequestLifecycle
 from compat_api.sse import SSE_DONE, encode_sse
 from compat_api.upstream_stream import UpstreamStream
 from paddler_protocol.errors import UpstreamProtocolError
+from paddler_protocol.paddler_message import PaddlerMessage
 from usage.usage_meter import Outcome
 
 
@@ -69,9 +70,11 @@ class ChatCompletionStream(RelayStream):
         return fold_chunks(chunks, reasoning_field=self._state.reasoning_field)
 
     # SSE: chunks, maybe one in-band error, then ``data: [DONE]``.
-    async def _sse_events(self) -> AsyncIterator[bytes]:
-        async for chunk in self._chunks():
-            yield encode_sse(chunk)
+    def _sse_payloads(self, message: PaddlerMessage) -> Iterable[bytes]:
+        return [encode_sse(chunk) for chunk in self._state.on_message(message)]
+
+    def _answer_finished(self) -> bool:
+        return self._state.finished
 
     def _sse_failure(self, error: Exception) -> Iterable[bytes]:
         self._finish("failed", error)
@@ -87,7 +90,7 @@ class ChatCompletionStream(RelayStream):
                 yield chunk
             if self._state.finished:
                 return
-        raise UpstreamProtocolError("The upstream ended the stream before the answer was finished.")
+        raise UpstreamProtocolError(self._unfinished_message)
 
     def _completed_outcome(self) -> Outcome:
         return "incomplete" if self._state.finish_reason == "length" else "completed"

@@ -145,7 +145,8 @@ class MessageSerializer(SharedFieldsSerializer):
     content = MessageContentField(required=False, allow_null=True)
     # Participant names have no place in Paddler's two-key messages; accepted and dropped.
     name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    tool_calls = ReplayedToolCallSerializer(many=True, required=False, allow_null=True)
+    # Built as a list explicitly: ``many=True, allow_null=True`` would let each *call* be null too.
+    tool_calls = serializers.ListSerializer(child=ReplayedToolCallSerializer(), required=False, allow_null=True)
     tool_call_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     refusal = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
     # Earlier reasoning replayed by "interleaved thinking" clients (both names in use);

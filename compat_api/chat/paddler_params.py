@@ -36,7 +36,6 @@ from compat_api.conversation_merging import (
 from compat_api.reasoning_effort import THINKING_OFF_EFFORTS
 from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_schema_grammar
 from compat_api.tool_call_rendering import render_tool_call, render_tool_result
-from compat_api.tool_parameters import reduce_tool_parameters
 from compat_api.upstream_body_size import check_upstream_body_size
 from paddler_protocol.conversation_params import (
     ContentPart,
@@ -92,8 +91,8 @@ def _tools_to_send(request: ChatCompletionRequest) -> tuple[FunctionTool, ...]:
 
 
 def _function_tool(tool: FunctionDefinition) -> FunctionTool:
-    parameters = reduce_tool_parameters(tool.parameters) if tool.parameters is not None else None
-    return FunctionTool(name=tool.name, description=tool.description or "", parameters=parameters)
+    # Already reduced to Paddler's four keys by the request's parse (forwarded_schemas.py).
+    return FunctionTool(name=tool.name, description=tool.description or "", parameters=tool.parameters)
 
 
 def _grammar(request: ChatCompletionRequest) -> JsonSchemaGrammar | None:

@@ -44,7 +44,7 @@ class ChatMessage:
 class FunctionDefinition:
     name: str
     description: str | None = None
-    # The JSON Schema as the client sent it; reduced for Paddler in paddler_params.
+    # Reduced to the four keys Paddler accepts, references inlined (compat_api/tool_parameters.py).
     parameters: dict[str, Any] | None = None
 
 

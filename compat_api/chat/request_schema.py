@@ -13,6 +13,7 @@ Anything else is OpenAI's ``Unrecognized request argument supplied: X`` (param a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rest_framework import serializers
@@ -30,6 +31,21 @@ from compat_api.chat.schema_errors import VERBATIM_CODES, invalid, refuse
 from compat_api.chat.tool_schema import ToolChoiceField, ToolSerializer
 from compat_api.error_envelope import first_validation_error
 from compat_api.errors import InvalidRequest
+from compat_api.forwarded_schemas import check_grammar_schema, reduced_tool_parameters
+from compat_api.request_limits import (
+    MAX_OUTPUT_TOKENS,
+    METADATA_KEY_MAX_LENGTH,
+    METADATA_MAX_PAIRS,
+    METADATA_VALUE_MAX_LENGTH,
+    MODEL_MAX_LENGTH,
+    PROMPT_CACHE_KEY_MAX_LENGTH,
+    SAFETY_IDENTIFIER_MAX_LENGTH,
+    TOKEN_MAX_LENGTH,
+    USER_MAX_LENGTH,
+    printable,
+)
+from compat_api.schema_budget import SchemaBudget
+from compat_api.sendable_json import check_sendable_json
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
@@ -84,19 +100,23 @@ class StopField(serializers.Field):
 
 class ChatCompletionRequestSerializer(SharedFieldsSerializer):
     # --- mapped ---
-    model = serializers.CharField()
+    model = serializers.CharField(max_length=MODEL_MAX_LENGTH, validators=[printable])
     messages = MessageSerializer(many=True, allow_empty=False)
-    max_completion_tokens = serializers.IntegerField(min_value=1, **_NULLABLE)
-    max_tokens = serializers.IntegerField(min_value=1, **_NULLABLE)
+    max_completion_tokens = serializers.IntegerField(min_value=1, max_value=MAX_OUTPUT_TOKENS, **_NULLABLE)
+    max_tokens = serializers.IntegerField(min_value=1, max_value=MAX_OUTPUT_TOKENS, **_NULLABLE)
     stream = serializers.BooleanField(**_NULLABLE)
     stream_options = StreamOptionsSerializer(**_NULLABLE)
-    tools = ToolSerializer(many=True, **_NULLABLE)
+    # A list built explicitly: ``many=True, allow_null=True`` would let each *tool* be null too.
+    tools = serializers.ListSerializer(child=ToolSerializer(), **_NULLABLE)
     tool_choice = ToolChoiceField(**_NULLABLE)
     parallel_tool_calls = serializers.BooleanField(**_NULLABLE)
     response_format = ResponseFormatSerializer(**_NULLABLE)
     reasoning_effort = serializers.ChoiceField(REASONING_EFFORTS, **_NULLABLE)
-    user = serializers.CharField(allow_blank=True, **_NULLABLE)
-    metadata = serializers.DictField(child=serializers.CharField(max_length=512, allow_blank=True), **_NULLABLE)
+    user = serializers.CharField(allow_blank=True, max_length=USER_MAX_LENGTH, **_NULLABLE)
+    metadata = serializers.DictField(
+        child=serializers.CharField(max_length=METADATA_VALUE_MAX_LENGTH, allow_blank=True, trim_whitespace=False),
+        **_NULLABLE,
+    )
     # --- accepted and ignored ---
     temperature = serializers.FloatField(min_value=0, max_value=2, **_NULLABLE)
     top_p = serializers.FloatField(min_value=0, max_value=1, **_NULLABLE)
@@ -106,10 +126,10 @@ class ChatCompletionRequestSerializer(SharedFieldsSerializer):
     presence_penalty = serializers.FloatField(min_value=-2, max_value=2, **_NULLABLE)
     logit_bias = serializers.DictField(child=serializers.IntegerField(min_value=-100, max_value=100), **_NULLABLE)
     store = serializers.BooleanField(**_NULLABLE)
-    service_tier = serializers.CharField(**_NULLABLE)
-    safety_identifier = serializers.CharField(allow_blank=True, **_NULLABLE)
-    prompt_cache_key = serializers.CharField(allow_blank=True, **_NULLABLE)
-    prompt_cache_retention = serializers.CharField(**_NULLABLE)
+    service_tier = serializers.CharField(max_length=TOKEN_MAX_LENGTH, **_NULLABLE)
+    safety_identifier = serializers.CharField(allow_blank=True, max_length=SAFETY_IDENTIFIER_MAX_LENGTH, **_NULLABLE)
+    prompt_cache_key = serializers.CharField(allow_blank=True, max_length=PROMPT_CACHE_KEY_MAX_LENGTH, **_NULLABLE)
+    prompt_cache_retention = serializers.CharField(max_length=TOKEN_MAX_LENGTH, **_NULLABLE)
     prompt_cache_options = serializers.DictField(**_NULLABLE)
     verbosity = serializers.ChoiceField(["low", "medium", "high"], **_NULLABLE)
     # Extensions open-source clients send through ``extra_body`` (docs/chat-completions.md).
@@ -138,11 +158,12 @@ class ChatCompletionRequestSerializer(SharedFieldsSerializer):
         if unknown:
             noun = "argument" if len(unknown) == 1 else "arguments"
             raise InvalidRequest(f"Unrecognized request {noun} supplied: {', '.join(unknown)}")
+        check_sendable_json(data)
         serializer = cls(data=data)
         if not serializer.is_valid():
             raise _invalid_request(serializer.errors)
         request: ChatCompletionRequest = serializer.validated_data
-        return request
+        return _with_checked_schemas(request)
 
     def validate_n(self, value: int | None) -> int | None:
         if value is not None and value > 1:
@@ -166,10 +187,10 @@ class ChatCompletionRequestSerializer(SharedFieldsSerializer):
 
     def validate_metadata(self, value: dict[str, str] | None) -> dict[str, str] | None:
         if value is not None:
-            if len(value) > 16:
-                raise invalid("metadata may hold at most 16 key-value pairs.")
-            if any(len(key) > 64 for key in value):
-                raise invalid("metadata keys may be at most 64 characters long.")
+            if len(value) > METADATA_MAX_PAIRS:
+                raise invalid(f"metadata may hold at most {METADATA_MAX_PAIRS} key-value pairs.")
+            if any(len(key) > METADATA_KEY_MAX_LENGTH for key in value):
+                raise invalid(f"metadata keys may be at most {METADATA_KEY_MAX_LENGTH} characters long.")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> ChatCompletionRequest:
@@ -196,6 +217,20 @@ class ChatCompletionRequestSerializer(SharedFieldsSerializer):
             reasoning_effort=attrs.get("reasoning_effort"),
             enable_thinking=enable_thinking if isinstance(enable_thinking, bool) else None,
         )
+
+
+def _with_checked_schemas(request: ChatCompletionRequest) -> ChatCompletionRequest:
+    """Tool parameters reduced to what Paddler is sent and the grammar schema checked, all
+    under one budget (compat_api/schema_budget.py)."""
+    budget = SchemaBudget()
+    tools = tuple(
+        replace(tool, parameters=reduced_tool_parameters(
+            tool.parameters, param=f"tools[{index}].function.parameters", budget=budget))
+        for index, tool in enumerate(request.tools)
+    )
+    if isinstance(request.response_format, JsonSchemaFormat):
+        check_grammar_schema(request.response_format.schema, param="response_format.json_schema.schema", budget=budget)
+    return replace(request, tools=tools)
 
 
 _REFUSED_WHEN_SET: dict[str, str] = {

@@ -10,7 +10,6 @@ from rest_framework import serializers
 from compat_api.chat.request import FunctionDefinition, ToolChoice
 from compat_api.chat.schema_errors import invalid, missing, refuse
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
-from compat_api.tool_parameters import reduce_tool_parameters
 
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
 
@@ -20,27 +19,10 @@ class FunctionDefinitionSerializer(SharedFieldsSerializer):
         validators=[RegexValidator(TOOL_NAME_PATTERN, "Must match ^[a-zA-Z0-9_-]{1,64}$.", code="invalid_name")]
     )
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    # Checked and reduced for Paddler by the request's parse, under one schema budget.
     parameters = serializers.DictField(required=False, allow_null=True)
     # The agent validates every parsed call against the schema anyway; accepted, no effect.
     strict = serializers.BooleanField(required=False, allow_null=True)
-
-    def validate_parameters(self, schema: dict[str, Any] | None) -> dict[str, Any] | None:
-        if schema is None:
-            return None
-        reduced = reduce_tool_parameters(schema)
-        # Paddler's own checks (400 before streaming), made here so the error names the field.
-        if not isinstance(reduced["type"], str):
-            raise invalid("The top-level 'type' of tool parameters must be a string.")
-        properties = reduced.get("properties", {})
-        if not isinstance(properties, dict):
-            raise invalid("Tool parameters 'properties' must be an object.")
-        required = reduced.get("required", [])
-        if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
-            raise invalid("Tool parameters 'required' must be an array of property names.")
-        for name in required:
-            if name not in properties:
-                raise invalid(f"Required field '{name}' is not defined in the tool's 'properties'.")
-        return schema
 
     def validate(self, attrs: dict[str, Any]) -> FunctionDefinition:
         return FunctionDefinition(

@@ -202,7 +202,8 @@ class _TypedTextSerializer(SharedFieldsSerializer):
 
 class _ReasoningItemSerializer(SharedFieldsSerializer):
     summary = _TypedTextSerializer(many=True, required=False)
-    content = _TypedTextSerializer(many=True, required=False, allow_null=True)
+    # Built as a list explicitly: ``many=True, allow_null=True`` would let each *part* be null too.
+    content = serializers.ListSerializer(child=_TypedTextSerializer(), required=False, allow_null=True)
     encrypted_content = StrictCharField(required=False, allow_null=True, allow_blank=True)
     id = StrictCharField(required=False, allow_null=True, allow_blank=True)
 

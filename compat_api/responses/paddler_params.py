@@ -12,7 +12,7 @@ Pure: no I/O. What Paddler's own layer gets wrong and we do not copy (protocol r
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import assert_never
+from typing import Any, assert_never
 
 from django.conf import settings
 
@@ -89,6 +89,13 @@ def _function_tool(tool: FunctionToolSpec) -> FunctionTool:
     return FunctionTool(
         name=tool.name,
         description=tool.description or "",
-        # Reduced exactly as chat reduces them: the same four keys, local $refs inlined.
-        parameters=None if tool.parameters is None else reduce_tool_parameters(tool.parameters),
+        # Reduced exactly as chat reduces them, by the request's parse (forwarded_schemas.py).
+        parameters=_paddler_parameters(tool),
     )
+
+
+def _paddler_parameters(tool: FunctionToolSpec) -> dict[str, Any] | None:
+    if tool.paddler_parameters is not None or tool.parameters is None:
+        return tool.paddler_parameters
+    # A spec built without the request's parse (stored conversations, tests).
+    return reduce_tool_parameters(tool.parameters)

@@ -18,9 +18,11 @@ from compat_api.responses.input_item import InputItem
 class FunctionToolSpec:
     name: str
     description: str | None = None
-    # The JSON Schema as the client sent it; reduced for Paddler in paddler_params.
+    # The JSON Schema as the client sent it (echoed back in the response object).
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+    # ``parameters`` reduced to the four keys Paddler accepts, set by the request's parse.
+    paddler_parameters: dict[str, Any] | None = field(default=None, compare=False)
 
 
 ToolChoiceMode: TypeAlias = Literal["none", "auto", "required"]

@@ -8,11 +8,25 @@ answers. What needs machinery we do not have (``background``, ``conversation``, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rest_framework import serializers
 
 from compat_api.errors import InvalidRequest
+from compat_api.forwarded_schemas import check_grammar_schema, reduced_tool_parameters
+from compat_api.request_limits import (
+    MAX_OUTPUT_TOKENS,
+    METADATA_KEY_MAX_LENGTH,
+    METADATA_MAX_PAIRS,
+    METADATA_VALUE_MAX_LENGTH,
+    MODEL_MAX_LENGTH,
+    PROMPT_CACHE_KEY_MAX_LENGTH,
+    SAFETY_IDENTIFIER_MAX_LENGTH,
+    TOKEN_MAX_LENGTH,
+    USER_MAX_LENGTH,
+    printable,
+)
 from compat_api.responses.input_item_schema import InputField
 from compat_api.responses.json_fields import (
     AnyJsonField,
@@ -32,6 +46,8 @@ from compat_api.responses.request import (
     ToolChoice,
 )
 from compat_api.responses.tool_schema import ToolChoiceField, ToolField
+from compat_api.schema_budget import SchemaBudget
+from compat_api.sendable_json import check_sendable_json
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 _EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
@@ -73,10 +89,10 @@ class _TextSerializer(SharedFieldsSerializer):
 def _validate_metadata(value: dict[str, Any] | None) -> None:
     if value is None:
         return
-    if len(value) > 16:
-        raise serializers.ValidationError("metadata holds at most 16 pairs.", code="max_length")
+    if len(value) > METADATA_MAX_PAIRS:
+        raise serializers.ValidationError(f"metadata holds at most {METADATA_MAX_PAIRS} pairs.", code="max_length")
     for key, item in value.items():
-        if len(key) > 64 or not isinstance(item, str) or len(item) > 512:
+        if len(key) > METADATA_KEY_MAX_LENGTH or not isinstance(item, str) or len(item) > METADATA_VALUE_MAX_LENGTH:
             raise serializers.ValidationError(
                 "metadata keys are strings of up to 64 characters and values strings of up to "
                 "512 characters.",
@@ -89,10 +105,10 @@ def _optional(field_class: type[serializers.Field], **kwargs: Any) -> Any:  # ty
 
 
 class ResponsesRequestSerializer(SharedFieldsSerializer):
-    model = StrictCharField(max_length=256)
+    model = StrictCharField(max_length=MODEL_MAX_LENGTH, validators=[printable])
     input = _optional(InputField)
     instructions = _optional(StrictCharField, allow_blank=True)
-    max_output_tokens = _optional(StrictIntegerField, min_value=1)
+    max_output_tokens = _optional(StrictIntegerField, min_value=1, max_value=MAX_OUTPUT_TOKENS)
     temperature = _optional(StrictFloatField, min_value=0, max_value=2)
     top_p = _optional(StrictFloatField, min_value=0, max_value=1)
     top_logprobs = _optional(StrictIntegerField, min_value=0, max_value=20)
@@ -106,15 +122,15 @@ class ResponsesRequestSerializer(SharedFieldsSerializer):
     stream_options = _optional(JsonObjectField)
     store = _optional(StrictBooleanField)
     previous_response_id = _optional(StrictCharField, max_length=256)
-    include = _optional(serializers.ListField, child=StrictCharField())
+    include = _optional(serializers.ListField, child=StrictCharField(max_length=TOKEN_MAX_LENGTH), max_length=32)
     metadata = _optional(JsonObjectField, validators=[_validate_metadata])
     truncation = _optional(serializers.ChoiceField, choices=["auto", "disabled"])
     background = _optional(StrictBooleanField)
-    service_tier = _optional(StrictCharField)
-    user = _optional(StrictCharField, allow_blank=True)
-    safety_identifier = _optional(StrictCharField, allow_blank=True)
-    prompt_cache_key = _optional(StrictCharField, allow_blank=True)
-    prompt_cache_retention = _optional(StrictCharField)
+    service_tier = _optional(StrictCharField, max_length=TOKEN_MAX_LENGTH)
+    user = _optional(StrictCharField, allow_blank=True, max_length=USER_MAX_LENGTH)
+    safety_identifier = _optional(StrictCharField, allow_blank=True, max_length=SAFETY_IDENTIFIER_MAX_LENGTH)
+    prompt_cache_key = _optional(StrictCharField, allow_blank=True, max_length=PROMPT_CACHE_KEY_MAX_LENGTH)
+    prompt_cache_retention = _optional(StrictCharField, max_length=TOKEN_MAX_LENGTH)
     # Accepted whatever their value; nothing here to apply them to.
     access_programs = _optional(AnyJsonField)
     background_options = _optional(AnyJsonField)
@@ -137,9 +153,10 @@ class ResponsesRequestSerializer(SharedFieldsSerializer):
                     f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter"
                 )
         refuse_unsupported(data)
+        check_sendable_json(data)
         serializer = cls(data=data)
         serializer.is_valid(raise_exception=True)
-        return _build_request(serializer.validated_data)
+        return _build_request(_with_checked_schemas(serializer.validated_data))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("input") is None and not attrs.get("previous_response_id"):
@@ -161,6 +178,21 @@ class ResponsesRequestSerializer(SharedFieldsSerializer):
                     code="invalid_value",
                 )
         return attrs
+
+
+def _with_checked_schemas(values: dict[str, Any]) -> dict[str, Any]:
+    """Tool parameters reduced for Paddler and the grammar schema checked, all under one
+    budget (compat_api/schema_budget.py). Skipped tool types are None and keep their index."""
+    budget = SchemaBudget()
+    tools = [
+        None if tool is None else replace(tool, paddler_parameters=reduced_tool_parameters(
+            tool.parameters, param=f"tools[{index}].parameters", budget=budget))
+        for index, tool in enumerate(values.get("tools") or ())
+    ]
+    text_format = (values.get("text") or {}).get("format") or {}
+    if text_format.get("type") == "json_schema":
+        check_grammar_schema(text_format["schema"], param="text.format.schema", budget=budget)
+    return {**values, "tools": tools}
 
 
 def refuse_unsupported(data: dict[str, Any]) -> None:

@@ -45,11 +45,23 @@ def save_response(
     )
 
 
+def save_responses(rows: Sequence[tuple[int, Mapping[str, Any], Sequence[Mapping[str, Any]]]]) -> None:
+    """Store many ``(tenant_id, response, input_items)`` in one statement (the response writer's)."""
+    StoredResponse.objects.bulk_create([
+        StoredResponse(
+            id=response["id"], tenant_id=tenant_id, model=response["model"], status=response["status"],
+            response=dict(response), input_items=list(input_items),
+        )
+        for tenant_id, response, input_items in rows
+    ])
+
+
 def get_response(*, tenant_id: int, response_id: str) -> Mapping[str, Any]:
     return _find(tenant_id, response_id).response  # type: ignore[no-any-return]  # a JSONField holds Any
 
 
 def delete_response(*, tenant_id: int, response_id: str) -> None:
+    _wait_if_queued(response_id)
     deleted, _ = _live(tenant_id).filter(id=response_id).delete()
     if not deleted:
         raise _not_found(response_id)
@@ -105,11 +117,19 @@ def _live(tenant_id: int) -> QuerySet[StoredResponse]:
 
 
 def _find(tenant_id: int, response_id: str) -> StoredResponse:
+    _wait_if_queued(response_id)
     # Another tenant's response is indistinguishable from a missing one: both are 404.
     stored = _live(tenant_id).filter(id=response_id).first()
     if stored is None:
         raise _not_found(response_id)
     return stored
+
+
+def _wait_if_queued(response_id: str) -> None:
+    # A response this process has queued but not yet committed (response_writer.py).
+    from compat_api.responses.response_writer import response_writer  # noqa: PLC0415 - the writer imports this module
+
+    response_writer.wait_until_stored(response_id)
 
 
 def _not_found(response_id: str) -> NotFoundError:

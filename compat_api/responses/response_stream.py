@@ -12,9 +12,10 @@ after its terminal event was handed to the client, and never at the cost of that
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -28,12 +29,19 @@ from compat_api.responses.object_id import new_object_id
 from compat_api.responses.paddler_params import build_paddler_params
 from compat_api.responses.request import ResponsesRequest
 from compat_api.responses.response_object import ResponseObjectBuilder
-from compat_api.responses.response_store import previous_conversation, save_response
+from compat_api.responses.response_store import previous_conversation
+from compat_api.responses.response_writer import response_writer
 from compat_api.responses.stream_state import ResponsesStreamState
 from compat_api.upstream_stream import UpstreamStream
 from paddler_protocol.errors import UpstreamProtocolError
+from paddler_protocol.paddler_message import PaddlerMessage
 
 logger = logging.getLogger(__name__)
+
+
+store_response_later = response_writer.submit
+# Longest a stream waits for its stored copy before closing anyway (the store is then logged).
+STORE_WAIT_SECONDS = 10.0
 
 
 def _now() -> int:
@@ -42,6 +50,7 @@ def _now() -> int:
 
 class ResponseStream(RelayStream):
     _log_name = "response stream"
+    _unfinished_message = "The upstream ended the stream before the response was finished."
 
     def __init__(
         self,
@@ -104,11 +113,14 @@ class ResponseStream(RelayStream):
         return final
 
     # SSE: ``event:`` + ``data:`` pairs up to the terminal event, no ``[DONE]``.
-    async def _sse_events(self) -> AsyncIterator[bytes]:
-        async for event in self._events():
+    def _sse_payloads(self, message: PaddlerMessage) -> Iterator[bytes]:
+        for event in self._state.on_message(message):
             if event.is_terminal:
                 self._finish_with_state()
             yield event.to_sse()
+
+    def _answer_finished(self) -> bool:
+        return self._state.final_response is not None
 
     def _sse_failure(self, error: Exception) -> Iterable[bytes]:
         events = self._state.on_error(error)
@@ -124,9 +136,7 @@ class ResponseStream(RelayStream):
                 yield event
             if self._state.final_response is not None:
                 return
-        raise UpstreamProtocolError(
-            "The upstream ended the stream before the response was finished."
-        )
+        raise UpstreamProtocolError(self._unfinished_message)
 
     async def _store(self) -> None:
         final = self._state.final_response
@@ -134,9 +144,11 @@ class ResponseStream(RelayStream):
             return
         self._stored = True
         try:
-            await database_sync_to_async(save_response)(
-                tenant_id=self._tenant_id, response=final, input_items=self._input_items
-            )
+            # Committed in batches by the response writer's thread; awaited (not a thread hop)
+            # so that the response is stored before the stream closes.
+            committed = store_response_later(tenant_id=self._tenant_id, response=final, input_items=self._input_items)
+            if committed is not None:
+                await asyncio.wait_for(committed, STORE_WAIT_SECONDS)
         except Exception:
             # The client already has the response; losing the stored copy is logged, not raised.
             logger.exception("storing response %s failed", final["id"])

@@ -14,6 +14,9 @@ import httpx
 import openai
 import pytest
 
+from django.contrib.auth import get_user_model
+
+from tests.acceptance.admin_sign_in import signed_in_browser
 from tests.live_server import LiveServer, free_port
 from tests.usage.record_polling import wait_for_request_record
 
@@ -23,8 +26,6 @@ def oarlock(live_server_factory: Callable[..., LiveServer]) -> LiveServer:
     return live_server_factory(
         {"PADDLER_INFERENCE_URL": f"http://127.0.0.1:{free_port()}", "OARLOCK_LOCAL_ENGINE": "1"}
     )
-
-
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -47,14 +48,20 @@ def test_requests_answer_503_with_retry_after_naming_the_local_engine(
 
 
 def test_responses_answer_503_too(oarlock: LiveServer, api_key: tuple[object, str]) -> None:
-    with openai.OpenAI(base_url=oarlock.base_url, api_key=api_key[1], max_retries=0, timeout=10) as client:
-        with pytest.raises(openai.APIStatusError) as raised:
-            client.responses.create(model="default", input="hi")
+    with (
+        openai.OpenAI(base_url=oarlock.base_url, api_key=api_key[1], max_retries=0, timeout=10) as client,
+        pytest.raises(openai.APIStatusError) as raised,
+    ):
+        client.responses.create(model="default", input="hi")
     assert raised.value.status_code == 503 and "local engine" in raised.value.message
 
 
-def test_health_reports_the_local_engine_upstream_unhealthy(oarlock: LiveServer) -> None:
+def test_health_reports_the_local_engine_upstream_unhealthy(oarlock: LiveServer, transactional_db: None) -> None:
     response = httpx.get(oarlock.url + "/health")
     assert response.status_code == 200
-    assert response.json()["status"] == "degraded"
-    assert response.json()["upstreams"][0]["healthy"] is False
+    assert response.json() == {"status": "degraded"}
+    get_user_model().objects.create_user("ops", password="ops-password", is_staff=True)
+    browser = signed_in_browser(oarlock, "ops", "ops-password")
+    detail = browser.get("/health").json()
+    browser.close()
+    assert detail["upstreams"][0]["healthy"] is False

@@ -7,7 +7,7 @@ from rest_framework import exceptions as drf
 from rest_framework.exceptions import ErrorDetail
 
 from accounts.errors import BudgetExhausted, InvalidApiKey, ModelNotAllowed, RateLimited
-from compat_api.error_envelope import describe_error, error_body
+from compat_api.error_envelope import PADDLER_REFUSALS, describe_error, error_body
 from compat_api.errors import InvalidRequest, PayloadTooLarge
 from inference.errors import (
     LocalEngineStopped,
@@ -34,6 +34,12 @@ from paddler_protocol.errors import GenerationFailed, UpstreamErrorReply, Upstre
         (UpstreamTimeout(), 504, "timeout", None),
         (UpstreamRejected(400, "Invalid request parameters: x"), 400, "invalid_request_error", None),
         (UpstreamRejected(501, "Token generation is disabled"), 501, "server_error", None),
+        (UpstreamRejected(413, "JSON payload (3000000 bytes) is larger than allowed (limit: 2097152 bytes)."),
+         413, "invalid_request_error", "request_too_large"),
+        (UpstreamRejected(400, "Json deserialize error: invalid type: map, expected a string"),
+         502, "server_error", "upstream_refused"),
+        (UpstreamRejected(400, "Content type error"), 502, "server_error", "upstream_refused"),
+        (UpstreamRejected(404, "Not Found"), 502, "server_error", "upstream_refused"),
         (GenerationFailed("ChatTemplateError", "bad template"), 400, "invalid_request_error", None),
         (GenerationFailed("GrammarIncompatibleWithThinking", "x"), 400, "invalid_request_error", None),
         (GenerationFailed("ToolSchemaInvalid", "x"), 400, "invalid_request_error", None),
@@ -100,3 +106,18 @@ def test_a_malformed_json_body_gets_the_parse_message() -> None:
     description = describe_error(drf.ParseError("JSON parse error"))
     assert description.status == 400
     assert "parse the JSON body" in description.message
+
+
+def test_every_paddler_refusal_row_says_whose_fault_and_a_client_fault_is_never_a_5xx() -> None:
+    for row in PADDLER_REFUSALS:
+        description = describe_error(UpstreamRejected(row.status, row.text_prefix + " detail"))
+        assert description.status == row.answer_status
+        if row.client_fault:
+            assert (description.status // 100, description.type) == (4, "invalid_request_error")
+        else:
+            assert description.status >= 500
+
+
+def test_a_body_paddler_cannot_deserialize_is_reported_as_the_gateways_fault_with_paddlers_reason() -> None:
+    description = describe_error(UpstreamRejected(400, "Json deserialize error: unknown field `x`"))
+    assert "gateway" in description.message and "unknown field `x`" in description.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework import serializers as drf
 
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
@@ -36,3 +37,28 @@ def test_each_instance_keeps_its_own_errors_and_data() -> None:
     assert good.validated_data == {"name": "abc", "parts": [{"text": "x"}]}
     assert set(bad.errors) == {"name", "parts"}
     assert good.errors == {}
+
+
+def test_validation_of_a_json_object_matches_drfs_own_loop() -> None:
+    """The short loop (present fields plus required and defaulted ones) gives DRF's result and
+    errors, in the declared order."""
+    class Fields:
+        name = drf.CharField()
+        size = drf.IntegerField(min_value=1, required=False)
+        mode = drf.ChoiceField(["a", "b"], default="a")
+        note = drf.CharField(required=False, allow_null=True)
+
+    class Shared(SharedFieldsSerializer, Fields):  # type: ignore[misc]
+        name, size, mode, note = Fields.name, Fields.size, Fields.mode, Fields.note
+
+    class Plain(drf.Serializer, Fields):  # type: ignore[misc, type-arg]
+        name, size, mode, note = Fields.name, Fields.size, Fields.mode, Fields.note
+
+    for data in ({"name": "x"}, {"name": "x", "size": 3, "note": None}, {}, {"size": 0, "mode": "c"},
+                 {"name": "x", "unknown": 1}):
+        shared, plain = Shared(data=data), Plain(data=data)
+        assert shared.is_valid() == plain.is_valid(), data
+        assert shared.errors == plain.errors, data
+        assert list(shared.errors) == list(plain.errors), data
+        if plain.is_valid():
+            assert shared.validated_data == plain.validated_data, data

@@ -10,7 +10,9 @@ import pytest
 
 from inference.paddler_client import PaddlerClient
 from paddler_protocol.conversation_params import ConversationMessage, ConversationParams
+from paddler_protocol.inference_routes import RAW_PROMPT_PATH
 from paddler_protocol.paddler_message import ContentToken, Done, ErrorEnvelope, PaddlerMessage, parse_line
+from paddler_protocol.request_body import RequestRejected, check_request
 from paddler_protocol.token_usage import TokenUsage
 from tests import fake_paddler_scripts as scripts
 from tests.fake_paddler import FakePaddlerServer, HttpFailure, Reply, Sleep
@@ -355,3 +357,10 @@ async def test_a_hang_up_during_a_trailing_sleep_is_recorded(fake_paddler: FakeP
 
     assert await fake_paddler.wait_for_disconnect_async(timeout=2.0)
     assert fake_paddler.lines_sent_before_disconnect == 1
+
+
+def test_the_fake_refuses_infinity_and_nan_as_serde_json_does() -> None:
+    for constant in (b"Infinity", b"NaN", b"-Infinity"):
+        with pytest.raises(RequestRejected) as caught:
+            check_request(RAW_PROMPT_PATH, "application/json", b'{"raw_prompt":"x","max_tokens":' + constant + b"}")
+        assert caught.value.status == 400

@@ -180,7 +180,9 @@ async def test_a_request_buffered_too_long_answers_504(
 async def test_a_buffered_request_runs_once_the_slot_frees(
     serve: Callable[..., EngineServer], client: httpx.AsyncClient
 ) -> None:
-    url = f"{serve(max_buffered_requests=1).url}{RAW}"
+    # The wait is generous on purpose: what is tested is that the buffered request runs after
+    # the first, not how fast a loaded machine generates 20 tokens.
+    url = f"{serve(max_buffered_requests=1, buffered_request_timeout_ms=300_000).url}{RAW}"
     first, second = await asyncio.gather(
         post(client, url, {"raw_prompt": "Count: 1, 2,", "max_tokens": 20}),
         post(client, url, {"raw_prompt": "Count: 1, 2,", "max_tokens": 3}),
@@ -274,12 +276,18 @@ async def test_grammar_with_thinking_ends_with_grammar_incompatible_with_thinkin
 async def test_a_json_schema_grammar_constrains_the_answer(
     serve: Callable[..., EngineServer], client: httpx.AsyncClient
 ) -> None:
-    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
-    body = chat_body("Give me a JSON object with a name.", max_tokens=60,
+    # A free string lets a small model ramble past max_tokens (its greedy path differs between
+    # builds); a closed enum makes the grammar end the object within a few tokens on any build.
+    schema = {
+        "type": "object",
+        "properties": {"colour": {"type": "string", "enum": ["red", "green", "blue"]}},
+        "required": ["colour"],
+    }
+    body = chat_body("Give me a JSON object with a colour.", max_tokens=60,
                      grammar={"type": "json_schema", "schema": json.dumps(schema)})
     lines = await post(client, f"{serve().url}{CHAT}", body)
     answer = json.loads("".join(line.message.text for line in token_lines(lines)))  # type: ignore[union-attr]
-    assert isinstance(answer["name"], str)
+    assert answer["colour"] in {"red", "green", "blue"}
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from accounts.models import AuditLogEntry, Tenant, TenantMembership
@@ -26,7 +26,7 @@ def test_add_member_creates_the_user_adds_them_and_is_idempotent(monkeypatch: py
     assert first == "Created user carol.\nAdded carol to engineering as member.\n"
     carol = get_user_model().objects.get(username="carol")
     assert carol.email == "carol@example.test"
-    assert authenticate(username="carol", password="s3cret-enough") == carol
+    assert carol.check_password("s3cret-enough")
     assert _run("engineering", "carol", "--create-user") == "carol is already member of engineering: nothing to do.\n"
     assert _run("engineering", "carol", "--role", "admin") == "Changed carol's role in engineering to admin.\n"
     assert TenantMembership.objects.get(user=carol, tenant=tenant).role == "admin"

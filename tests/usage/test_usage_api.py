@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from accounts.admin_token_lifecycle import create_admin_token
 from paddler_protocol.token_usage import TokenUsage
 from tests.factories import make_api_key, make_tenant
 from tests.usage.usage_drafts import at, make_draft, store
@@ -34,7 +35,7 @@ def http(client: Client) -> Client:
 
 
 def test_staff_get_the_same_rows_as_the_report(http: Client, inference_secret: str) -> None:
-    http.force_login(User.objects.create_user("ops", password="pw", is_staff=True))
+    http.force_login(User.objects.create_superuser("ops", password="pw"))
     response = http.get(URL, {"group_by": "day", "since": "2025-03-02"})
     assert response.status_code == 200
     assert response.json() == [{
@@ -45,19 +46,31 @@ def test_staff_get_the_same_rows_as_the_report(http: Client, inference_secret: s
 
 
 def test_the_default_grouping_is_by_tenant(http: Client, inference_secret: str) -> None:
-    http.force_login(User.objects.create_user("ops", password="pw", is_staff=True))
+    http.force_login(User.objects.create_superuser("ops", password="pw"))
     [row] = http.get(URL).json()
     assert (row["tenant"], row["requests"], row["total_tokens"]) == ("acme", 2, 18)
 
 
-def test_staff_can_use_basic_authentication(http: Client, inference_secret: str) -> None:
-    User.objects.create_user("ops", password="pw", is_staff=True)
-    response = http.get(URL, HTTP_AUTHORIZATION="Basic b3BzOnB3")  # ops:pw
+def test_http_basic_credentials_are_not_accepted(http: Client, inference_secret: str) -> None:
+    User.objects.create_superuser("ops", password="pw")
+    response = http.get(URL, HTTP_AUTHORIZATION="Basic b3BzOnB3")  # ops:pw, right password
+    assert response.status_code in (401, 403)
+    assert "Basic" not in response.get("WWW-Authenticate", "")
+
+
+def test_a_personal_admin_token_reads_the_report(http: Client, inference_secret: str) -> None:
+    token = create_admin_token(user=User.objects.create_superuser("ops", password="pw"), name="cron")
+    response = http.get(URL, HTTP_AUTHORIZATION=f"Bearer {token.secret}")
     assert response.status_code == 200
 
 
-def test_a_bad_filter_is_a_400_naming_the_field(http: Client, inference_secret: str) -> None:
+def test_staff_without_the_view_permission_on_usage_records_are_refused(http: Client, inference_secret: str) -> None:
     http.force_login(User.objects.create_user("ops", password="pw", is_staff=True))
+    assert http.get(URL).status_code == 403
+
+
+def test_a_bad_filter_is_a_400_naming_the_field(http: Client, inference_secret: str) -> None:
+    http.force_login(User.objects.create_superuser("ops", password="pw"))
     response = http.get(URL, {"since": "yesterday", "group_by": "planet"})
     assert response.status_code == 400
     assert set(response.json()) == {"since", "group_by"}

@@ -111,3 +111,11 @@ def test_a_draft_survives_its_journal_round_trip(writer: CapturingWriter) -> Non
     draft = meter.finish(outcome="completed", http_status=200)
     assert draft is not None
     assert UsageRecordDraft.from_json(draft.to_json()) == draft
+
+
+def test_strings_from_the_upstream_are_clipped_to_their_record_columns(writer: CapturingWriter) -> None:
+    meter = _meter()
+    meter.observe(PaddlerLine(ContentToken("a"), "r" * 500, "agent\n" * 100))  # type: ignore[arg-type]
+    meter.finish(outcome="completed", http_status=200)
+    [draft] = writer.drafts
+    assert (len(draft.paddler_request_id), len(draft.generated_by)) == (64, 200)

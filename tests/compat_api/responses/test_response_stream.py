@@ -67,7 +67,7 @@ def saved(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def save_response(**kwargs: Any) -> None:
         calls.append(kwargs)
 
-    monkeypatch.setattr(response_stream, "save_response", save_response)
+    monkeypatch.setattr(response_stream, "store_response_later", save_response)
     return calls
 
 
@@ -115,7 +115,7 @@ async def test_a_failing_store_never_costs_the_terminal_event(monkeypatch: pytes
     def broken_save(**kwargs: Any) -> None:
         raise RuntimeError("database is locked")
 
-    monkeypatch.setattr(response_stream, "save_response", broken_save)
+    monkeypatch.setattr(response_stream, "store_response_later", broken_save)
     upstream = ScriptedUpstream([ContentToken("Hi"), DONE])
 
     chunks = await read_all(make_stream(upstream))
