@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -10,6 +11,7 @@ from accounts.api_key_cache import find_authenticated_key
 from accounts.api_key_secret import hash_api_key, is_well_formed_secret
 from accounts.authenticated_key import ApiKeyPrincipal, AuthenticatedKey
 from accounts.errors import ExpiredApiKey, InvalidApiKey, MissingApiKey, RevokedApiKey
+from accounts.session_bound_token import is_session_token, verify_session_token
 
 
 async def authenticate_secret(secret: str) -> AuthenticatedKey:
@@ -18,7 +20,11 @@ async def authenticate_secret(secret: str) -> AuthenticatedKey:
     if not is_well_formed_secret(secret):
         raise InvalidApiKey()
     # The lookup is by the keyed hash: an exact match on it is the check.
-    key = await find_authenticated_key(hash_api_key(secret))
+    return await authenticate_secret_hash(hash_api_key(secret))
+
+
+async def authenticate_secret_hash(secret_hash: str) -> AuthenticatedKey:
+    key = await find_authenticated_key(secret_hash)
     if key is None:
         raise InvalidApiKey()
     now = timezone.now()
@@ -49,7 +55,13 @@ class ApiKeyAuthentication(BaseAuthentication):
         authorization = request.META.get("HTTP_AUTHORIZATION", "")
         if not authorization:
             raise MissingApiKey()
-        key = await authenticate_secret(bearer_token(authorization))
+        token = bearer_token(authorization)
+        if is_session_token(token):
+            # A page's short-lived token (the playground): valid only with its session cookie.
+            session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+            key = await authenticate_secret_hash(await verify_session_token(token, session_key=session_key))
+        else:
+            key = await authenticate_secret(token)
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request: Request) -> str:

@@ -102,6 +102,8 @@ def snapshot_of(key: ApiKey) -> AuthenticatedKey:
         expires_at=key.expires_at,
         revoked_at=key.revoked_at,
         tenant_active=tenant.is_active,
+        owner_id=key.owner_id,
+        owner_name=key.owner.get_username() if key.owner is not None else "",
         owner_has_access=owner_has_access,
     )
 

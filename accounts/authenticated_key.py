@@ -33,6 +33,9 @@ class AuthenticatedKey:
     owner_has_access: bool = True
     # During a rotation's grace period the previous secret still authenticates until this time.
     valid_until: datetime | None = None
+    # The person the key belongs to (None for service keys), shown by the live monitor.
+    owner_id: int | None = None
+    owner_name: str = ""
 
     def allows_model(self, model: str) -> bool:
         for allowed in (self.key_limits.allowed_models, self.tenant_limits.allowed_models):

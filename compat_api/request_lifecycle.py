@@ -171,6 +171,7 @@ class RequestLifecycle:
             api_key_id=key.key_id,
             # Names go on the usage record: billing data outlives renamed and deleted keys.
             tenant_name=key.tenant_name, key_name=key.key_name, key_prefix=key.key_prefix,
+            owner_id=key.owner_id, owner_name=key.owner_name,
         )
 
     def _admission_plans(self) -> list[dict[str, Any]]:

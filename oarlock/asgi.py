@@ -1,7 +1,8 @@
 """ASGI entry point: ``daphne -b HOST -p PORT oarlock.asgi:application``.
 
 /v1/ goes to the API consumer (no Django handler, no middleware: see design.md); everything
-else — admin, portal, management API, /health — through Django's normal handler.
+else — admin, portal, management API, /health — through Django's normal handler. Websockets:
+the live monitor (``/ws/monitor/``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from django.urls import re_path
 
 django_application = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
 from compat_api.api_consumer import ApiConsumer  # noqa: E402  (needs the app registry ready)
+from monitor.routing import websocket_urlpatterns  # noqa: E402  (needs the app registry ready)
 from oarlock.garbage_collection import tune_garbage_collector  # noqa: E402  (after the app registry, as above)
 from usage.usage_writer import usage_writer  # noqa: E402  (needs the app registry ready)
 
@@ -32,6 +37,9 @@ application = ProtocolTypeRouter(
                 re_path(r"", django_application),
             ]
         ),
+        # The live monitor: the session cookie authenticates (AuthMiddlewareStack), and only
+        # pages of our own hosts may open the socket (cross-site websocket hijacking).
+        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

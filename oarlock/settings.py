@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "usage",
     "compat_api",
     "portal",
+    "monitor",
+    "playground",
 ]
 
 MIDDLEWARE = [

@@ -12,5 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("accounts.management_api.urls")),
     path("api/usage/", include("usage.urls")),
+    path("monitor/", include("monitor.urls")),
+    path("playground/", include("playground.urls")),
     path("", include("portal.urls")),
 ]

@@ -19,8 +19,8 @@ NAV_ITEMS: list[tuple[str, str]] = [
     ("portal:keys", "Keys"),
     ("portal:usage", "Usage"),
     ("portal:models", "Models"),
-    ("portal:playground", "Playground"),
-    ("portal:monitor", "Monitor"),
+    ("playground:page", "Playground"),
+    ("monitor:page", "Monitor"),
 ]
 
 

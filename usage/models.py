@@ -18,6 +18,8 @@ class Outcome(models.TextChoices):
     REJECTED = "rejected"
     # The worker died mid-request (SIGKILL, crash): written later from the in-flight journal.
     INTERRUPTED = "interrupted"
+    # Stopped from the live monitor (staff, or the person whose request it was).
+    CANCELLED = "cancelled"
 
 
 class Endpoint(models.TextChoices):

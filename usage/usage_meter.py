@@ -26,6 +26,7 @@ from paddler_protocol.paddler_message import (
 )
 from paddler_protocol.token_usage import TokenUsage
 from usage import request_metrics as metrics
+from usage.meter_watch import notify_finished, notify_started
 from usage.usage_inflight_journal import inflight_journal
 from usage.usage_record_draft import Outcome, UsageRecordDraft, UsageSource
 from usage.usage_writer import usage_writer
@@ -87,9 +88,13 @@ class UsageMeter:
     def _counters(self) -> tuple[int, int, int, int]:
         counted = self._counted
         return counted["content"], counted["reasoning"], counted["tool_call"], counted["undeterminable"]
+    # The key's owner (a person), for the live monitor's "own requests" view.
+    owner_id: int | None = None
+    owner_name: str = ""
 
     def __post_init__(self) -> None:
         metrics.request_started(self.endpoint)
+        notify_started(self)
 
     def set_target(self, *, model: str, upstream: str, streamed: bool) -> None:
         self.model, self.upstream, self.streamed = model, upstream, streamed
@@ -117,6 +122,20 @@ class UsageMeter:
         if self._first_token_monotonic is None:
             self._first_token_monotonic = time.monotonic()
         self._counted[kind] += 1
+
+    @property
+    def progress(self) -> MeterProgress:
+        """Tokens so far and time to first token, read by watchers on their own clock."""
+        ttft = None
+        if self._first_token_monotonic is not None:
+            ttft = round((self._first_token_monotonic - self._started_monotonic) * 1000)
+        return MeterProgress(
+            reasoning_tokens=self._counted["reasoning"],
+            content_tokens=self._counted["content"] + self._counted["tool_call"] + self._counted["undeterminable"],
+            time_to_first_token_ms=ttft,
+            first_token_monotonic=self._first_token_monotonic,
+            started_monotonic=self._started_monotonic,
+        )
 
     @property
     def finished(self) -> bool:
@@ -194,6 +213,7 @@ class UsageMeter:
         )
         _submit(self.record)
         metrics.observe_request(self.record, error)
+        notify_finished(self)
         return self.record
 
 
@@ -201,6 +221,15 @@ def _prompt_for_log(record: UsageRecordDraft) -> str | int:
     if record.prompt_tokens_known:
         return record.tokens.prompt_tokens
     return f"~{record.tokens.prompt_tokens}" if record.prompt_tokens_estimated else "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class MeterProgress:
+    reasoning_tokens: int
+    content_tokens: int
+    time_to_first_token_ms: int | None
+    first_token_monotonic: float | None
+    started_monotonic: float
 
 
 def _error_class(error: BaseException | str | None) -> str:
