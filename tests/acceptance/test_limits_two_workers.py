@@ -100,7 +100,7 @@ def seconds_until_refused(worker: Workers, secret: str, timeout: float = 5.0) ->
 
 
 def staff_token() -> str:
-    staff = get_user_model().objects.create_user("root", is_staff=True)
+    staff = get_user_model().objects.create_user("root", is_staff=True, is_superuser=True)
     return create_admin_token(user=staff, name="test").secret
 
 
