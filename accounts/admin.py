@@ -199,8 +199,7 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
     list_filter = ("action", "tenant")
     search_fields = ("actor_label", "target_label", "action")
     date_hierarchy = "created_at"
-    fields = ("created_at", "actor_label", "action", "tenant", "target_type", "target_id", "target_label",
-              "changes")
+    fields = ("created_at", "actor_label", "action", "tenant", "target_type", "target_id", "target_label", "changes")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -89,8 +89,11 @@ def create_admin_token(
     now = now or timezone.now()
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = AdminToken(
-        user=user, name=name, prefix=secret[: len(TOKEN_PREFIX) + DISPLAY_PREFIX_LENGTH],
-        token_hash=hash_admin_token(secret), made_with=made_with,
+        user=user,
+        name=name,
+        prefix=secret[: len(TOKEN_PREFIX) + DISPLAY_PREFIX_LENGTH],
+        token_hash=hash_admin_token(secret),
+        made_with=made_with,
         expires_at=_checked_expiry(expires_at, made_with=made_with, now=now),
         scope=_checked_scope(scope, made_with=made_with),
     )
@@ -98,7 +101,10 @@ def create_admin_token(
     with transaction.atomic():
         token.save()
         record_change(
-            actor=actor or user, action="admin_token.created", target=token, tenant=None,
+            actor=actor or user,
+            action="admin_token.created",
+            target=token,
+            tenant=None,
             after=snapshot(token, ADMIN_TOKEN_FIELDS),
         )
     return CreatedAdminToken(token=token, secret=secret)
@@ -112,8 +118,12 @@ def revoke_admin_token(*, token: AdminToken, actor: Actor = None) -> AdminToken:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
             record_change(
-                actor=actor, action="admin_token.revoked", target=token, tenant=None,
-                before=before, after=snapshot(token, ADMIN_TOKEN_FIELDS),
+                actor=actor,
+                action="admin_token.revoked",
+                target=token,
+                tenant=None,
+                before=before,
+                after=snapshot(token, ADMIN_TOKEN_FIELDS),
             )
         for made in AdminToken.objects.filter(made_with=token, revoked_at__isnull=True):
             revoke_admin_token(token=made, actor=actor)

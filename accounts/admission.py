@@ -99,7 +99,10 @@ class Admission:
                     # Left unfinished: settled at exit if still reserved, else its lease ends.
                     logger.warning(
                         "could not release admission %s after %s attempts (%s); its lease ends in %ss",
-                        self.plan.admission_id, attempt + 1, error, self.plan.lease_seconds,
+                        self.plan.admission_id,
+                        attempt + 1,
+                        error,
+                        self.plan.lease_seconds,
                     )
                     return
                 # The client has its answer already: waiting out a Redis blip costs nobody,
@@ -136,9 +139,7 @@ class AdmissionController:
         """The cheap limits, before the body is read: requests per minute and in flight."""
         return await self._admit(key=key, model="", tokens=0, limits=_CALL_LIMITS)
 
-    async def reserve_tokens(
-        self, *, key: AuthenticatedKey, model: str, estimated_tokens: int
-    ) -> Admission:
+    async def reserve_tokens(self, *, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
         """Model access, then ``estimated_tokens`` against tokens per minute and budgets."""
         if not key.allows_model(model):
             raise ModelNotAllowed(model)
@@ -150,9 +151,7 @@ class AdmissionController:
             raise ModelNotAllowed(model)
         return await self._admit(key=key, model=model, tokens=estimated_tokens, limits=_ALL_LIMITS)
 
-    async def _admit(
-        self, *, key: AuthenticatedKey, model: str, tokens: int, limits: frozenset[str]
-    ) -> Admission:
+    async def _admit(self, *, key: AuthenticatedKey, model: str, tokens: int, limits: frozenset[str]) -> Admission:
         scopes = self._scope_plans(key, limits)
         if not scopes:
             return Admission(key=key, model=model, reserved_tokens=tokens)
@@ -173,8 +172,12 @@ class AdmissionController:
             raise self._refusal(verdict.denial, key=key, model=model, plan=plan)
         headers = rate_limit_headers(requests=verdict.requests, tokens=verdict.tokens)
         return Admission(
-            key=key, model=model, reserved_tokens=plan.tokens, headers=headers or None,
-            plan=plan, store=store,
+            key=key,
+            model=model,
+            reserved_tokens=plan.tokens,
+            headers=headers or None,
+            plan=plan,
+            store=store,
         )
 
     def _scope_plans(self, key: AuthenticatedKey, kinds: frozenset[str]) -> tuple[ScopePlan, ...]:
@@ -184,13 +187,12 @@ class AdmissionController:
         )
         plans = (self._scope_plan(scope, scope_id, limits, kinds) for scope, scope_id, limits in owners)
         return tuple(
-            plan for plan in plans
+            plan
+            for plan in plans
             if (plan.rpm, plan.tpm, plan.max_concurrent, plan.token_budget) != (None, None, None, None)
         )
 
-    def _scope_plan(
-        self, scope: ScopeKind, scope_id: int, limits: Limits, kinds: frozenset[str]
-    ) -> ScopePlan:
+    def _scope_plan(self, scope: ScopeKind, scope_id: int, limits: Limits, kinds: frozenset[str]) -> ScopePlan:
         label, ttl = "", 0
         budget = limits.token_budget if "budget" in kinds else None
         if budget is not None:
@@ -199,12 +201,14 @@ class AdmissionController:
             label = window.label
             ttl = int((window.end - now).total_seconds()) + BUDGET_COUNTER_GRACE_SECONDS
         return ScopePlan(
-            scope=scope, scope_id=scope_id,
+            scope=scope,
+            scope_id=scope_id,
             rpm=limits.rpm if "requests" in kinds else None,
             tpm=limits.tpm if "tokens" in kinds else None,
             max_concurrent=limits.max_concurrent if "concurrency" in kinds else None,
             token_budget=budget,
-            budget_label=label, budget_ttl_seconds=ttl,
+            budget_label=label,
+            budget_ttl_seconds=ttl,
         )
 
     def budget_window(self, period: BudgetPeriodName, now: datetime) -> BudgetWindow:
@@ -232,12 +236,11 @@ class AdmissionController:
             self._unavailable_logged_at = now
             logger.warning(
                 "limit store unavailable (%s): admitting %s… without rate limits (fail open)",
-                error, key.key_prefix,
+                error,
+                key.key_prefix,
             )
 
-    def _refusal(
-        self, denial: Denial, *, key: AuthenticatedKey, model: str, plan: AdmissionPlan
-    ) -> Exception:
+    def _refusal(self, denial: Denial, *, key: AuthenticatedKey, model: str, plan: AdmissionPlan) -> Exception:
         who = f"API key {key.key_prefix}…" if denial.scope == "key" else f"tenant {key.tenant_name}"
         if denial.kind == "budget":
             limits = key.key_limits if denial.scope == "key" else key.tenant_limits
@@ -251,12 +254,9 @@ class AdmissionController:
         headers = retry_headers(denial.retry_after_ms)
         if denial.kind == "concurrency":
             message = (
-                f"Too many requests in flight for {who}: Limit {denial.limit} at a time. "
-                f"Please try again in {wait}."
+                f"Too many requests in flight for {who}: Limit {denial.limit} at a time. Please try again in {wait}."
             )
-            return RateLimited(
-                message, retry_after=denial.retry_after_ms / 1000, headers=headers, limit="concurrency"
-            )
+            return RateLimited(message, retry_after=denial.retry_after_ms / 1000, headers=headers, limit="concurrency")
         if denial.kind == "requests":
             unit, detail = "requests per min (RPM)", f"Limit {denial.limit}"
             headers.update(rate_limit_headers(requests=_exhausted_window(denial, 1)))
@@ -328,6 +328,4 @@ async def admit_call(*, key: AuthenticatedKey) -> Admission:
 
 
 async def reserve_tokens(*, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
-    return await admission_controller.reserve_tokens(
-        key=key, model=model, estimated_tokens=estimated_tokens
-    )
+    return await admission_controller.reserve_tokens(key=key, model=model, estimated_tokens=estimated_tokens)

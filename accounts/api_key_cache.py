@@ -39,9 +39,7 @@ async def find_authenticated_key(secret_hash: str) -> AuthenticatedKey | None:
     cached = await cache.aget(_cache_key(secret_hash))
     if cached is None:
         found = await _load_from_database(secret_hash)
-        await cache.aset(
-            _cache_key(secret_hash), found or _MISSING, settings.OARLOCK_API_KEY_CACHE_SECONDS
-        )
+        await cache.aset(_cache_key(secret_hash), found or _MISSING, settings.OARLOCK_API_KEY_CACHE_SECONDS)
     else:
         found = None if cached == _MISSING else cached
     if len(_local) > 10_000:

@@ -69,7 +69,10 @@ def create_api_key(
             with transaction.atomic():
                 api_key.save()
                 record_change(
-                    actor=actor, action="api_key.created", target=api_key, tenant=tenant,
+                    actor=actor,
+                    action="api_key.created",
+                    target=api_key,
+                    tenant=tenant,
                     after=snapshot(api_key, API_KEY_FIELDS),
                 )
         except IntegrityError:
@@ -91,8 +94,12 @@ def update_api_key(*, api_key: ApiKey, changes: Mapping[str, Any], actor: Actor 
     with transaction.atomic():
         api_key.save()
         record_change(
-            actor=actor, action="api_key.updated", target=api_key, tenant=api_key.tenant,
-            before=before, after=snapshot(api_key, API_KEY_FIELDS),
+            actor=actor,
+            action="api_key.updated",
+            target=api_key,
+            tenant=api_key.tenant,
+            before=before,
+            after=snapshot(api_key, API_KEY_FIELDS),
         )
         forget_on_commit([api_key.secret_hash, api_key.previous_secret_hash])
     return api_key
@@ -121,12 +128,21 @@ def rotate_api_key(
         api_key.previous_secret_expires_at = now + grace if grace else None
         try:
             with transaction.atomic():
-                api_key.save(update_fields=[
-                    "secret_hash", "prefix", "previous_secret_hash", "previous_secret_expires_at",
-                ])
+                api_key.save(
+                    update_fields=[
+                        "secret_hash",
+                        "prefix",
+                        "previous_secret_hash",
+                        "previous_secret_expires_at",
+                    ]
+                )
                 record_change(
-                    actor=actor, action="api_key.rotated", target=api_key, tenant=api_key.tenant,
-                    before=before, after=snapshot(api_key, API_KEY_FIELDS),
+                    actor=actor,
+                    action="api_key.rotated",
+                    target=api_key,
+                    tenant=api_key.tenant,
+                    before=before,
+                    after=snapshot(api_key, API_KEY_FIELDS),
                 )
                 forget_on_commit([old_hash, dropped_hash])
         except IntegrityError:
@@ -144,8 +160,12 @@ def revoke_api_key(*, api_key: ApiKey, at: datetime | None = None, actor: Actor 
     with transaction.atomic():
         api_key.save(update_fields=["revoked_at"])
         record_change(
-            actor=actor, action="api_key.revoked", target=api_key, tenant=api_key.tenant,
-            before=before, after=snapshot(api_key, API_KEY_FIELDS),
+            actor=actor,
+            action="api_key.revoked",
+            target=api_key,
+            tenant=api_key.tenant,
+            before=before,
+            after=snapshot(api_key, API_KEY_FIELDS),
         )
         forget_on_commit([api_key.secret_hash, api_key.previous_secret_hash])
     return api_key

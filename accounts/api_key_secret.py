@@ -42,4 +42,3 @@ def is_well_formed_secret(value: str) -> bool:
 def display_prefix(secret: str) -> str:
     """The part of the key shown in lists and logs: ``oar_`` plus a few characters."""
     return secret[: len(SECRET_PREFIX) + DISPLAY_PREFIX_LENGTH]
-

@@ -17,7 +17,13 @@ from accounts.models import AuditLogEntry, Tenant
 
 LIMIT_FIELDS: Final = ("rpm", "tpm", "max_concurrent", "token_budget", "budget_period", "allowed_models")
 API_KEY_FIELDS: Final = (
-    "name", "prefix", "owner", "notes", "expires_at", "revoked_at", "previous_secret_expires_at",
+    "name",
+    "prefix",
+    "owner",
+    "notes",
+    "expires_at",
+    "revoked_at",
+    "previous_secret_expires_at",
     *LIMIT_FIELDS,
 )
 TENANT_FIELDS: Final = ("name", "is_active", *LIMIT_FIELDS)

@@ -45,7 +45,9 @@ local function write_tats(key, tats)
 end
 """
 
-ADMIT: Final = _PRELUDE + """
+ADMIT: Final = (
+    _PRELUDE
+    + """
 local id = ARGV[1]
 local tokens = tonumber(ARGV[2])
 local lease_ms = tonumber(ARGV[3])
@@ -138,8 +140,11 @@ local r = tightest[1] or {-1, -1, -1}
 local t = tightest[2] or {-1, -1, -1}
 return {1, r[1], r[2], r[3], t[1], t[2], t[3]}
 """
+)
 
-RELEASE: Final = _PRELUDE + """
+RELEASE: Final = (
+    _PRELUDE
+    + """
 local id = ARGV[1]
 local reserved_tokens = tonumber(ARGV[2])
 local used = tonumber(ARGV[3])
@@ -172,3 +177,4 @@ for i = 1, n do
 end
 return 1
 """
+)

@@ -58,16 +58,22 @@ class AdmissionPlan:
     def to_json(self) -> dict[str, Any]:
         """For the usage in-flight journal: a dead worker's admission is settled later."""
         return {
-            "admission_id": self.admission_id, "tenant_id": self.tenant_id, "tokens": self.tokens,
-            "lease_seconds": self.lease_seconds, "scopes": [asdict(scope) for scope in self.scopes],
+            "admission_id": self.admission_id,
+            "tenant_id": self.tenant_id,
+            "tokens": self.tokens,
+            "lease_seconds": self.lease_seconds,
+            "scopes": [asdict(scope) for scope in self.scopes],
         }
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> AdmissionPlan:
         scopes = tuple(ScopePlan(**scope) for scope in value["scopes"])
         return cls(
-            admission_id=value["admission_id"], tenant_id=value["tenant_id"], scopes=scopes,
-            tokens=value["tokens"], lease_seconds=value["lease_seconds"],
+            admission_id=value["admission_id"],
+            tenant_id=value["tenant_id"],
+            scopes=scopes,
+            tokens=value["tokens"],
+            lease_seconds=value["lease_seconds"],
         )
 
     @property

@@ -151,7 +151,9 @@ class MemoryLimitStore:
             return
         expired = [admission_id for admission_id, deadline in leases.items() if deadline <= now]
         budget = (
-            self._budget(counter_key(PREFIX, tenant_id, scope.scope, scope.scope_id, f"budget:{scope.budget_label}"), now)
+            self._budget(
+                counter_key(PREFIX, tenant_id, scope.scope, scope.scope_id, f"budget:{scope.budget_label}"), now
+            )
             if scope.token_budget is not None
             else None
         )

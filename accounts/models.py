@@ -20,12 +20,8 @@ class LimitFields(models.Model):
     tpm = models.PositiveIntegerField("tokens per minute", null=True, blank=True)
     max_concurrent = models.PositiveIntegerField("requests in flight", null=True, blank=True)
     token_budget = models.PositiveBigIntegerField(null=True, blank=True)
-    budget_period = models.CharField(
-        max_length=8, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH
-    )
-    allowed_models = models.JSONField(
-        default=list, blank=True, help_text="Model names this may use; empty means all."
-    )
+    budget_period = models.CharField(max_length=8, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH)
+    allowed_models = models.JSONField(default=list, blank=True, help_text="Model names this may use; empty means all.")
 
     class Meta:
         abstract = True
@@ -51,12 +47,13 @@ class ApiKey(LimitFields):
     prefix = models.CharField(max_length=16, unique=True, help_text="Non-secret lookup prefix.")
     secret_hash = models.CharField(max_length=64, unique=True, editable=False)
     # After a rotation the old secret keeps working until ``previous_secret_expires_at``.
-    previous_secret_hash = models.CharField(
-        max_length=64, unique=True, null=True, blank=True, editable=False
-    )
+    previous_secret_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="api_keys",
     )
     notes = models.TextField(blank=True)
@@ -85,18 +82,14 @@ class TenantRole(models.TextChoices):
 class TenantMembership(models.Model):
     """A person's role in a tenant. Tenant admins manage the tenant's keys and members."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_memberships"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_memberships")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=8, choices=TenantRole.choices, default=TenantRole.MEMBER)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["tenant__name", "user__username"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "tenant"], name="one_membership_per_user_and_tenant")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="one_membership_per_user_and_tenant")]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.tenant} ({self.role})"

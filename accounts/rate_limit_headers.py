@@ -11,9 +11,7 @@ import math
 from accounts.rate_window import WindowState
 
 
-def rate_limit_headers(
-    *, requests: WindowState | None = None, tokens: WindowState | None = None
-) -> dict[str, str]:
+def rate_limit_headers(*, requests: WindowState | None = None, tokens: WindowState | None = None) -> dict[str, str]:
     headers: dict[str, str] = {}
     for name, window in (("requests", requests), ("tokens", tokens)):
         if window is None:

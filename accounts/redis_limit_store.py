@@ -74,10 +74,16 @@ class RedisLimitStore:
         args: list[Any] = [plan.admission_id, plan.tokens, plan.lease_seconds * 1000, len(plan.scopes)]
         for scope in plan.scopes:
             keys.extend(_scope_keys(self.prefix, plan.tenant_id, scope.scope, scope.scope_id, scope.budget_label))
-            args.extend((
-                _or_none(scope.rpm), _or_none(scope.tpm), _or_none(scope.max_concurrent),
-                _or_none(scope.token_budget), scope.budget_ttl_seconds, int(scope.tracks_leases),
-            ))
+            args.extend(
+                (
+                    _or_none(scope.rpm),
+                    _or_none(scope.tpm),
+                    _or_none(scope.max_concurrent),
+                    _or_none(scope.token_budget),
+                    scope.budget_ttl_seconds,
+                    int(scope.tracks_leases),
+                )
+            )
         reply = await self._run(self._admit, keys, args)
         if reply[0] == 0:
             _, kind, index, limit, retry_ms = (int(value) for value in reply)

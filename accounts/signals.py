@@ -38,8 +38,12 @@ def person_deactivating(sender: type[Any], instance: Any, **kwargs: Any) -> None
     was_active = sender.objects.filter(pk=instance.pk, is_active=True).exists()
     if was_active:
         record_change(
-            actor=None, action="user.deactivated", target=instance, tenant=None,
-            before={"is_active": True}, after={"is_active": False},
+            actor=None,
+            action="user.deactivated",
+            target=instance,
+            tenant=None,
+            before={"is_active": True},
+            after={"is_active": False},
         )
 
 

@@ -28,7 +28,10 @@ def create_tenant(*, name: str, actor: Actor = None, **fields: Any) -> Tenant:
     with transaction.atomic():
         tenant.save()
         record_change(
-            actor=actor, action="tenant.created", target=tenant, tenant=tenant,
+            actor=actor,
+            action="tenant.created",
+            target=tenant,
+            tenant=tenant,
             after=snapshot(tenant, TENANT_FIELDS),
         )
     return tenant
@@ -45,7 +48,11 @@ def update_tenant(*, tenant: Tenant, changes: Mapping[str, Any], actor: Actor = 
     with transaction.atomic():
         tenant.save()
         record_change(
-            actor=actor, action="tenant.updated", target=tenant, tenant=tenant,
-            before=before, after=snapshot(tenant, TENANT_FIELDS),
+            actor=actor,
+            action="tenant.updated",
+            target=tenant,
+            tenant=tenant,
+            before=before,
+            after=snapshot(tenant, TENANT_FIELDS),
         )
     return tenant

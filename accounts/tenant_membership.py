@@ -15,7 +15,10 @@ def add_member(
     with transaction.atomic():
         membership = TenantMembership.objects.create(tenant=tenant, user=user, role=role)
         record_change(
-            actor=actor, action="member.added", target=membership, tenant=tenant,
+            actor=actor,
+            action="member.added",
+            target=membership,
+            tenant=tenant,
             after=snapshot(membership, MEMBERSHIP_FIELDS),
         )
     return membership
@@ -28,8 +31,12 @@ def change_member_role(*, membership: TenantMembership, role: str, actor: Actor 
     with transaction.atomic():
         membership.save(update_fields=["role"])
         record_change(
-            actor=actor, action="member.role_changed", target=membership, tenant=membership.tenant,
-            before=before, after=snapshot(membership, MEMBERSHIP_FIELDS),
+            actor=actor,
+            action="member.role_changed",
+            target=membership,
+            tenant=membership.tenant,
+            before=before,
+            after=snapshot(membership, MEMBERSHIP_FIELDS),
         )
     return membership
 
@@ -37,7 +44,5 @@ def change_member_role(*, membership: TenantMembership, role: str, actor: Actor 
 def remove_member(*, membership: TenantMembership, actor: Actor = None) -> None:
     before = snapshot(membership, MEMBERSHIP_FIELDS)
     with transaction.atomic():
-        record_change(
-            actor=actor, action="member.removed", target=membership, tenant=membership.tenant, before=before
-        )
+        record_change(actor=actor, action="member.removed", target=membership, tenant=membership.tenant, before=before)
         membership.delete()

@@ -40,8 +40,13 @@ NO_LIMITS = Limits()
 
 def key_with(limits: Limits, tenant_limits: Limits | None = None) -> AuthenticatedKey:
     return AuthenticatedKey(
-        key_id=1, key_name="bench", key_prefix="oar_bench000", tenant_id=1, tenant_name="bench",
-        key_limits=limits, tenant_limits=limits if tenant_limits is None else tenant_limits,
+        key_id=1,
+        key_name="bench",
+        key_prefix="oar_bench000",
+        tenant_id=1,
+        tenant_name="bench",
+        key_limits=limits,
+        tenant_limits=limits if tenant_limits is None else tenant_limits,
     )
 
 
@@ -88,8 +93,12 @@ async def measure_concurrent(
     print(f"    admit, {in_flight} in flight  {percentiles(admits)}   ({len(admits) / elapsed:,.0f} admit+release/s)")
 
 
-async def run(name: str, make_store: Callable[[], LimitStore], iterations: int,
-              cleanup: Callable[[LimitStore], Awaitable[None]] | None = None) -> None:
+async def run(
+    name: str,
+    make_store: Callable[[], LimitStore],
+    iterations: int,
+    cleanup: Callable[[LimitStore], Awaitable[None]] | None = None,
+) -> None:
     store = make_store()
     print(f"{name}")
     scenarios = (

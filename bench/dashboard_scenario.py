@@ -35,7 +35,12 @@ def dashboard(log_dir: Path, *, records: int = 10_000_000) -> dict[str, Any]:
     with log.open("w") as stderr:
         completed = subprocess.run(
             [sys.executable, "-m", "bench.usage_dashboard_bench", "--records", str(records), "--json"],
-            cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True, check=False,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            check=False,
             timeout=3600,
         )
     if completed.returncode != 0:

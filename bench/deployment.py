@@ -69,15 +69,26 @@ class Deployment:
 
     def manage(self, *args: str) -> str:
         completed = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=self.env,
-            capture_output=True, text=True, check=False, timeout=600,
+            [sys.executable, "manage.py", *args],
+            cwd=PROJECT_DIR,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
         )
         if completed.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
         return completed.stdout
 
-    def server(self, kind: ServerKind, *, log_dir: Path, app: str = "oarlock.asgi:application",
-               extra_env: dict[str, str] | None = None) -> ManagedProcess:
+    def server(
+        self,
+        kind: ServerKind,
+        *,
+        log_dir: Path,
+        app: str = "oarlock.asgi:application",
+        extra_env: dict[str, str] | None = None,
+    ) -> ManagedProcess:
         port = free_port()
         env = {**self.env, **(extra_env or {})}
         if kind == "daphne-no-metrics":
@@ -105,19 +116,61 @@ def server_command(kind: ServerKind, port: int, app: str) -> list[str]:
         case "daphne-2-workers":
             return [python, "-m", "oarlock.worker_pool", "--workers", "2", "-b", "127.0.0.1", "-p", str(port), app]
         case "uvicorn":
-            return [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                    "--loop", "uvloop", "--http", "httptools", "--lifespan", "off", "--no-access-log", app]
+            return [
+                python,
+                "-m",
+                "uvicorn",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--lifespan",
+                "off",
+                "--no-access-log",
+                app,
+            ]
         case "granian":
-            return [python, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
-                    "--workers", "1", "--loop", "uvloop", "--no-ws", "--no-access-log",
-                    "--log-level", "warning", app]
+            return [
+                python,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--loop",
+                "uvloop",
+                "--no-ws",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                app,
+            ]
 
 
 def ensure_postgres_database(name: str) -> None:
     exists = subprocess.run(
         ["psql", POSTGRES_ADMIN_URL, "-Atc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-        capture_output=True, text=True, check=True, timeout=30,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     ).stdout.strip()
     if exists != "1":
-        subprocess.run(["psql", POSTGRES_ADMIN_URL, "-qc", f'CREATE DATABASE "{name}"'],
-                       capture_output=True, text=True, check=True, timeout=60)
+        subprocess.run(
+            ["psql", POSTGRES_ADMIN_URL, "-qc", f'CREATE DATABASE "{name}"'],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )

@@ -88,7 +88,7 @@ async def read_response(reader: asyncio.StreamReader, started: float, results: R
             if first_byte is None:
                 first_byte = time.perf_counter()
             parts.append(data)
-            tail = (tail + data)[-len(_LAST_CHUNK):]
+            tail = (tail + data)[-len(_LAST_CHUNK) :]
             if tail == _LAST_CHUNK or (len(parts) == 1 and data == b"0\r\n\r\n"):
                 break
     elif b"content-length:" in headers:

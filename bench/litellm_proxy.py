@@ -52,6 +52,10 @@ def litellm_process(python: Path, mock_url: str, *, log_dir: Path) -> LiteLLMPro
     return LiteLLMProxy(
         "litellm",
         [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"],
-        env=env, cwd=PROJECT_DIR, log_path=log_dir / "litellm.log",
-        ready_url=f"http://127.0.0.1:{port}/health/liveliness", port=port, ready_timeout=180.0,
+        env=env,
+        cwd=PROJECT_DIR,
+        log_path=log_dir / "litellm.log",
+        ready_url=f"http://127.0.0.1:{port}/health/liveliness",
+        port=port,
+        ready_timeout=180.0,
     )

@@ -23,14 +23,14 @@ BENCH_DIR: Final = Path(__file__).resolve().parent
 WRK_SCRIPT: Final = BENCH_DIR / "wrk_post.lua"
 
 
-def _spawn_and_account(command: list[str], env: Mapping[str, str], watched: Mapping[str, int],
-                       timeout: float) -> tuple[str, dict[str, float]]:
+def _spawn_and_account(
+    command: list[str], env: Mapping[str, str], watched: Mapping[str, int], timeout: float
+) -> tuple[str, dict[str, float]]:
     """Run the generator; return its stdout and the cores used by it and by each watched pid."""
     before = {name: sample(pid) for name, pid in watched.items()}
     started = time.monotonic()
     with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(command, env=dict(env), stdout=out, stderr=subprocess.DEVNULL,
-                                   cwd=BENCH_DIR.parent)
+        process = subprocess.Popen(command, env=dict(env), stdout=out, stderr=subprocess.DEVNULL, cwd=BENCH_DIR.parent)
         deadline = started + timeout
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -45,8 +45,9 @@ def _spawn_and_account(command: list[str], env: Mapping[str, str], watched: Mapp
         wall = time.monotonic() - started
         out.seek(0)
         stdout = out.read().decode(errors="replace")
-    cores = {f"{name}_cores": (sample(pid).cpu_seconds - before[name].cpu_seconds) / wall
-             for name, pid in watched.items()}
+    cores = {
+        f"{name}_cores": (sample(pid).cpu_seconds - before[name].cpu_seconds) / wall for name, pid in watched.items()
+    }
     cores["generator_cores"] = (usage.ru_utime + usage.ru_stime) / wall
     total = sum(cores.values())
     cores["generator_share"] = cores["generator_cores"] / total if total else 0.0
@@ -56,11 +57,28 @@ def _spawn_and_account(command: list[str], env: Mapping[str, str], watched: Mapp
     return stdout, cores
 
 
-def run_wrk(wrk: str, url: str, *, body: bytes, authorization: str, concurrency: int, duration: float,
-            watched: Mapping[str, int]) -> dict[str, Any]:
+def run_wrk(
+    wrk: str,
+    url: str,
+    *,
+    body: bytes,
+    authorization: str,
+    concurrency: int,
+    duration: float,
+    watched: Mapping[str, int],
+) -> dict[str, Any]:
     """Non-streaming requests with wrk (one thread: it is far cheaper than the servers)."""
-    command = [wrk, "-t1", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-               "-s", str(WRK_SCRIPT), url]
+    command = [
+        wrk,
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_SCRIPT),
+        url,
+    ]
     env = {**os.environ, "BENCH_BODY": body.decode(), "BENCH_AUTHORIZATION": authorization}
     stdout, cores = _spawn_and_account(command, env, watched, timeout=duration + 30)
     line = next((line for line in stdout.splitlines() if line.startswith("BENCH_JSON ")), None)
@@ -71,19 +89,38 @@ def run_wrk(wrk: str, url: str, *, body: bytes, authorization: str, concurrency:
     errors = sum(raw["errors"].values())
     latency = {name: value / 1000 for name, value in raw["latency_us"].items()}
     completed = raw["requests"] - raw["errors"]["status"]
-    return _result("wrk", concurrency, completed, errors, completed / seconds, latency, None, cores,
-                   {"wrk": raw})
+    return _result("wrk", concurrency, completed, errors, completed / seconds, latency, None, cores, {"wrk": raw})
 
 
-def run_http_load(url: str, *, body: bytes, headers: list[str], concurrency: int, duration: float,
-                  watched: Mapping[str, int], max_requests: int = 1_000_000) -> dict[str, Any]:
+def run_http_load(
+    url: str,
+    *,
+    body: bytes,
+    headers: list[str],
+    concurrency: int,
+    duration: float,
+    watched: Mapping[str, int],
+    max_requests: int = 1_000_000,
+) -> dict[str, Any]:
     """Requests through ``bench.http_load`` (streaming, or non-streaming when wrk is missing)."""
     with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as body_file:
         body_file.write(body)
     try:
-        command = [sys.executable, "-m", "bench.http_load", "--url", url, "--body-file", body_file.name,
-                   "--concurrency", str(concurrency), "--duration", str(duration),
-                   "--max-requests", str(max_requests)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.http_load",
+            "--url",
+            url,
+            "--body-file",
+            body_file.name,
+            "--concurrency",
+            str(concurrency),
+            "--duration",
+            str(duration),
+            "--max-requests",
+            str(max_requests),
+        ]
         for header in headers:
             command += ["--header", header]
         stdout, cores = _spawn_and_account(command, os.environ, watched, timeout=duration + 60)
@@ -91,14 +128,30 @@ def run_http_load(url: str, *, body: bytes, headers: list[str], concurrency: int
         os.unlink(body_file.name)
     raw = json.loads(stdout.strip().splitlines()[-1])
     errors = sum(raw["errors"].values())
-    return _result("http_load", concurrency, raw["completed"], errors, raw["requests_per_second"],
-                   raw["total_ms"], raw["first_byte_ms"], cores,
-                   {"events_per_response": raw["events_per_response"], "error_kinds": raw["errors"]})
+    return _result(
+        "http_load",
+        concurrency,
+        raw["completed"],
+        errors,
+        raw["requests_per_second"],
+        raw["total_ms"],
+        raw["first_byte_ms"],
+        cores,
+        {"events_per_response": raw["events_per_response"], "error_kinds": raw["errors"]},
+    )
 
 
-def _result(generator: str, concurrency: int, completed: int, errors: int, rate: float,
-            latency: Mapping[str, float], first_byte: Mapping[str, float] | None, cores: Mapping[str, float],
-            extra: Mapping[str, Any]) -> dict[str, Any]:
+def _result(
+    generator: str,
+    concurrency: int,
+    completed: int,
+    errors: int,
+    rate: float,
+    latency: Mapping[str, float],
+    first_byte: Mapping[str, float] | None,
+    cores: Mapping[str, float],
+    extra: Mapping[str, Any],
+) -> dict[str, Any]:
     server_cores = cores.get("server_cores")
     return {
         "generator": generator,

@@ -88,9 +88,17 @@ class Build:
     def describe(self) -> dict[str, str]:
         """Which llama_cpp this build loads and what ggml says it was compiled for."""
         probe = subprocess.run(
-            [sys.executable, "-c", "import llama_cpp; print(llama_cpp.__file__); "
-             "print(llama_cpp.llama_print_system_info().decode().strip())"],
-            capture_output=True, text=True, env=self.environment(), cwd=PROJECT_DIR, check=True,
+            [
+                sys.executable,
+                "-c",
+                "import llama_cpp; print(llama_cpp.__file__); "
+                "print(llama_cpp.llama_print_system_info().decode().strip())",
+            ],
+            capture_output=True,
+            text=True,
+            env=self.environment(),
+            cwd=PROJECT_DIR,
+            check=True,
         )
         path, _, features = probe.stdout.partition("\n")
         return {"name": self.name, "llama_cpp": path, "compiled_features": features.strip()}
@@ -131,9 +139,13 @@ def scenarios(max_tokens: int) -> list[Scenario]:
     two_slots = EngineConfig("2 slots, Paddler default sampling", ("--slots", "2"))
     return [
         Scenario("chat, short prompt", default, CHAT, chat_body(SHORT_CHAT, max_tokens)),
-        Scenario("chat, ~760-token prompt", default, CHAT, chat_body(LONG_CONTEXT + "\nSummarise the log.", max_tokens)),
+        Scenario(
+            "chat, ~760-token prompt", default, CHAT, chat_body(LONG_CONTEXT + "\nSummarise the log.", max_tokens)
+        ),
         Scenario("chat, short prompt", one_thread, CHAT, chat_body(SHORT_CHAT, max_tokens)),
-        Scenario("raw prompt, greedy", greedy, RAW, {"raw_prompt": "Count from 1 to 500: 1, 2, 3,", "max_tokens": max_tokens}),
+        Scenario(
+            "raw prompt, greedy", greedy, RAW, {"raw_prompt": "Count from 1 to 500: 1, 2, 3,", "max_tokens": max_tokens}
+        ),
         Scenario("chat, 2 concurrent streams", two_slots, CHAT, chat_body(SHORT_CHAT, max_tokens), concurrency=2),
     ]
 
@@ -237,9 +249,14 @@ def start_engine(config: EngineConfig, model: str | None, log_dir: Path, build: 
     if model:
         command += ["--model", model]
     return ManagedProcess(
-        f"local engine ({config.name}, {build.name})", command, env=build.environment(), cwd=PROJECT_DIR,
-        log_path=log_dir / f"engine-{port}.log", ready_url=f"http://127.0.0.1:{port}/health",
-        port=port, ready_timeout=300,
+        f"local engine ({config.name}, {build.name})",
+        command,
+        env=build.environment(),
+        cwd=PROJECT_DIR,
+        log_path=log_dir / f"engine-{port}.log",
+        ready_url=f"http://127.0.0.1:{port}/health",
+        port=port,
+        ready_timeout=300,
     )
 
 
@@ -264,16 +281,25 @@ def print_table(results: Sequence[dict[str, Any]]) -> None:
 def print_comparison(results: Sequence[dict[str, Any]], builds: Sequence[Build]) -> None:
     """Each build's medians over all its rounds, and its ratio to the first build."""
     baseline = builds[0].name
-    print(f"\n{'scenario':34} {'engine':44} {'build':10} {'TTFT ms':>8} {'decode tok/s':>12} "
-          f"{'CPU ms/token':>12} {'TTFT ratio':>10} {'decode ratio':>12} {'CPU ratio':>9}")
+    print(
+        f"\n{'scenario':34} {'engine':44} {'build':10} {'TTFT ms':>8} {'decode tok/s':>12} "
+        f"{'CPU ms/token':>12} {'TTFT ratio':>10} {'decode ratio':>12} {'CPU ratio':>9}"
+    )
     keys = dict.fromkeys((r["scenario"], r["engine"]) for r in results)
     for scenario, engine in keys:
         medians = {}
         for build in builds:
-            runs = [run for r in results if (r["scenario"], r["engine"], r["build"]) == (scenario, engine, build.name)
-                    for run in r["runs"]]
-            cpu = [r["engine_cpu_ms_per_token"] for r in results
-                   if (r["scenario"], r["engine"], r["build"]) == (scenario, engine, build.name)]
+            runs = [
+                run
+                for r in results
+                if (r["scenario"], r["engine"], r["build"]) == (scenario, engine, build.name)
+                for run in r["runs"]
+            ]
+            cpu = [
+                r["engine_cpu_ms_per_token"]
+                for r in results
+                if (r["scenario"], r["engine"], r["build"]) == (scenario, engine, build.name)
+            ]
             medians[build.name] = (
                 statistics.median(run["ttft_seconds"] for run in runs),
                 statistics.median(run["decode_tokens_per_second"] for run in runs),
@@ -282,8 +308,10 @@ def print_comparison(results: Sequence[dict[str, Any]], builds: Sequence[Build])
         base = medians[baseline]
         for build in builds:
             ttft, decode, cpu_ms = medians[build.name]
-            print(f"{scenario:34} {engine:44} {build.name:10} {ttft * 1000:>8.0f} {decode:>12.1f} {cpu_ms:>12.1f} "
-                  f"{ttft / base[0]:>10.2f} {decode / base[1]:>12.2f} {cpu_ms / base[2]:>9.2f}")
+            print(
+                f"{scenario:34} {engine:44} {build.name:10} {ttft * 1000:>8.0f} {decode:>12.1f} {cpu_ms:>12.1f} "
+                f"{ttft / base[0]:>10.2f} {decode / base[1]:>12.2f} {cpu_ms / base[2]:>9.2f}"
+            )
 
 
 def run_rounds(args: argparse.Namespace, builds: Sequence[Build], rounds: int) -> list[dict[str, Any]]:
@@ -301,11 +329,15 @@ def run_rounds(args: argparse.Namespace, builds: Sequence[Build], rounds: int) -
                     with start_engine(config, args.model, Path(log_dir), build) as engine:
                         for scenario in engine_scenarios:
                             idle = wait_for_idle_machine(args.wait_for_idle) if args.wait_for_idle else None
-                            print(f"measuring: {scenario.name} ({config.name}, build {build.name}, "
-                                  f"round {round_number + 1}), {args.runs} runs")
+                            print(
+                                f"measuring: {scenario.name} ({config.name}, build {build.name}, "
+                                f"round {round_number + 1}), {args.runs} runs"
+                            )
                             result = run_scenario(engine.url, scenario, args.runs, engine.pid)
-                            results.append(result | {"build": build.name, "round": round_number + 1,
-                                                     "started_on_idle_machine": idle})
+                            results.append(
+                                result
+                                | {"build": build.name, "round": round_number + 1, "started_on_idle_machine": idle}
+                            )
     return results
 
 
@@ -314,12 +346,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--model", help="GGUF file (default: the packaged Gemma 3 270M)")
-    parser.add_argument("--output", type=Path, help=f"default: {RESULT_PATH.name}, with --build {BUILDS_RESULT_PATH.name}")
+    parser.add_argument(
+        "--output", type=Path, help=f"default: {RESULT_PATH.name}, with --build {BUILDS_RESULT_PATH.name}"
+    )
     parser.add_argument("--only", action="append", help="run the scenarios whose name contains this text (repeatable)")
-    parser.add_argument("--wait-for-idle", type=float, default=0, metavar="SECONDS",
-                        help="before each scenario, wait up to SECONDS for 10 s of idle CPUs")
-    parser.add_argument("--build", type=Build.parse, action="append", metavar="NAME=DIR",
-                        help="compare llama.cpp builds: DIR is an unpacked wheel, or 'installed'")
+    parser.add_argument(
+        "--wait-for-idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each scenario, wait up to SECONDS for 10 s of idle CPUs",
+    )
+    parser.add_argument(
+        "--build",
+        type=Build.parse,
+        action="append",
+        metavar="NAME=DIR",
+        help="compare llama.cpp builds: DIR is an unpacked wheel, or 'installed'",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="with --build: turns each build takes")
     args = parser.parse_args(argv)
     builds: list[Build] = args.build or [Build("installed")]
@@ -329,10 +373,18 @@ def main(argv: list[str] | None = None) -> None:
         print_comparison(results, builds)
     output = args.output or (BUILDS_RESULT_PATH if args.build else RESULT_PATH)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(
-        {"machine": machine_facts(None), "max_tokens": args.max_tokens,
-         "builds": [build.describe() for build in builds], "results": results}, indent=2
-    ) + "\n")
+    output.write_text(
+        json.dumps(
+            {
+                "machine": machine_facts(None),
+                "max_tokens": args.max_tokens,
+                "builds": [build.describe() for build in builds],
+                "results": results,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"written to {output}")
 
 

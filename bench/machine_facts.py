@@ -57,14 +57,34 @@ def machine_facts(litellm_python: Path | None) -> dict[str, Any]:
         "git_commit": commit,
         "git_tracked_changes": bool(dirty),
         "versions": {
-            **{name: _version(name) for name in (
-                "django", "djangorestframework", "adrf", "channels", "daphne", "twisted", "httpx",
-                "uvicorn", "uvloop", "httptools", "granian", "psycopg")},
+            **{
+                name: _version(name)
+                for name in (
+                    "django",
+                    "djangorestframework",
+                    "adrf",
+                    "channels",
+                    "daphne",
+                    "twisted",
+                    "httpx",
+                    "uvicorn",
+                    "uvloop",
+                    "httptools",
+                    "granian",
+                    "psycopg",
+                )
+            },
             # wrk prints its version and exits with 1.
-            "wrk": (_command_output(["wrk", "--version"], any_exit=True) or "").split(" [")[0].removeprefix("wrk ") or None,
-            "litellm": None if litellm_python is None else _command_output(
-                [str(litellm_python), "-c", "from importlib.metadata import version; print(version('litellm'))"]),
-            "postgresql": _command_output(["psql", "postgres://postgres@127.0.0.1:5432/postgres", "-Atc", "SHOW server_version"]),
+            "wrk": (_command_output(["wrk", "--version"], any_exit=True) or "").split(" [")[0].removeprefix("wrk ")
+            or None,
+            "litellm": None
+            if litellm_python is None
+            else _command_output(
+                [str(litellm_python), "-c", "from importlib.metadata import version; print(version('litellm'))"]
+            ),
+            "postgresql": _command_output(
+                ["psql", "postgres://postgres@127.0.0.1:5432/postgres", "-Atc", "SHOW server_version"]
+            ),
             "redis": (_command_output(["redis-server", "--version"]) or "").split(" v=")[-1].split(" ")[0] or None,
         },
     }

@@ -55,7 +55,11 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                self.command, cwd=self._cwd, env=self._env, stdout=log, stderr=subprocess.STDOUT,
+                self.command,
+                cwd=self._cwd,
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         deadline = time.monotonic() + self._ready_timeout
@@ -68,7 +72,9 @@ class ManagedProcess:
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"{self.name} did not answer {self._ready_url} in {self._ready_timeout}s:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"{self.name} did not answer {self._ready_url} in {self._ready_timeout}s:\n{self.log_tail()}"
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self.process = self.process, None

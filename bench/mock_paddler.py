@@ -354,7 +354,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--tokens", type=int, default=64, help="tokens per answer unless the prompt says tokens=N")
-    parser.add_argument("--delay-ms", type=float, default=0.0, help="delay before each token unless the prompt says delay_ms=D")
+    parser.add_argument(
+        "--delay-ms", type=float, default=0.0, help="delay before each token unless the prompt says delay_ms=D"
+    )
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the mock serves on the loopback interface only")

@@ -19,8 +19,9 @@ import time
 from bench.http_load import build_target
 
 
-async def open_stream(host: str, port: int, request: bytes, opened: list[float], started: float,
-                      failures: list[str]) -> asyncio.StreamWriter | None:
+async def open_stream(
+    host: str, port: int, request: bytes, opened: list[float], started: float, failures: list[str]
+) -> asyncio.StreamWriter | None:
     try:
         reader, writer = await asyncio.open_connection(host, port)
         writer.write(request)
@@ -70,16 +71,22 @@ async def run(args: argparse.Namespace) -> None:
             *(open_stream(target.host, target.port, target.request, opened, started, failures) for _ in batch)
         )
         writers.extend(writer for writer in results if writer is not None)
-    ready = {"open": len(writers), "failures": len(failures), "failure_kinds": sorted(set(failures))[:5],
-             "seconds_to_open_all": time.perf_counter() - started}
+    ready = {
+        "open": len(writers),
+        "failures": len(failures),
+        "failure_kinds": sorted(set(failures))[:5],
+        "seconds_to_open_all": time.perf_counter() - started,
+    }
     print("READY " + json.dumps(ready), flush=True)
     await wait_for_stdin_line(args.hold)
     for writer in writers:
         writer.close()
     await asyncio.sleep(0.2)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print("DONE " + json.dumps({"closed": len(writers), "client_cpu_seconds": usage.ru_utime + usage.ru_stime}),
-          flush=True)
+    print(
+        "DONE " + json.dumps({"closed": len(writers), "client_cpu_seconds": usage.ru_utime + usage.ru_stime}),
+        flush=True,
+    )
 
 
 def main() -> None:

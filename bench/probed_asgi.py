@@ -66,9 +66,13 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
         probe.ensure_running()
         if scope["path"] == PROBE_PATH:
             body = json.dumps(probe.take()).encode()
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
     await oarlock_application(scope, receive, send)

@@ -37,8 +37,12 @@ def summarize(raw: Path, top: int) -> str:
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
-        frames = [frame.split(" (", 1)[0] + " (" + frame.split(" (", 1)[1].rsplit(":", 1)[0].split("/")[-1] + ")"
-                  if " (" in frame else frame for frame in stack.split(";")]
+        frames = [
+            frame.split(" (", 1)[0] + " (" + frame.split(" (", 1)[1].rsplit(":", 1)[0].split("/")[-1] + ")"
+            if " (" in frame
+            else frame
+            for frame in stack.split(";")
+        ]
         total += count
         for frame in set(frames):
             inclusive[frame] += count
@@ -53,8 +57,9 @@ def summarize(raw: Path, top: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", choices=("non_streaming", "chat_streaming", "responses_streaming"),
-                        default="non_streaming")
+    parser.add_argument(
+        "--scenario", choices=("non_streaming", "chat_streaming", "responses_streaming"), default="non_streaming"
+    )
     parser.add_argument("--storage", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--server", choices=("daphne", "uvicorn", "granian"), default="daphne")
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -83,22 +88,53 @@ def main() -> None:
 
             def load() -> dict[str, object]:
                 if args.scenario == "non_streaming" and wrk is not None:
-                    return run_wrk(wrk, url, body=body, authorization=target.authorization,
-                                   concurrency=args.concurrency, duration=args.seconds + 2, watched=target.watched)
-                return run_http_load(url, body=body, headers=target.headers, concurrency=args.concurrency,
-                                     duration=args.seconds + 2, watched=target.watched)
+                    return run_wrk(
+                        wrk,
+                        url,
+                        body=body,
+                        authorization=target.authorization,
+                        concurrency=args.concurrency,
+                        duration=args.seconds + 2,
+                        watched=target.watched,
+                    )
+                return run_http_load(
+                    url,
+                    body=body,
+                    headers=target.headers,
+                    concurrency=args.concurrency,
+                    duration=args.seconds + 2,
+                    watched=target.watched,
+                )
 
             load()  # warm-up
             results: list[dict[str, object]] = []
             thread = threading.Thread(target=lambda: results.append(load()))
             thread.start()
-            subprocess.run([str(spy), "record", "--pid", str(server.pid), "--duration", str(int(args.seconds)),
-                            "--rate", "250", "--format", "raw", "--output", str(raw), "--nonblocking"],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    str(spy),
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--rate",
+                    "250",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(raw),
+                    "--nonblocking",
+                ],
+                check=True,
+                capture_output=True,
+            )
             thread.join()
     result = results[0]
-    print(f"{args.scenario} c={args.concurrency} on {args.server}/{args.storage}: "
-          f"{result['requests_per_second']:.0f} req/s, server CPU {result['server_cpu_ms_per_request']:.2f} ms/req")
+    print(
+        f"{args.scenario} c={args.concurrency} on {args.server}/{args.storage}: "
+        f"{result['requests_per_second']:.0f} req/s, server CPU {result['server_cpu_ms_per_request']:.2f} ms/req"
+    )
     print(summarize(raw, args.top))
     print(f"raw stacks: {raw}", file=sys.stderr)
 

@@ -65,21 +65,39 @@ def non_streaming_table(report: Mapping[str, Any]) -> list[str]:
         c1, c10, c100 = (_get(target, "non_streaming", c) for c in (1, 10, 100))
         added_p50 = c1["latency_ms"]["p50"] - floor_c1["latency_ms"]["p50"] if c1 and floor_c1 else None
         added_p99 = c10["latency_ms"]["p99"] - floor_c10["latency_ms"]["p99"] if c10 and floor_c10 else None
-        rows.append([
-            name,
-            _f(c1 and c1["latency_ms"]["p50"], 2), _f(added_p50, 2) if name != "floor" else "–",
-            _f(c10 and c10["requests_per_second"], 0), _f(c10 and c10["latency_ms"]["p99"], 2),
-            _f(added_p99, 2) if name != "floor" else "–",
-            _f(c100 and c100["requests_per_second"], 0), _f(c100 and c100["latency_ms"]["p99"], 1),
-            _f(c10 and c10["server_cpu_ms_per_request"], 2), _f(_capacity(c10), 0),
-            _ratio(c10 and c10["requests_per_second"], floor_c10 and floor_c10["requests_per_second"]),
-            _ratio(c10 and c10["requests_per_second"], litellm_c10 and litellm_c10["requests_per_second"]),
-            _ratio(_capacity(c10), _capacity(litellm_c10)),
-        ])
+        rows.append(
+            [
+                name,
+                _f(c1 and c1["latency_ms"]["p50"], 2),
+                _f(added_p50, 2) if name != "floor" else "–",
+                _f(c10 and c10["requests_per_second"], 0),
+                _f(c10 and c10["latency_ms"]["p99"], 2),
+                _f(added_p99, 2) if name != "floor" else "–",
+                _f(c100 and c100["requests_per_second"], 0),
+                _f(c100 and c100["latency_ms"]["p99"], 1),
+                _f(c10 and c10["server_cpu_ms_per_request"], 2),
+                _f(_capacity(c10), 0),
+                _ratio(c10 and c10["requests_per_second"], floor_c10 and floor_c10["requests_per_second"]),
+                _ratio(c10 and c10["requests_per_second"], litellm_c10 and litellm_c10["requests_per_second"]),
+                _ratio(_capacity(c10), _capacity(litellm_c10)),
+            ]
+        )
     return _table(
-        ["target", "c=1 p50 ms", "added p50 ms", "c=10 req/s", "c=10 p99 ms", "added p99 ms", "c=100 req/s",
-         "c=100 p99 ms", "server CPU ms/req (c=10)", "req/s per busy core", "req/s ÷ floor", "req/s ÷ LiteLLM",
-         "per-core ÷ LiteLLM"],
+        [
+            "target",
+            "c=1 p50 ms",
+            "added p50 ms",
+            "c=10 req/s",
+            "c=10 p99 ms",
+            "added p99 ms",
+            "c=100 req/s",
+            "c=100 p99 ms",
+            "server CPU ms/req (c=10)",
+            "req/s per busy core",
+            "req/s ÷ floor",
+            "req/s ÷ LiteLLM",
+            "per-core ÷ LiteLLM",
+        ],
         rows,
     )
 
@@ -98,24 +116,45 @@ def streaming_table(report: Mapping[str, Any], scenario: str) -> list[str]:
         c1, cw, ttft = _get(target, scenario, 1), _get(target, scenario, wide), _get(target, scenario, "ttft")
         if c1 is None and cw is None:
             continue
-        added_ttft = (ttft["first_byte_ms"]["p50"] - floor_ttft["first_byte_ms"]["p50"]) if ttft and floor_ttft else None
+        added_ttft = (
+            (ttft["first_byte_ms"]["p50"] - floor_ttft["first_byte_ms"]["p50"]) if ttft and floor_ttft else None
+        )
         added_total = (c1["latency_ms"]["p50"] - floor_c1["latency_ms"]["p50"]) if c1 and floor_c1 else None
-        rows.append([
-            name,
-            _f(ttft and ttft["first_byte_ms"]["p50"], 2), _f(added_ttft, 2) if name != "floor" else "–",
-            _f(ttft and ttft["first_byte_ms"]["p99"], 2),
-            _f(c1 and c1["latency_ms"]["p50"], 2), _f(added_total, 2) if name != "floor" else "–",
-            _f(cw and cw["requests_per_second"], 0), _f(cw and cw["relayed_tokens_per_second"], 0),
-            _f(cw and cw["latency_ms"]["p99"], 1),
-            _f(cw and cw["server_cpu_ms_per_request"], 2), _f(_capacity(cw), 0),
-            _ratio(cw and cw["requests_per_second"], floor_wide and floor_wide["requests_per_second"]),
-            _ratio(cw and cw["requests_per_second"], litellm_wide and litellm_wide["requests_per_second"]),
-            _ratio(_capacity(cw), _capacity(litellm_wide)),
-        ])
+        rows.append(
+            [
+                name,
+                _f(ttft and ttft["first_byte_ms"]["p50"], 2),
+                _f(added_ttft, 2) if name != "floor" else "–",
+                _f(ttft and ttft["first_byte_ms"]["p99"], 2),
+                _f(c1 and c1["latency_ms"]["p50"], 2),
+                _f(added_total, 2) if name != "floor" else "–",
+                _f(cw and cw["requests_per_second"], 0),
+                _f(cw and cw["relayed_tokens_per_second"], 0),
+                _f(cw and cw["latency_ms"]["p99"], 1),
+                _f(cw and cw["server_cpu_ms_per_request"], 2),
+                _f(_capacity(cw), 0),
+                _ratio(cw and cw["requests_per_second"], floor_wide and floor_wide["requests_per_second"]),
+                _ratio(cw and cw["requests_per_second"], litellm_wide and litellm_wide["requests_per_second"]),
+                _ratio(_capacity(cw), _capacity(litellm_wide)),
+            ]
+        )
     return _table(
-        ["target", "TTFT p50 ms", "added TTFT ms", "TTFT p99 ms", "c=1 total p50 ms", "added total ms",
-         f"c={wide} streams/s", "tokens/s", f"c={wide} total p99 ms", "server CPU ms/stream",
-         "streams/s per busy core", "streams/s ÷ floor", "streams/s ÷ LiteLLM (chat)", "per-core ÷ LiteLLM"],
+        [
+            "target",
+            "TTFT p50 ms",
+            "added TTFT ms",
+            "TTFT p99 ms",
+            "c=1 total p50 ms",
+            "added total ms",
+            f"c={wide} streams/s",
+            "tokens/s",
+            f"c={wide} total p99 ms",
+            "server CPU ms/stream",
+            "streams/s per busy core",
+            "streams/s ÷ floor",
+            "streams/s ÷ LiteLLM (chat)",
+            "per-core ÷ LiteLLM",
+        ],
         rows,
     )
 
@@ -134,14 +173,22 @@ def generator_table(report: Mapping[str, Any]) -> list[str]:
                     continue
                 cpu = run["cpu"]
                 share = cpu.get("generator_share", 0.0)
-                row = [name, f"{scenario} c={concurrency}", run["generator"], _f(cpu.get("generator_cores"), 2),
-                       _f(cpu.get("server_cores"), 2), _f(cpu.get("mock_cores"), 2), f"{share * 100:.0f} %"]
+                row = [
+                    name,
+                    f"{scenario} c={concurrency}",
+                    run["generator"],
+                    _f(cpu.get("generator_cores"), 2),
+                    _f(cpu.get("server_cores"), 2),
+                    _f(cpu.get("mock_cores"), 2),
+                    f"{share * 100:.0f} %",
+                ]
                 if worst is None or share > worst[0]:
                     worst = (share, row)
         if worst is not None:
             rows.append(worst[1])
-    return _table(["target", "worst run", "generator", "generator cores", "server cores", "mock cores",
-                   "generator share"], rows)
+    return _table(
+        ["target", "worst run", "generator", "generator cores", "server cores", "mock cores", "generator share"], rows
+    )
 
 
 def open_streams_lines(report: Mapping[str, Any]) -> list[str]:
@@ -149,23 +196,34 @@ def open_streams_lines(report: Mapping[str, Any]) -> list[str]:
     if not result:
         return ["(not run)"]
     idle, busy = result["loop_lag_idle"], result["loop_lag_with_streams_open"]
-    return _table(["measure", "value"], [
-        ["setup", result["setup"]],
-        ["streams open / requested (failures)", f"{result['streams_open']} / {result['streams_requested']} "
-                                                f"({result['open_failures']})"],
-        ["seconds to open all", _f(result["seconds_to_open_all"], 1)],
-        ["upstream streams open at peak", str(result["upstream_streams_open_at_peak"])],
-        ["upstream generations cancelled after the clients hung up",
-         f"{result['upstream_cancelled_after_hang_up']} (still open: {result['upstream_still_open_after_hang_up']})"],
-        ["RSS idle worker (after warm-up)", f"{_f(result['rss_mb_idle_worker'])} MB"],
-        ["RSS with the streams open", f"{_f(result['rss_mb_with_streams_open'])} MB"],
-        ["RSS per open stream", f"{_f(result['rss_kib_per_open_stream'])} KiB"],
-        ["RSS after the hang-up", f"{_f(result['rss_mb_after_hang_up'])} MB"],
-        ["loop lag idle: p50 / p99 / max", f"{_f(idle['p50_ms'], 2)} / {_f(idle['p99_ms'], 2)} / "
-                                           f"{_f(idle['max_ms'], 2)} ms"],
-        ["loop lag, streams open: p50 / p99 / max", f"{_f(busy['p50_ms'], 2)} / {_f(busy['p99_ms'], 2)} / "
-                                                     f"{_f(busy['max_ms'], 2)} ms"],
-    ])
+    return _table(
+        ["measure", "value"],
+        [
+            ["setup", result["setup"]],
+            [
+                "streams open / requested (failures)",
+                f"{result['streams_open']} / {result['streams_requested']} ({result['open_failures']})",
+            ],
+            ["seconds to open all", _f(result["seconds_to_open_all"], 1)],
+            ["upstream streams open at peak", str(result["upstream_streams_open_at_peak"])],
+            [
+                "upstream generations cancelled after the clients hung up",
+                f"{result['upstream_cancelled_after_hang_up']} (still open: {result['upstream_still_open_after_hang_up']})",
+            ],
+            ["RSS idle worker (after warm-up)", f"{_f(result['rss_mb_idle_worker'])} MB"],
+            ["RSS with the streams open", f"{_f(result['rss_mb_with_streams_open'])} MB"],
+            ["RSS per open stream", f"{_f(result['rss_kib_per_open_stream'])} KiB"],
+            ["RSS after the hang-up", f"{_f(result['rss_mb_after_hang_up'])} MB"],
+            [
+                "loop lag idle: p50 / p99 / max",
+                f"{_f(idle['p50_ms'], 2)} / {_f(idle['p99_ms'], 2)} / {_f(idle['max_ms'], 2)} ms",
+            ],
+            [
+                "loop lag, streams open: p50 / p99 / max",
+                f"{_f(busy['p50_ms'], 2)} / {_f(busy['p99_ms'], 2)} / {_f(busy['max_ms'], 2)} ms",
+            ],
+        ],
+    )
 
 
 def dashboard_lines(report: Mapping[str, Any]) -> list[str]:
@@ -179,8 +237,10 @@ def dashboard_lines(report: Mapping[str, Any]) -> list[str]:
         "(Django's test client in-process, as a staff user).",
         "",
     ]
-    rows = [[page["page"], f"`{page['url']}`", str(page["queries"]), _f(page["median_ms"]), _f(page["max_ms"])]
-            for page in result["pages"]]
+    rows = [
+        [page["page"], f"`{page['url']}`", str(page["queries"]), _f(page["median_ms"]), _f(page["max_ms"])]
+        for page in result["pages"]
+    ]
     return lines + _table(["page", "URL", "queries", "median ms", "max ms"], rows)
 
 
@@ -230,7 +290,7 @@ def generated_section(report: Mapping[str, Any], source: Path) -> str:
         "",
         "### Load generator CPU (per target, the run where it took the largest share)",
         "",
-        "For the floor the \"server\" is the mock itself, which does almost nothing per request, so the",
+        'For the floor the "server" is the mock itself, which does almost nothing per request, so the',
         "generator's share there is large by construction; what matters is its share next to Oarlock and LiteLLM.",
         "",
         *generator_table(report),

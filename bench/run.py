@@ -54,9 +54,13 @@ RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 def mock_process(log_dir: Path) -> ManagedProcess:
     port = free_port()
     return ManagedProcess(
-        "mock-paddler", [sys.executable, "-m", "bench.mock_paddler", "--port", str(port), "--tokens", "64"],
-        env=os.environ, cwd=PROJECT_DIR, log_path=log_dir / "mock-paddler.log",
-        ready_url=f"http://127.0.0.1:{port}/health", port=port,
+        "mock-paddler",
+        [sys.executable, "-m", "bench.mock_paddler", "--port", str(port), "--tokens", "64"],
+        env=os.environ,
+        cwd=PROJECT_DIR,
+        log_path=log_dir / "mock-paddler.log",
+        ready_url=f"http://127.0.0.1:{port}/health",
+        port=port,
     )
 
 
@@ -66,18 +70,33 @@ def measure_target(target: Target, profile: BenchProfile, wrk: str | None) -> di
     results: dict[str, Any] = {
         "non_streaming": non_streaming(target, profile, wrk),
         "chat_streaming": streaming(
-            target, profile, path="/v1/chat/completions", body=chat_body(tokens=STREAM_TOKENS, stream=True),
-            ttft_body=chat_body(tokens=TTFT_TOKENS, stream=True, delay_ms=TTFT_TOKEN_DELAY_MS)),
+            target,
+            profile,
+            path="/v1/chat/completions",
+            body=chat_body(tokens=STREAM_TOKENS, stream=True),
+            ttft_body=chat_body(tokens=TTFT_TOKENS, stream=True, delay_ms=TTFT_TOKEN_DELAY_MS),
+        ),
     }
     if target.serves_responses:
         results["responses_streaming"] = streaming(
-            target, profile, path="/v1/responses", body=responses_body(tokens=STREAM_TOKENS, stream=True),
-            ttft_body=responses_body(tokens=TTFT_TOKENS, stream=True, delay_ms=TTFT_TOKEN_DELAY_MS))
+            target,
+            profile,
+            path="/v1/responses",
+            body=responses_body(tokens=STREAM_TOKENS, stream=True),
+            ttft_body=responses_body(tokens=TTFT_TOKENS, stream=True, delay_ms=TTFT_TOKEN_DELAY_MS),
+        )
     return results
 
 
-def run(profile: BenchProfile, *, output: Path, log_dir: Path, litellm: bool, write_markdown: bool,
-        skip_dashboard: bool = False) -> dict[str, Any]:
+def run(
+    profile: BenchProfile,
+    *,
+    output: Path,
+    log_dir: Path,
+    litellm: bool,
+    write_markdown: bool,
+    skip_dashboard: bool = False,
+) -> dict[str, Any]:
     wrk = ensure_wrk() if profile.wrk else None
     if profile.wrk and wrk is None:
         logger.warning("wrk is not available: the non-streaming scenario uses bench.http_load instead")
@@ -115,8 +134,7 @@ def run(profile: BenchProfile, *, output: Path, log_dir: Path, litellm: bool, wr
             name = f"oarlock-{server_kind}-{storage}"
             with deployment.server(server_kind, log_dir=log_dir) as server:
                 rss_idle = tree_rss_bytes(server.pid)
-                target = Target(name, server.url, deployment.api_key,
-                                watched={"server": server.pid, "mock": mock.pid})
+                target = Target(name, server.url, deployment.api_key, watched={"server": server.pid, "mock": mock.pid})
                 report["targets"][name] = measure_target(target, profile, wrk)
                 report["targets"][name]["rss_mb_at_start"] = rss_idle / 2**20
                 report["targets"][name]["rss_mb_after_load"] = tree_rss_bytes(server.pid) / 2**20
@@ -124,12 +142,19 @@ def run(profile: BenchProfile, *, output: Path, log_dir: Path, litellm: bool, wr
                 logger.info("scenario 4: %s open streams on %s", profile.open_streams, name)
                 with deployment.server(server_kind, log_dir=log_dir, app="bench.probed_asgi:application") as server:
                     target = Target(name, server.url, deployment.api_key, watched={})
-                    report["open_streams"] = {"setup": name, **open_streams(target, profile, server_pid=server.pid,
-                                                                            mock_url=mock.url)}
+                    report["open_streams"] = {
+                        "setup": name,
+                        **open_streams(target, profile, server_pid=server.pid, mock_url=mock.url),
+                    }
         if litellm_python is not None:
             with litellm_process(litellm_python, mock.url, log_dir=log_dir) as proxy:
-                target = Target("litellm", proxy.url, proxy.master_key,
-                                watched={"server": proxy.pid, "mock": mock.pid}, serves_responses=False)
+                target = Target(
+                    "litellm",
+                    proxy.url,
+                    proxy.master_key,
+                    watched={"server": proxy.pid, "mock": mock.pid},
+                    serves_responses=False,
+                )
                 report["targets"]["litellm"] = measure_target(target, profile, wrk)
                 report["targets"]["litellm"]["rss_mb_after_load"] = tree_rss_bytes(proxy.pid) / 2**20
         else:
@@ -156,11 +181,13 @@ def main(argv: list[str] | None = None) -> None:
     chosen.add_argument("--quick", action="store_const", const="quick", dest="profile")
     chosen.add_argument("--smoke", action="store_const", const="smoke", dest="profile")
     parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM baseline")
-    parser.add_argument("--no-dashboard", action="store_true",
-                        help="skip scenario 5 (its first run seeds 10M records for ~16 min)")
+    parser.add_argument(
+        "--no-dashboard", action="store_true", help="skip scenario 5 (its first run seeds 10M records for ~16 min)"
+    )
     parser.add_argument("--output", type=Path, help="where to write the JSON (default: bench/results/)")
-    parser.add_argument("--write-markdown", action="store_true",
-                        help="rewrite bench/RESULTS.md's tables (default for the full profile)")
+    parser.add_argument(
+        "--write-markdown", action="store_true", help="rewrite bench/RESULTS.md's tables (default for the full profile)"
+    )
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile or "full"]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -169,8 +196,14 @@ def main(argv: list[str] | None = None) -> None:
     output = args.output or RESULTS_DIR / f"{stamp}-{profile.name}.json"
     log_dir = Path(tempfile.mkdtemp(prefix="oarlock-bench-logs-"))
     logger.info("profile %s; server logs in %s", profile.name, log_dir)
-    run(profile, output=output, log_dir=log_dir, litellm=profile.litellm and not args.no_litellm,
-        write_markdown=args.write_markdown or profile.name == "full", skip_dashboard=args.no_dashboard)
+    run(
+        profile,
+        output=output,
+        log_dir=log_dir,
+        litellm=profile.litellm and not args.no_litellm,
+        write_markdown=args.write_markdown or profile.name == "full",
+        skip_dashboard=args.no_dashboard,
+    )
 
 
 if __name__ == "__main__":

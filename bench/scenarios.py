@@ -71,8 +71,11 @@ def check_target(target: Target) -> None:
     if target.api_key:
         headers["Authorization"] = target.authorization
     with httpx.Client(timeout=30, trust_env=False) as client:
-        response = client.post(target.base_url + "/v1/chat/completions", headers=headers,
-                               content=chat_body(tokens=SHORT_ANSWER_TOKENS, stream=False))
+        response = client.post(
+            target.base_url + "/v1/chat/completions",
+            headers=headers,
+            content=chat_body(tokens=SHORT_ANSWER_TOKENS, stream=False),
+        )
         if response.status_code != 200:
             raise RuntimeError(f"{target.name} answered {response.status_code}: {response.text[:500]}")
         content = response.json()["choices"][0]["message"]["content"]
@@ -88,13 +91,24 @@ def non_streaming(target: Target, profile: BenchProfile, wrk: str | None) -> dic
     _warm_up(target, url, body, profile, wrk)
     for concurrency in profile.concurrencies:
         if wrk is not None:
-            results[str(concurrency)] = run_wrk(wrk, url, body=body, authorization=target.authorization,
-                                                concurrency=concurrency, duration=profile.duration,
-                                                watched=target.watched)
+            results[str(concurrency)] = run_wrk(
+                wrk,
+                url,
+                body=body,
+                authorization=target.authorization,
+                concurrency=concurrency,
+                duration=profile.duration,
+                watched=target.watched,
+            )
         else:
-            results[str(concurrency)] = run_http_load(url, body=body, headers=target.headers,
-                                                      concurrency=concurrency, duration=profile.duration,
-                                                      watched=target.watched)
+            results[str(concurrency)] = run_http_load(
+                url,
+                body=body,
+                headers=target.headers,
+                concurrency=concurrency,
+                duration=profile.duration,
+                watched=target.watched,
+            )
     return results
 
 
@@ -102,13 +116,21 @@ def streaming(target: Target, profile: BenchProfile, *, path: str, body: bytes, 
     """Scenarios 2 and 3: one stream at a time (TTFT, total), then many (streams/s, tokens/s)."""
     url = target.base_url + path
     results: dict[str, Any] = {}
-    run_http_load(url, body=body, headers=target.headers, concurrency=2, duration=profile.warmup,
-                  watched=target.watched)
-    results["ttft"] = run_http_load(url, body=ttft_body, headers=target.headers, concurrency=1,
-                                    duration=profile.duration, watched=target.watched)
+    run_http_load(
+        url, body=body, headers=target.headers, concurrency=2, duration=profile.warmup, watched=target.watched
+    )
+    results["ttft"] = run_http_load(
+        url, body=ttft_body, headers=target.headers, concurrency=1, duration=profile.duration, watched=target.watched
+    )
     for concurrency in (1, profile.stream_concurrency):
-        result = run_http_load(url, body=body, headers=target.headers, concurrency=concurrency,
-                               duration=profile.duration, watched=target.watched)
+        result = run_http_load(
+            url,
+            body=body,
+            headers=target.headers,
+            concurrency=concurrency,
+            duration=profile.duration,
+            watched=target.watched,
+        )
         result["relayed_tokens_per_second"] = result["requests_per_second"] * STREAM_TOKENS
         results[str(concurrency)] = result
     return results
@@ -116,11 +138,19 @@ def streaming(target: Target, profile: BenchProfile, *, path: str, body: bytes, 
 
 def _warm_up(target: Target, url: str, body: bytes, profile: BenchProfile, wrk: str | None) -> None:
     if wrk is not None:
-        run_wrk(wrk, url, body=body, authorization=target.authorization, concurrency=10,
-                duration=profile.warmup, watched=target.watched)
+        run_wrk(
+            wrk,
+            url,
+            body=body,
+            authorization=target.authorization,
+            concurrency=10,
+            duration=profile.warmup,
+            watched=target.watched,
+        )
     else:
-        run_http_load(url, body=body, headers=target.headers, concurrency=4, duration=profile.warmup,
-                      watched=target.watched)
+        run_http_load(
+            url, body=body, headers=target.headers, concurrency=4, duration=profile.warmup, watched=target.watched
+        )
 
 
 def open_streams(target: Target, profile: BenchProfile, *, server_pid: int, mock_url: str) -> dict[str, Any]:
@@ -131,8 +161,14 @@ def open_streams(target: Target, profile: BenchProfile, *, server_pid: int, mock
         probe = target.base_url + "/__bench/loop_lag"
         rss_started = tree_rss_bytes(server_pid)
         check_target(target)
-        run_http_load(target.base_url + "/v1/chat/completions", body=chat_body(tokens=8, stream=True),
-                      headers=target.headers, concurrency=4, duration=profile.warmup, watched={})
+        run_http_load(
+            target.base_url + "/v1/chat/completions",
+            body=chat_body(tokens=8, stream=True),
+            headers=target.headers,
+            concurrency=4,
+            duration=profile.warmup,
+            watched={},
+        )
         time.sleep(1.0)
         client.get(probe)
         time.sleep(profile.lag_window)
@@ -142,13 +178,28 @@ def open_streams(target: Target, profile: BenchProfile, *, server_pid: int, mock
         body = chat_body(tokens=profile.open_stream_seconds, stream=True, delay_ms=1000)
         with tempfile.NamedTemporaryFile("wb", suffix=".json", delete=False) as body_file:
             body_file.write(body)
-        command = [sys.executable, "-m", "bench.open_streams", "--url", target.base_url + "/v1/chat/completions",
-                   "--body-file", body_file.name, "--streams", str(profile.open_streams),
-                   "--hold", str(profile.open_stream_seconds)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.open_streams",
+            "--url",
+            target.base_url + "/v1/chat/completions",
+            "--body-file",
+            body_file.name,
+            "--streams",
+            str(profile.open_streams),
+            "--hold",
+            str(profile.open_stream_seconds),
+        ]
         for header in target.headers:
             command += ["--header", header]
-        client_process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                          cwd=Path(__file__).resolve().parent.parent)
+        client_process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         try:
             assert client_process.stdout is not None and client_process.stdin is not None
             ready_line = client_process.stdout.readline()

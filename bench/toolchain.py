@@ -51,28 +51,55 @@ def ensure_services() -> str | None:
     if not _pg_ready():
         versions = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").exists() else []
         if versions and shutil.which("pg_ctlcluster"):
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].name, "main", "start"],
-                           capture_output=True, check=False, timeout=120)
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].name, "main", "start"],
+                capture_output=True,
+                check=False,
+                timeout=120,
+            )
         if not _wait_for(_pg_ready):
             return "PostgreSQL is not running on 127.0.0.1:5432 and could not be started"
     if not _redis_ready():
         if shutil.which("redis-server"):
-            subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-                            "--save", "", "--appendonly", "no"], capture_output=True, check=False, timeout=60)
+            subprocess.run(
+                [
+                    "redis-server",
+                    "--daemonize",
+                    "yes",
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    "6379",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
         if not _wait_for(_redis_ready):
             return "Redis is not running on 127.0.0.1:6379 and could not be started"
     return None
 
 
 def _pg_ready() -> bool:
-    return shutil.which("pg_isready") is not None and subprocess.run(
-        ["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], check=False, timeout=30).returncode == 0
+    return (
+        shutil.which("pg_isready") is not None
+        and subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], check=False, timeout=30).returncode
+        == 0
+    )
 
 
 def _redis_ready() -> bool:
-    return shutil.which("redis-cli") is not None and subprocess.run(
-        ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "ping"], capture_output=True, check=False,
-        timeout=30).returncode == 0
+    return (
+        shutil.which("redis-cli") is not None
+        and subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "-p", "6379", "ping"], capture_output=True, check=False, timeout=30
+        ).returncode
+        == 0
+    )
 
 
 def _wait_for(ready: Callable[[], bool], seconds: int = 30) -> bool:
@@ -114,9 +141,21 @@ def ensure_server_packages() -> bool:
         return True
     logger.info("installing %s into %s", ", ".join(SERVER_REQUIREMENTS), SERVER_PACKAGES)
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--upgrade", "--target", str(SERVER_PACKAGES),
-         *SERVER_REQUIREMENTS],
-        capture_output=True, text=True, check=False, timeout=1200,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--upgrade",
+            "--target",
+            str(SERVER_PACKAGES),
+            *SERVER_REQUIREMENTS,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
     )
     if result.returncode != 0:
         logger.warning("installing the server packages failed:\n%s", result.stderr[-2000:])

@@ -97,8 +97,16 @@ def _time_pages(runs: int) -> list[dict[str, Any]]:
         ("dashboard, last 30 days", dashboard, {}),
         ("dashboard, 90 days", dashboard, {"since": _days_ago(89)}),
         ("dashboard, 90 days by day", dashboard, {"since": _days_ago(89), "group_by": "day"}),
-        ("tenant drill-down, 90 days", dashboard, {"since": _days_ago(89), "tenant": str(busiest.get("tenant_id", ""))}),
-        ("key drill-down + its requests", dashboard, {"since": _days_ago(89), "key": str(busiest.get("api_key_id", ""))}),
+        (
+            "tenant drill-down, 90 days",
+            dashboard,
+            {"since": _days_ago(89), "tenant": str(busiest.get("tenant_id", ""))},
+        ),
+        (
+            "key drill-down + its requests",
+            dashboard,
+            {"since": _days_ago(89), "key": str(busiest.get("api_key_id", ""))},
+        ),
         ("CSV export by key, 90 days", dashboard + "export.csv", {"since": _days_ago(89), "group_by": "key"}),
         ("JSON API by tenant, all time", "/api/usage/", {"group_by": "tenant"}),
         ("raw records list, newest 50", "/admin/usage/usagerecord/", {}),
@@ -114,14 +122,16 @@ def _time_pages(runs: int) -> list[dict[str, Any]]:
                 started = time.perf_counter()
                 client.get(path, query)
                 timings.append((time.perf_counter() - started) * 1000)
-        results.append({
-            "page": name,
-            "url": f"{path}?{'&'.join(f'{k}={v}' for k, v in query.items())}",
-            "queries": len(queries),
-            "median_ms": round(statistics.median(timings), 1),
-            "max_ms": round(max(timings), 1),
-            "min_ms": round(min(timings), 1),
-        })
+        results.append(
+            {
+                "page": name,
+                "url": f"{path}?{'&'.join(f'{k}={v}' for k, v in query.items())}",
+                "queries": len(queries),
+                "median_ms": round(statistics.median(timings), 1),
+                "max_ms": round(max(timings), 1),
+                "min_ms": round(min(timings), 1),
+            }
+        )
     return results
 
 
@@ -139,8 +149,10 @@ def _database_facts() -> dict[str, Any]:
 def _print_table(result: dict[str, Any]) -> None:
     seeding = result["seeding"]
     print(f"database: {result['database']} {result['database_version']}")
-    print(f"records: {seeding['records']:,}  rollup cells: {seeding['rollup_cells']:,}  "
-          f"(seeded {seeding['seeded_now']:,} now in {seeding['seconds']}s)")
+    print(
+        f"records: {seeding['records']:,}  rollup cells: {seeding['rollup_cells']:,}  "
+        f"(seeded {seeding['seeded_now']:,} now in {seeding['seconds']}s)"
+    )
     print(f"{'page':<34} {'queries':>7} {'median ms':>10} {'max ms':>8}")
     for page in result["pages"]:
         print(f"{page['page']:<34} {page['queries']:>7} {page['median_ms']:>10} {page['max_ms']:>8}")

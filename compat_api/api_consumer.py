@@ -45,16 +45,16 @@ class ApiConsumer:
             await lifecycle.close(client_disconnected=client_disconnected, status=exchange.status)
 
 
-async def _serve(
-    exchange: _Exchange, lifecycle: RequestLifecycle, scope: dict[str, Any], receive: Receive
-) -> bool:
+async def _serve(exchange: _Exchange, lifecycle: RequestLifecycle, scope: dict[str, Any], receive: Receive) -> bool:
     """Serve the request; True when the client went away before its answer was complete."""
     try:
         match = resolve(scope["path"], urlconf=API_URLCONF)
     except Resolver404:
-        await exchange.send_response(_error_response(ErrorDescription(
-            404, "invalid_request_error", f"Invalid URL ({scope['method']} {scope['path']})."
-        )))
+        await exchange.send_response(
+            _error_response(
+                ErrorDescription(404, "invalid_request_error", f"Invalid URL ({scope['method']} {scope['path']}).")
+            )
+        )
         return False
     view_class = cast(Any, match.func).view_class  # as_view() marks the view it serves
     try:
@@ -97,9 +97,7 @@ class _Exchange:
             response = _error_response(ErrorDescription(500, "server_error", SERVER_ERROR_MESSAGE))
         await self.send_response(response, lifecycle.response_headers)
 
-    async def send_response(
-        self, response: HttpResponseBase, extra_headers: dict[str, str] | None = None
-    ) -> None:
+    async def send_response(self, response: HttpResponseBase, extra_headers: dict[str, str] | None = None) -> None:
         if hasattr(response, "render") and not getattr(response, "is_rendered", True):
             response.render()
         for name, value in (extra_headers or {}).items():
@@ -120,9 +118,13 @@ class _Exchange:
         # would not close the body, so a cancelled send would leave the upstream open.
         chunks: AsyncIterator[bytes] = getattr(response, "body_iterator", None) or response.streaming_content
         try:
-            await self._send({
-                "type": "http.response.start", "status": response.status_code, "headers": _headers(response),
-            })
+            await self._send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": _headers(response),
+                }
+            )
             async for chunk in chunks:
                 await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
             await self._send({"type": "http.response.body", "body": b""})

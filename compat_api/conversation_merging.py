@@ -29,9 +29,7 @@ class Turn:
     is_call: bool = False
 
 
-def merge_consecutive_turns(
-    turns: Iterable[Turn], *, skip_empty_texts: bool
-) -> tuple[ConversationMessage, ...]:
+def merge_consecutive_turns(turns: Iterable[Turn], *, skip_empty_texts: bool) -> tuple[ConversationMessage, ...]:
     """``skip_empty_texts``: chat has always joined only the non-empty texts (an empty string
     turn vanishes into its neighbour), Responses every text as sent; both are kept as they were
     until one rule is chosen for both."""

@@ -97,17 +97,26 @@ def describe_error(exc: BaseException) -> ErrorDescription:
             return ErrorDescription(403, "invalid_request_error", exc.message, "model", "model_not_allowed")
         case BudgetExhausted():
             return ErrorDescription(
-                429, "insufficient_quota", exc.message, None, "insufficient_quota",
+                429,
+                "insufficient_quota",
+                exc.message,
+                None,
+                "insufficient_quota",
                 {"x-should-retry": "false"},
             )
         case RateLimited():
             return ErrorDescription(
-                429, exc.limit_kind, exc.message, None, "rate_limit_exceeded",
+                429,
+                exc.limit_kind,
+                exc.message,
+                None,
+                "rate_limit_exceeded",
                 {"retry-after": str(max(1, round(exc.retry_after + 0.49))), **exc.headers},
             )
         case AdmissionUnavailable():
-            return ErrorDescription(503, "server_error", exc.message, None, "admission_unavailable",
-                                    {"retry-after": "1"})
+            return ErrorDescription(
+                503, "server_error", exc.message, None, "admission_unavailable", {"retry-after": "1"}
+            )
         case UpstreamErrorReply():
             return _describe_error_reply(exc)
         case GenerationFailed():
@@ -120,8 +129,9 @@ def describe_error(exc: BaseException) -> ErrorDescription:
             return ErrorDescription(504, "timeout", exc.message)
         case LocalEngineUnavailable():
             # Down for a restart, back within seconds: a retry will most likely succeed.
-            return ErrorDescription(503, "server_error", exc.message, None, "local_engine_unavailable",
-                                    {"retry-after": "5"})
+            return ErrorDescription(
+                503, "server_error", exc.message, None, "local_engine_unavailable", {"retry-after": "5"}
+            )
         case UpstreamUnavailable() | UpstreamProtocolError():
             return ErrorDescription(502, "server_error", exc.message)
         case OarlockError():
@@ -203,7 +213,9 @@ def _describe_rejection(exc: UpstreamRejected) -> ErrorDescription:
     if row is not None and row.answer_status == 501:
         return ErrorDescription(501, "server_error", exc.body or exc.message)
     detail = f"{exc.status}: {exc.body[:300]}" if exc.body else str(exc.status)
-    return ErrorDescription(502, "server_error", GATEWAY_REFUSAL_MESSAGE.format(detail=detail), None, "upstream_refused")
+    return ErrorDescription(
+        502, "server_error", GATEWAY_REFUSAL_MESSAGE.format(detail=detail), None, "upstream_refused"
+    )
 
 
 _DRF_CODES = {
@@ -228,7 +240,8 @@ def _describe_drf_exception(exc: drf.APIException) -> ErrorDescription:
         )
     if isinstance(exc, drf.UnsupportedMediaType):
         return ErrorDescription(
-            400, "invalid_request_error",
+            400,
+            "invalid_request_error",
             f"Invalid Content-Type header ({exc.detail}); the request body must be application/json.",
         )
     if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
@@ -242,7 +255,11 @@ def _describe_drf_exception(exc: drf.APIException) -> ErrorDescription:
     if isinstance(exc, drf.Throttled):
         wait = exc.wait or 1
         return ErrorDescription(
-            429, "requests", str(exc.detail), None, "rate_limit_exceeded",
+            429,
+            "requests",
+            str(exc.detail),
+            None,
+            "rate_limit_exceeded",
             {"retry-after": str(max(1, round(wait)))},
         )
     return ErrorDescription(exc.status_code, "invalid_request_error", str(exc.detail))
@@ -254,9 +271,7 @@ def first_validation_error(detail: Any, path: str = "") -> tuple[str | None, str
         for key, value in detail.items():
             if key in ("non_field_errors", "__all__"):
                 return first_validation_error(value, path)
-            segment = f"[{key}]" if isinstance(key, int) or str(key).isdigit() else (
-                f".{key}" if path else str(key)
-            )
+            segment = f"[{key}]" if isinstance(key, int) or str(key).isdigit() else (f".{key}" if path else str(key))
             return first_validation_error(value, path + segment)
     if isinstance(detail, list):
         for index, value in enumerate(detail):

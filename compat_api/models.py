@@ -23,9 +23,7 @@ class StoredResponse(models.Model):
     """
 
     id = models.CharField(primary_key=True, max_length=64)
-    tenant = models.ForeignKey(
-        "accounts.Tenant", on_delete=models.CASCADE, related_name="stored_responses"
-    )
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, related_name="stored_responses")
     model = models.CharField(max_length=256)
     status = models.CharField(max_length=16, choices=StoredResponseStatus.choices)
     created_at = models.DateTimeField(default=timezone.now)

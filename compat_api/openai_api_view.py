@@ -72,14 +72,10 @@ class OpenAIApiView(APIView):
     def handle_refusal(self, exc: Exception, lifecycle: RequestLifecycle) -> JsonResponse:
         """The error answer for ``exc``, recorded on the request's usage record."""
         response = openai_exception_handler(exc, {"view": self})
-        lifecycle.refused(
-            exc, status=response.status_code, upstream_failed=isinstance(exc, UpstreamError)
-        )
+        lifecycle.refused(exc, status=response.status_code, upstream_failed=isinstance(exc, UpstreamError))
         return response
 
-    def finalize_response(
-        self, request: Request, response: Any, *args: Any, **kwargs: Any
-    ) -> HttpResponseBase:
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if isinstance(response, (JsonResponse, CompactJsonResponse)) or getattr(response, "streaming", False):
             # Already final: skip DRF's renderer negotiation and Vary handling.
             for name, value in self.headers.items():

@@ -107,9 +107,7 @@ class RequestLifecycle:
 
     # --- steps 5-6: once the view has translated the request -------------------------------
 
-    async def open_upstream(
-        self, *, model: str, params: ConversationParams, streamed: bool
-    ) -> UpstreamStream:
+    async def open_upstream(self, *, model: str, params: ConversationParams, streamed: bool) -> UpstreamStream:
         meter = self._metered()
         meter.streamed = streamed
         self._admissions.append(
@@ -170,8 +168,11 @@ class RequestLifecycle:
             tenant_id=key.tenant_id,
             api_key_id=key.key_id,
             # Names go on the usage record: billing data outlives renamed and deleted keys.
-            tenant_name=key.tenant_name, key_name=key.key_name, key_prefix=key.key_prefix,
-            owner_id=key.owner_id, owner_name=key.owner_name,
+            tenant_name=key.tenant_name,
+            key_name=key.key_name,
+            key_prefix=key.key_prefix,
+            owner_id=key.owner_id,
+            owner_name=key.owner_name,
         )
 
     def _admission_plans(self) -> list[dict[str, Any]]:

@@ -7,9 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from django.http import StreamingHttpResponse
 
 
-def sse_response(
-    body: AsyncIterator[bytes], *, headers: Mapping[str, str] | None = None
-) -> StreamingHttpResponse:
+def sse_response(body: AsyncIterator[bytes], *, headers: Mapping[str, str] | None = None) -> StreamingHttpResponse:
     response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
     # The consumer streams and closes this very iterator: Django's ``streaming_content`` is a
     # wrapper generator whose ``aclose()`` would leave ``body`` (and its upstream) open.

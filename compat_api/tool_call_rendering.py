@@ -41,7 +41,5 @@ def render_tool_result(*, call_id: str, name: str | None, text: str) -> str:
     """``name`` is the called tool's, looked up from the call; ``None`` when the call is not in
     the conversation, and then only the id pairs them."""
     # JSON string quoting keeps an id or name with quotes in it from breaking the tag.
-    attributes = f"tool_call_id={json.dumps(call_id)}" + (
-        f" name={json.dumps(name)}" if name else ""
-    )
+    attributes = f"tool_call_id={json.dumps(call_id)}" + (f" name={json.dumps(name)}" if name else "")
     return f"<tool_result {attributes}>\n{text}\n</tool_result>"

@@ -24,9 +24,7 @@ CHARS_PER_TOKEN_ESTIMATE = 4
 
 
 class UpstreamStream:
-    def __init__(
-        self, *, upstream: Upstream, lines: PaddlerStream, first: PaddlerLine, meter: UsageMeter
-    ) -> None:
+    def __init__(self, *, upstream: Upstream, lines: PaddlerStream, first: PaddlerLine, meter: UsageMeter) -> None:
         self.upstream = upstream
         self.meter = meter
         self._lines = lines
@@ -34,9 +32,7 @@ class UpstreamStream:
         self._closed = False
 
     @classmethod
-    async def open(
-        cls, *, model: str, params: ConversationParams, meter: UsageMeter
-    ) -> UpstreamStream:
+    async def open(cls, *, model: str, params: ConversationParams, meter: UsageMeter) -> UpstreamStream:
         upstream = await upstream_registry.resolve(model)
         meter.set_target(model=model, upstream=upstream.name, streamed=meter.streamed)
         lines = upstream_registry.client_for(upstream).continue_from_conversation_history(params)

@@ -14,9 +14,7 @@ class ModelNotFound(OarlockError):
 
     def __init__(self, model: str) -> None:
         self.model = model
-        super().__init__(
-            f"The model `{model}` does not exist or you do not have access to it.", param="model"
-        )
+        super().__init__(f"The model `{model}` does not exist or you do not have access to it.", param="model")
 
 
 class UpstreamUnavailable(UpstreamError):

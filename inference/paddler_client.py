@@ -84,8 +84,12 @@ class PaddlerClient:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
                 response = await send_request(
-                    self._origin, "GET", HEALTH_PATH, headers=_HEALTH_HEADERS,
-                    connect_timeout=HEALTH_TIMEOUT_SECONDS, read_timeout=HEALTH_TIMEOUT_SECONDS,
+                    self._origin,
+                    "GET",
+                    HEALTH_PATH,
+                    headers=_HEALTH_HEADERS,
+                    connect_timeout=HEALTH_TIMEOUT_SECONDS,
+                    read_timeout=HEALTH_TIMEOUT_SECONDS,
                 )
         except (TimeoutError, OSError) as error:
             logger.debug("Paddler health check of %s failed: %r", self.inference_url, error)
@@ -96,8 +100,13 @@ class PaddlerClient:
     async def open_response(self, path: str, body: bytes) -> StreamedResponse:
         """POST ``body`` to ``path``; the response head is in, the body is still to read."""
         return await send_request(
-            self._origin, "POST", path, body=body, headers=_REQUEST_HEADERS,
-            connect_timeout=self._connect_timeout, read_timeout=self._read_timeout,
+            self._origin,
+            "POST",
+            path,
+            body=body,
+            headers=_REQUEST_HEADERS,
+            connect_timeout=self._connect_timeout,
+            read_timeout=self._read_timeout,
         )
 
     async def aclose(self) -> None:
@@ -128,9 +137,7 @@ class PaddlerStream:
         self._client = client
         self._path = path
         # Compact, UTF-8 and NaN-free: exactly what serde_json on the other side accepts.
-        self._body = json.dumps(
-            body, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode()
+        self._body = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
         self._response: StreamedResponse | None = None
         self._opened = False
         self._lines = NdjsonLines()

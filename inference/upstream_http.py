@@ -74,7 +74,9 @@ async def send_request(
     """Connect, send, and return once the response head is in (the body is read later)."""
     async with asyncio.timeout(connect_timeout):
         reader, writer = await asyncio.open_connection(
-            origin.host, origin.port, ssl=_tls_context() if origin.tls else None,
+            origin.host,
+            origin.port,
+            ssl=_tls_context() if origin.tls else None,
             limit=MAX_HEAD_BYTES,
         )
     try:

@@ -47,15 +47,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8061, help="0 picks a free port")
-    parser.add_argument("--model", type=Path, help="GGUF file (default: $OARLOCK_LOCAL_MODEL_PATH, "
-                        "else the packaged Gemma 3 270M)")
-    parser.add_argument("--model-name", help="name to serve the model under (default: from the "
-                        "GGUF general.name, e.g. gemma-3-270m)")
+    parser.add_argument(
+        "--model", type=Path, help="GGUF file (default: $OARLOCK_LOCAL_MODEL_PATH, else the packaged Gemma 3 270M)"
+    )
+    parser.add_argument(
+        "--model-name", help="name to serve the model under (default: from the GGUF general.name, e.g. gemma-3-270m)"
+    )
     parser.add_argument("--slots", type=int, help="concurrent generations (default: $OARLOCK_LOCAL_SLOTS or 1)")
-    parser.add_argument("--max-buffered", type=int, help="requests that may wait for a slot "
-                        "(default: $OARLOCK_LOCAL_MAX_BUFFERED or 30)")
-    parser.add_argument("--buffered-timeout-ms", type=int, help="how long a request may wait for "
-                        "a slot (default: $OARLOCK_LOCAL_BUFFERED_TIMEOUT_MS or 10000)")
+    parser.add_argument(
+        "--max-buffered",
+        type=int,
+        help="requests that may wait for a slot (default: $OARLOCK_LOCAL_MAX_BUFFERED or 30)",
+    )
+    parser.add_argument(
+        "--buffered-timeout-ms",
+        type=int,
+        help="how long a request may wait for a slot (default: $OARLOCK_LOCAL_BUFFERED_TIMEOUT_MS or 10000)",
+    )
     parser.add_argument("--context-size", type=int, help="tokens per slot (default: 8192)")
     parser.add_argument("--threads", type=int, help="threads per slot (default: CPUs / slots)")
     parser.add_argument("--temperature", type=float, help="0 = greedy/deterministic (default: 0.8)")
@@ -77,9 +85,7 @@ def _settings(args: argparse.Namespace) -> EngineSettings:
         "threads": args.threads,
         "agent_name": args.agent_name,
     }
-    settings = dataclasses.replace(
-        settings, **{name: value for name, value in overrides.items() if value is not None}
-    )
+    settings = dataclasses.replace(settings, **{name: value for name, value in overrides.items() if value is not None})
     if args.temperature is not None or args.seed is not None:
         temperature = settings.sampling.temperature if args.temperature is None else args.temperature
         seed = settings.sampling.seed if args.seed is None else args.seed
@@ -88,9 +94,7 @@ def _settings(args: argparse.Namespace) -> EngineSettings:
 
 
 async def _serve(app: LocalEngineApp, *, host: str, port: int, ready_file: Path | None) -> None:
-    config = uvicorn.Config(
-        app, host=host, port=port, lifespan="on", access_log=False, timeout_graceful_shutdown=5
-    )
+    config = uvicorn.Config(app, host=host, port=port, lifespan="on", access_log=False, timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     # uvicorn's Server says it started with a flag, not an event: poll it.
@@ -102,7 +106,10 @@ async def _serve(app: LocalEngineApp, *, host: str, port: int, ready_file: Path 
         model = app.engine.model
         logger.info(
             "local engine ready: %s serving %s (%s) with %d slot(s)",
-            url, model.name, model.path.name, app.engine.slot_count,
+            url,
+            model.name,
+            model.path.name,
+            app.engine.slot_count,
         )
         if ready_file is not None:
             _write_ready_file(ready_file, url=url, app=app)

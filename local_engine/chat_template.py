@@ -74,11 +74,7 @@ def _template_message(message: ConversationMessage) -> dict[str, Any]:
     # The engine refuses images before rendering (text-only models), so parts are text here.
     return {
         "role": message.role,
-        "content": [
-            {"type": "text", "text": part.text}
-            for part in message.content
-            if isinstance(part, TextPart)
-        ],
+        "content": [{"type": "text", "text": part.text} for part in message.content if isinstance(part, TextPart)],
     }
 
 
@@ -99,9 +95,7 @@ def _tojson(value: Any, indent: int | None = None) -> str:
 
 
 def _environment() -> ImmutableSandboxedEnvironment:
-    environment = ImmutableSandboxedEnvironment(
-        trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols]
-    )
+    environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
     environment.filters["tojson"] = _tojson
     environment.globals["raise_exception"] = _raise_exception
     environment.globals["strftime_now"] = _strftime_now

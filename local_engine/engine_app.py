@@ -110,9 +110,7 @@ class LocalEngineApp:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    async def _pump(
-        self, params: ConversationParams | RawPromptParams, request_id: str, send: Send
-    ) -> None:
+    async def _pump(self, params: ConversationParams | RawPromptParams, request_id: str, send: Send) -> None:
         async with contextlib.aclosing(self.engine.stream(params, request_id=request_id)) as stream:
             async for message in stream:
                 line = PaddlerLine(message, request_id=request_id, generated_by=self._agent_name)
@@ -140,8 +138,6 @@ async def _read_body(scope: Scope, receive: Receive) -> bytes | None:
             raise RequestRejected(413, too_large_message(""))
         if not message.get("more_body", False):
             return bytes(body)
-
-
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

@@ -23,14 +23,16 @@ def load_runtimes(settings: EngineSettings) -> list[LlamaRuntime]:
     threads = settings.threads or default_thread_count(settings.slots)
     started = time.monotonic()
     runtimes = [
-        LlamaRuntime.load(
-            path, context_size=settings.context_size, threads=threads, sampling=settings.sampling
-        )
+        LlamaRuntime.load(path, context_size=settings.context_size, threads=threads, sampling=settings.sampling)
         for _ in range(settings.slots)
     ]
     logger.info(
         "loaded %s into %d slot(s) (context %d, %d thread(s) each) in %.1fs",
-        path, settings.slots, settings.context_size, threads, time.monotonic() - started,
+        path,
+        settings.slots,
+        settings.context_size,
+        threads,
+        time.monotonic() - started,
     )
     return runtimes
 
@@ -40,13 +42,12 @@ def build_engine(runtimes: Sequence[LlamaRuntime], settings: EngineSettings) -> 
     if not model.chat_template_from_model:
         logger.info(
             "%s has no chat template in its metadata: using the built-in one for %r",
-            Path(model.path).name, model.architecture,
+            Path(model.path).name,
+            model.architecture,
         )
     return InferenceEngine(
         backends=runtimes,
-        context=GenerationContext(
-            model=model, template=ChatTemplate(model.chat_template), new_call_id=new_call_id
-        ),
+        context=GenerationContext(model=model, template=ChatTemplate(model.chat_template), new_call_id=new_call_id),
         max_buffered=settings.max_buffered_requests,
         buffered_timeout=settings.buffered_request_timeout_ms / 1000,
     )

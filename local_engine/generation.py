@@ -100,8 +100,7 @@ def run_generation(
         if len(prompt) >= backend.context_size:
             raise GenerationFailure(
                 "SamplerError",
-                f"The prompt has {len(prompt)} tokens but the context holds "
-                f"{backend.context_size}",
+                f"The prompt has {len(prompt)} tokens but the context holds {backend.context_size}",
             )
         outcome = _generate(backend, prepared, prompt, context=context, emit=emit, stop=stop)
     except GenerationFailure as failure:
@@ -162,6 +161,4 @@ def _generate(
             emit(message)
     finally:
         sampler.close()
-    return GenerationOutcome(
-        end, classifier.usage(prompt_tokens=len(prompt)), first_token_seconds=first_token_seconds
-    )
+    return GenerationOutcome(end, classifier.usage(prompt_tokens=len(prompt)), first_token_seconds=first_token_seconds)

@@ -59,9 +59,7 @@ class EngineSlot:
     def __init__(self, index: int, backend: GenerationBackend) -> None:
         self.index = index
         self.backend = backend
-        self.executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"local-engine-slot-{index}"
-        )
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"local-engine-slot-{index}")
 
 
 class InferenceEngine:
@@ -74,9 +72,7 @@ class InferenceEngine:
         buffered_timeout: float,
     ) -> None:
         self._slots = [EngineSlot(index, backend) for index, backend in enumerate(backends)]
-        self._pool: SlotPool[EngineSlot] = SlotPool(
-            self._slots, max_buffered=max_buffered, timeout=buffered_timeout
-        )
+        self._pool: SlotPool[EngineSlot] = SlotPool(self._slots, max_buffered=max_buffered, timeout=buffered_timeout)
         self._context = context
         self._stops: set[threading.Event] = set()
         self.recent: deque[FinishedGeneration] = deque(maxlen=RECENT_GENERATIONS)
@@ -111,14 +107,17 @@ class InferenceEngine:
             loop.call_soon_threadsafe(queue.put_nowait, message)
 
         started = time.monotonic()
-        worker = slot.executor.submit(
-            run_generation, slot.backend, params, context=self._context, emit=emit, stop=stop
-        )
+        worker = slot.executor.submit(run_generation, slot.backend, params, context=self._context, emit=emit, stop=stop)
         worker.add_done_callback(
             lambda done: loop.call_soon_threadsafe(
                 functools.partial(
-                    self._worker_done, done, slot=slot, stop=stop, queue=queue,
-                    request_id=request_id, started=started,
+                    self._worker_done,
+                    done,
+                    slot=slot,
+                    stop=stop,
+                    queue=queue,
+                    request_id=request_id,
+                    started=started,
                 )
             )
         )

@@ -55,9 +55,7 @@ class LlamaRuntime:
         self._piece_buffer = ctypes.create_string_buffer(_PIECE_BUFFER_BYTES)
 
     @classmethod
-    def load(
-        cls, path: Path, *, context_size: int, threads: int, sampling: SamplingSettings
-    ) -> LlamaRuntime:
+    def load(cls, path: Path, *, context_size: int, threads: int, sampling: SamplingSettings) -> LlamaRuntime:
         llama = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=context_size,
@@ -133,9 +131,7 @@ class LlamaRuntime:
     # --- internals -------------------------------------------------------------------------------
 
     def _piece(self, token: int, *, special: bool) -> bytes:
-        size = llama_cpp.llama_token_to_piece(
-            self._vocab, token, self._piece_buffer, _PIECE_BUFFER_BYTES, 0, special
-        )
+        size = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece_buffer, _PIECE_BUFFER_BYTES, 0, special)
         if size < 0:  # the piece is longer than the buffer: -size is what it needs
             buffer = ctypes.create_string_buffer(-size)
             size = llama_cpp.llama_token_to_piece(self._vocab, token, buffer, -size, 0, special)
@@ -154,9 +150,7 @@ class LlamaRuntime:
         else:
             assert isinstance(grammar, GbnfGrammar)
             gbnf, root = grammar.grammar, grammar.root
-        sampler = llama_cpp.llama_sampler_init_grammar(
-            self._vocab, gbnf.encode("utf-8"), root.encode("utf-8")
-        )
+        sampler = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), root.encode("utf-8"))
         if not sampler:
             raise GenerationFailure(
                 "GrammarInitializationFailed",

@@ -24,8 +24,7 @@ from paddler_protocol.conversation_params import (
 
 GRAMMAR_WITH_THINKING = "Grammar constraints are incompatible with thinking mode"
 MULTIMODAL_NOT_SUPPORTED = (
-    "This model cannot take images: the local engine runs text-only models "
-    "(no multimodal projector is loaded)"
+    "This model cannot take images: the local engine runs text-only models (no multimodal projector is loaded)"
 )
 
 
@@ -75,8 +74,6 @@ def prepare_prompt(
         grammar=params.grammar,
         starts_in_reasoning=prompt_opens_thinking(text, model.markers),
         tool_call_parsing=(
-            ToolCallParsing(tools=params.tools, new_call_id=new_call_id)
-            if params.parse_tool_calls
-            else None
+            ToolCallParsing(tools=params.tools, new_call_id=new_call_id) if params.parse_tool_calls else None
         ),
     )

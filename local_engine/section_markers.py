@@ -47,9 +47,7 @@ def detect_section_markers(is_single_token: Callable[[str], bool]) -> SectionMar
     )
 
 
-def _first_known(
-    candidates: tuple[MarkerPair, ...], is_single_token: Callable[[str], bool]
-) -> MarkerPair | None:
+def _first_known(candidates: tuple[MarkerPair, ...], is_single_token: Callable[[str], bool]) -> MarkerPair | None:
     for pair in candidates:
         if is_single_token(pair.open) and is_single_token(pair.close):
             return pair

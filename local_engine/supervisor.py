@@ -144,13 +144,18 @@ class Supervisor:
                 logger.error(
                     "giving up: the local engine stopped %d times within %.0fs (the last time: %s). "
                     "Stopping rather than serving without it.",
-                    self._policy.recent_deaths, self._policy.window_seconds, reason,
+                    self._policy.recent_deaths,
+                    self._policy.window_seconds,
+                    reason,
                 )
                 return False
             logger.warning(
                 "restarting the local engine in %.0fs (restart %d of at most %d within %.0fs); "
                 "until it is back, /v1 requests answer 503 with retry-after",
-                delay, self._policy.recent_deaths, self._policy.max_restarts, self._policy.window_seconds,
+                delay,
+                self._policy.recent_deaths,
+                self._policy.max_restarts,
+                self._policy.window_seconds,
             )
             try:
                 self._pause(delay)
@@ -230,8 +235,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-name", help="served model name (default: from the GGUF)")
     parser.add_argument("--slots", type=int)
     parser.add_argument("--startup-timeout", type=float, default=300.0, help="seconds")
-    parser.add_argument("--max-restarts", type=int, default=3,
-                        help="engine deaths tolerated within --restart-window before giving up (default 3)")
+    parser.add_argument(
+        "--max-restarts",
+        type=int,
+        default=3,
+        help="engine deaths tolerated within --restart-window before giving up (default 3)",
+    )
     parser.add_argument("--restart-window", type=float, default=120.0, help="seconds (default 120)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
     return parser
@@ -239,8 +248,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _engine_command(args: argparse.Namespace, port: int, ready_file: Path) -> list[str]:
     command = [
-        sys.executable, "-m", "local_engine",
-        "--host", ENGINE_HOST, "--port", str(port), "--ready-file", str(ready_file),
+        sys.executable,
+        "-m",
+        "local_engine",
+        "--host",
+        ENGINE_HOST,
+        "--port",
+        str(port),
+        "--ready-file",
+        str(ready_file),
     ]
     for flag, value in (("--model", args.model), ("--model-name", args.model_name), ("--slots", args.slots)):
         if value is not None:
@@ -257,7 +273,7 @@ def _indented(lines: list[str]) -> str:
         return ""
     # faulthandler's report of a crash starts with this line: show it from there, not its tail.
     fatal = [index for index, line in enumerate(lines) if line.startswith("Fatal Python error")]
-    shown = lines[fatal[-1]:][:SHOWN_CRASH_LINES] if fatal else lines[-SHOWN_LOG_LINES:]
+    shown = lines[fatal[-1] :][:SHOWN_CRASH_LINES] if fatal else lines[-SHOWN_LOG_LINES:]
     return " Its last log lines:\n" + "\n".join(f"    | {line}" for line in shown)
 
 

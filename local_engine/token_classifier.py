@@ -61,9 +61,7 @@ class TokenClassifier:
         self._section: Section = "content" if markers.recognised else "undeterminable"
         if starts_in_reasoning and markers.thinking is not None:
             self._section = "reasoning"
-        self._counts: dict[Section, int] = dict.fromkeys(
-            ("content", "reasoning", "tool_call", "undeterminable"), 0
-        )
+        self._counts: dict[Section, int] = dict.fromkeys(("content", "reasoning", "tool_call", "undeterminable"), 0)
         self._tool_call_text: list[str] = []
 
     @property

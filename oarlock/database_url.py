@@ -32,9 +32,7 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, Any]:
         raw_path = unquote(parts.path)
         path = Path("/" + raw_path.lstrip("/")) if raw_path.startswith("//") else base_dir / raw_path.lstrip("/")
         return sqlite_database(path)
-    raise ImproperlyConfigured(
-        f"DATABASE_URL must start with postgres:// or sqlite://, not {parts.scheme or url!r}"
-    )
+    raise ImproperlyConfigured(f"DATABASE_URL must start with postgres:// or sqlite://, not {parts.scheme or url!r}")
 
 
 def sqlite_database(path: Path) -> dict[str, Any]:

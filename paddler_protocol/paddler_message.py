@@ -267,8 +267,7 @@ def _parse_generated_token(result: Any) -> PaddlerMessage:
             raise UpstreamProtocolError("ImageExceedsBatchSize without image_tokens and n_batch")
         return GenerationError(
             "ImageExceedsBatchSize",
-            f"image required {image_tokens} tokens but agent n_batch is {n_batch}; "
-            "rerun with a larger n_batch",
+            f"image required {image_tokens} tokens but agent n_batch is {n_batch}; rerun with a larger n_batch",
             image_tokens=image_tokens,
             n_batch=n_batch,
         )

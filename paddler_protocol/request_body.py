@@ -77,9 +77,7 @@ def is_json_media_type(content_type: str | None) -> bool:
     if content_type is None:
         return False
     media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
 def _reject_constant(name: str) -> Any:
@@ -254,9 +252,7 @@ def _tagged(name: str, variants: dict[str, Decoder]) -> Decoder:
 
     def decode_tagged(value: Any) -> None:
         if not isinstance(value, dict):
-            raise _Invalid(
-                f"invalid type: {_describe(value)}, expected internally tagged enum {name}"
-            )
+            raise _Invalid(f"invalid type: {_describe(value)}, expected internally tagged enum {name}")
         if "type" not in value:
             raise _Invalid("missing field `type`")
         tag = value["type"]
@@ -300,9 +296,7 @@ _content_part = _tagged(
     "ConversationMessageContentPart",
     {
         "text": _struct("Text", {"text": (_string, True)}),
-        "image_url": _struct(
-            "ImageUrl", {"image_url": (_struct("ImageUrl", {"url": (_string, True)}), True)}
-        ),
+        "image_url": _struct("ImageUrl", {"image_url": (_struct("ImageUrl", {"url": (_string, True)}), True)}),
     },
 )
 

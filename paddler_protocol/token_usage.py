@@ -21,12 +21,7 @@ class TokenUsage:
 
     @property
     def completion_tokens(self) -> int:
-        return (
-            self.content_tokens
-            + self.reasoning_tokens
-            + self.tool_call_tokens
-            + self.undeterminable_tokens
-        )
+        return self.content_tokens + self.reasoning_tokens + self.tool_call_tokens + self.undeterminable_tokens
 
     @property
     def total_tokens(self) -> int:

@@ -47,9 +47,7 @@ def own_keys(user: Any) -> QuerySet[ApiKey]:
     """The person's keys in tenants they still belong to."""
     if not is_person(user):
         return ApiKey.objects.none()
-    return ApiKey.objects.select_related("tenant").filter(
-        owner=user, tenant__memberships__user=user
-    ).distinct()
+    return ApiKey.objects.select_related("tenant").filter(owner=user, tenant__memberships__user=user).distinct()
 
 
 def manageable_keys(user: Any) -> QuerySet[ApiKey]:

@@ -135,9 +135,7 @@ class FakePaddlerServer:
         )
         server = uvicorn.Server(config)
         _install_log_filter()
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [listener]}, name="fake-paddler", daemon=True
-        )
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="fake-paddler", daemon=True)
         thread.start()
         self._server, self._thread = server, thread
         deadline = time.monotonic() + timeout
@@ -218,9 +216,7 @@ class FakePaddlerServer:
 
     def wait_for_requests(self, count: int, timeout: float = 5.0) -> bool:
         with self._records.changed:
-            return self._records.changed.wait_for(
-                lambda: len(self._records.requests) >= count, timeout
-            )
+            return self._records.changed.wait_for(lambda: len(self._records.requests) >= count, timeout)
 
     def wait_for_disconnect(self, timeout: float = 5.0) -> bool:
         """Whether a client hung up mid-stream (now, or within ``timeout`` seconds)."""

@@ -36,9 +36,7 @@ class Reply:
     request_id: str
     generated_by: str | None
 
-    def __init__(
-        self, steps: Iterable[Step], request_id: str = "", generated_by: str | None = "fake-agent"
-    ) -> None:
+    def __init__(self, steps: Iterable[Step], request_id: str = "", generated_by: str | None = "fake-agent") -> None:
         object.__setattr__(self, "steps", tuple(steps))
         object.__setattr__(self, "request_id", request_id)
         object.__setattr__(self, "generated_by", generated_by)

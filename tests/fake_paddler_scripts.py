@@ -51,9 +51,7 @@ GENERATION_ERROR_MESSAGES: dict[str, str] = {
 }
 
 
-def usage_for(
-    messages: Iterable[Step], *, prompt_tokens: int = DEFAULT_PROMPT_TOKENS
-) -> TokenUsage:
+def usage_for(messages: Iterable[Step], *, prompt_tokens: int = DEFAULT_PROMPT_TOKENS) -> TokenUsage:
     """Usage counting one token per token line of each kind, as Paddler does for marker-free output."""
     counts = {ContentToken: 0, ReasoningToken: 0, ToolCallToken: 0, UndeterminableToken: 0}
     for message in messages:
@@ -80,9 +78,7 @@ def finished(
     return Reply([*steps, done])
 
 
-def plain_content(
-    *tokens: str, prompt_tokens: int = DEFAULT_PROMPT_TOKENS, usage: TokenUsage | None = None
-) -> Reply:
+def plain_content(*tokens: str, prompt_tokens: int = DEFAULT_PROMPT_TOKENS, usage: TokenUsage | None = None) -> Reply:
     """Content tokens then ``Done`` (``content_tokens`` = number of tokens)."""
     return finished(
         [ContentToken(text) for text in tokens or DEFAULT_TOKENS],
@@ -99,9 +95,7 @@ def reasoning_then_content(
     return finished(steps, prompt_tokens=prompt_tokens)
 
 
-def tool_call(
-    name: str, arguments: dict[str, Any] | str, call_id: str = "call_1"
-) -> ParsedToolCall:
+def tool_call(name: str, arguments: dict[str, Any] | str, call_id: str = "call_1") -> ParsedToolCall:
     """A parsed call: a dict becomes ``ValidJson`` arguments, a string ``InvalidJson`` raw text."""
     if isinstance(arguments, str):
         return ParsedToolCall(id=call_id, name=name, arguments=arguments, arguments_valid=False)
@@ -143,9 +137,7 @@ def several_tool_calls_in_one_batch(*calls: ParsedToolCall) -> Reply:
     )
 
 
-def two_tool_call_batches(
-    first: ParsedToolCall | None = None, second: ParsedToolCall | None = None
-) -> Reply:
+def two_tool_call_batches(first: ParsedToolCall | None = None, second: ParsedToolCall | None = None) -> Reply:
     return tool_call_batches(
         [first or tool_call("get_weather", {"city": "Paris"}, "call_1")],
         [second or tool_call("get_time", {"zone": "CET"}, "call_2")],
@@ -154,9 +146,7 @@ def two_tool_call_batches(
 
 def _raw_tool_call_tokens(batch: Sequence[ParsedToolCall]) -> list[Step]:
     """The model's raw tool-call text, cut into a few token lines (what the agent streams first)."""
-    raw = json.dumps(
-        [{"name": call.name, "arguments": call.arguments} for call in batch], ensure_ascii=False
-    )
+    raw = json.dumps([{"name": call.name, "arguments": call.arguments} for call in batch], ensure_ascii=False)
     size = max(1, len(raw) // 3 + 1)
     return [ToolCallToken(raw[start : start + size]) for start in range(0, len(raw), size)]
 
@@ -176,9 +166,7 @@ def waiting_for_slot_timed_out() -> Reply:
     return error_envelope(504, SLOT_WAIT_TIMEOUT_DESCRIPTION)
 
 
-def inference_item_timeout(
-    after_tokens: Sequence[str] = ("Hello", " there"), *, timeout_ms: int = 30000
-) -> Reply:
+def inference_item_timeout(after_tokens: Sequence[str] = ("Hello", " there"), *, timeout_ms: int = 30000) -> Reply:
     return error_envelope(504, item_timeout_description(timeout_ms), after_tokens=after_tokens)
 
 
@@ -205,15 +193,12 @@ def generation_error(
     if kind == "ImageExceedsBatchSize":
         error = GenerationError(
             kind,
-            message
-            or "image required 368 tokens but agent n_batch is 100; rerun with a larger n_batch",
+            message or "image required 368 tokens but agent n_batch is 100; rerun with a larger n_batch",
             image_tokens=368,
             n_batch=100,
         )
     else:
-        error = GenerationError(
-            kind, message if message is not None else GENERATION_ERROR_MESSAGES[kind]
-        )
+        error = GenerationError(kind, message if message is not None else GENERATION_ERROR_MESSAGES[kind])
     steps.append(error)
     return Reply(steps)
 

@@ -60,10 +60,18 @@ class LiveServer:
 
     def command(self) -> list[str]:
         if self._server == "uvicorn":
-            return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port),
-                    "--no-access-log", "oarlock.asgi:application"]
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                "oarlock.asgi:application"]
+            return [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "oarlock.asgi:application",
+            ]
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "oarlock.asgi:application"]
 
     def start(self, timeout: float = 30.0) -> LiveServer:
         log = self.log_path.open("ab")  # "ab": a restart (same port, same var dir) keeps the log

@@ -52,7 +52,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for successor in sorted(graph[node]):
             if state.get(successor) == "open":
-                return [*path[path.index(successor):], successor]
+                return [*path[path.index(successor) :], successor]
             if successor not in state and (cycle := visit(successor)):
                 return cycle
         path.pop()
@@ -65,7 +65,9 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-@pytest.mark.parametrize("package", ["usage", "accounts", "paddler_protocol", "inference", "local_engine", "foundation"])
+@pytest.mark.parametrize(
+    "package", ["usage", "accounts", "paddler_protocol", "inference", "local_engine", "foundation"]
+)
 def test_nothing_below_the_openai_surface_imports_compat_api(package: str) -> None:
     offenders = [f"{file}: {module}" for file, module in imports_of(package) if top(module) == "compat_api"]
     assert offenders == []
@@ -75,7 +77,8 @@ def test_paddler_protocol_is_plain_python() -> None:
     offenders = [
         f"{file}: {module}"
         for file, module in imports_of("paddler_protocol")
-        if top(module) in FRAMEWORKS or (top(module) in PRODUCT and top(module) not in ("paddler_protocol", "foundation"))
+        if top(module) in FRAMEWORKS
+        or (top(module) in PRODUCT and top(module) not in ("paddler_protocol", "foundation"))
     ]
     assert offenders == []
 

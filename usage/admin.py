@@ -39,8 +39,18 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
     list_display = (
-        "started_at", "request_id", "tenant_name", "key_prefix", "model", "endpoint", "outcome",
-        "http_status", "prompt_tokens", "prompt_tokens_known", "completion_tokens", "usage_source",
+        "started_at",
+        "request_id",
+        "tenant_name",
+        "key_prefix",
+        "model",
+        "endpoint",
+        "outcome",
+        "http_status",
+        "prompt_tokens",
+        "prompt_tokens_known",
+        "completion_tokens",
+        "usage_source",
     )
     list_filter = ("outcome", "endpoint", "usage_source", "streamed", "prompt_tokens_known")
     search_fields = ("request_id",)
@@ -107,9 +117,7 @@ class UsageDashboardAdmin(ReadOnlyAdmin):
             # A bad filter falls back to the default view rather than an error page; the form
             # shows what was wrong.
             rejected = set(form.errors) | ({"since", "until"} if "__all__" in form.errors else set())
-            form.cleaned_data = {
-                name: value for name, value in form.cleaned_data.items() if name not in rejected
-            }
+            form.cleaned_data = {name: value for name, value in form.cleaned_data.items() if name not in rejected}
         return form
 
 

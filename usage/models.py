@@ -134,9 +134,7 @@ class UsageRollup(models.Model):
         verbose_name = "usage dashboard"
         verbose_name_plural = "usage dashboard"
         constraints = [
-            models.UniqueConstraint(
-                fields=["day", "tenant_id", "api_key_id", "model"], name="usage_rollup_cell"
-            )
+            models.UniqueConstraint(fields=["day", "tenant_id", "api_key_id", "model"], name="usage_rollup_cell")
         ]
         indexes = [
             models.Index(fields=["tenant_id", "day"], name="usage_rollup_tenant"),

@@ -54,8 +54,7 @@ def render_csv(rows: Sequence[UsageRow], group_by: GroupBy) -> str:
     writer = csv.DictWriter(output, fieldnames=report_columns(group_by), lineterminator="\n")
     writer.writeheader()
     writer.writerows(
-        {name: _spreadsheet_safe(value) for name, value in row.items()}
-        for row in report_objects(rows, group_by)
+        {name: _spreadsheet_safe(value) for name, value in row.items()} for row in report_objects(rows, group_by)
     )
     return output.getvalue()
 

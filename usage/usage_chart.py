@@ -72,7 +72,13 @@ def daily_chart(rows: Sequence[UsageRow], *, since: date, until: date) -> DailyC
     peak = max((getattr(by_day[day], kind) for day in by_day for kind, _, _ in CHART_KINDS), default=0)
     scale_max = _nice_ceiling(peak)
     series = tuple(
-        _series(label, color, [(day, getattr(by_day[day], kind) if day in by_day else 0) for day in days], scale_max, len(days))
+        _series(
+            label,
+            color,
+            [(day, getattr(by_day[day], kind) if day in by_day else 0) for day in days],
+            scale_max,
+            len(days),
+        )
         for kind, label, color in CHART_KINDS
     )
     y_ticks = tuple(
@@ -84,14 +90,19 @@ def daily_chart(rows: Sequence[UsageRow], *, since: date, until: date) -> DailyC
         ChartTick(_x(index, len(days)), day.strftime("%m-%d")) for index, day in enumerate(days) if index % stride == 0
     )
     return DailyChart(
-        WIDTH, HEIGHT, MARGIN_LEFT, WIDTH - MARGIN_RIGHT, MARGIN_TOP, HEIGHT - MARGIN_BOTTOM,
-        series, y_ticks, x_ticks,
+        WIDTH,
+        HEIGHT,
+        MARGIN_LEFT,
+        WIDTH - MARGIN_RIGHT,
+        MARGIN_TOP,
+        HEIGHT - MARGIN_BOTTOM,
+        series,
+        y_ticks,
+        x_ticks,
     )
 
 
-def _series(
-    label: str, color: str, values: Sequence[tuple[date, int]], scale_max: int, day_count: int
-) -> ChartSeries:
+def _series(label: str, color: str, values: Sequence[tuple[date, int]], scale_max: int, day_count: int) -> ChartSeries:
     dots = tuple(
         ChartPoint(_x(index, day_count), _y(value, scale_max), f"{day.isoformat()} {label}: {value:,}")
         for index, (day, value) in enumerate(values)

@@ -56,9 +56,7 @@ def default_group_by(usage_filter: UsageFilter) -> GroupBy:
     return "tenant"
 
 
-def build_dashboard(
-    usage_filter: UsageFilter, *, group_by: GroupBy, before_id: int | None = None
-) -> Dashboard:
+def build_dashboard(usage_filter: UsageFilter, *, group_by: GroupBy, before_id: int | None = None) -> Dashboard:
     """``usage_filter`` must carry a date range (the form's ``default_range`` gives one).
 
     Four rollup aggregations serve every panel: by day (chart and totals), by tenant over the
@@ -70,8 +68,13 @@ def build_dashboard(
     by_day = usage_rows(usage_filter, "day")
     tenants = usage_rows(replace(usage_filter, tenant_id=None, api_key_id=None), "tenant")
     keys = usage_rows(replace(usage_filter, api_key_id=None), "key")
-    table = _table(usage_filter, group_by, by_day=by_day, tenants=tenants if unscoped else None,
-                   keys=keys if usage_filter.api_key_id is None else None)
+    table = _table(
+        usage_filter,
+        group_by,
+        by_day=by_day,
+        tenants=tenants if unscoped else None,
+        keys=keys if usage_filter.api_key_id is None else None,
+    )
     requests: list[UsageRecord] = []
     if usage_filter.api_key_id is not None:
         requests = key_requests(

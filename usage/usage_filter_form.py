@@ -20,9 +20,7 @@ class UsageFilterForm(forms.Form):
     tenant = forms.IntegerField(required=False, min_value=1)
     key = forms.IntegerField(required=False, min_value=1)
     model = forms.CharField(required=False, max_length=200)
-    group_by = forms.ChoiceField(
-        required=False, choices=[(choice, choice) for choice in GROUP_BY_CHOICES]
-    )
+    group_by = forms.ChoiceField(required=False, choices=[(choice, choice) for choice in GROUP_BY_CHOICES])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

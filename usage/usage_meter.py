@@ -78,16 +78,24 @@ class UsageMeter:
 
     def _journal_fields(self, admission_plans: list[dict[str, Any]]) -> dict[str, Any]:
         return {
-            "endpoint": self.endpoint, "tenant_id": self.tenant_id, "api_key_id": self.api_key_id,
-            "model": self.model, "upstream": self.upstream, "streamed": self.streamed,
-            "started_at": self.started_at.isoformat(), "prompt_estimate": self.prompt_estimate,
-            "tenant_name": self.tenant_name, "key_name": self.key_name, "key_prefix": self.key_prefix,
+            "endpoint": self.endpoint,
+            "tenant_id": self.tenant_id,
+            "api_key_id": self.api_key_id,
+            "model": self.model,
+            "upstream": self.upstream,
+            "streamed": self.streamed,
+            "started_at": self.started_at.isoformat(),
+            "prompt_estimate": self.prompt_estimate,
+            "tenant_name": self.tenant_name,
+            "key_name": self.key_name,
+            "key_prefix": self.key_prefix,
             "admissions": admission_plans,
         }
 
     def _counters(self) -> tuple[int, int, int, int]:
         counted = self._counted
         return counted["content"], counted["reasoning"], counted["tool_call"], counted["undeterminable"]
+
     # The key's owner (a person), for the live monitor's "own requests" view.
     owner_id: int | None = None
     owner_name: str = ""
@@ -181,9 +189,7 @@ class UsageMeter:
         # estimate (flagged) rather than 0, so a budget never under-counts.
         estimate = self.prompt_estimate
         estimated = (
-            not reported
-            and estimate is not None
-            and (outcome == "client_disconnected" or tokens.completion_tokens > 0)
+            not reported and estimate is not None and (outcome == "client_disconnected" or tokens.completion_tokens > 0)
         )
         if estimated and estimate is not None:
             tokens = replace(tokens, prompt_tokens=estimate)
@@ -246,11 +252,19 @@ def _submit(record: UsageRecordDraft) -> None:
         "request done endpoint=%s tenant=%s key=%s model=%s outcome=%s status=%s error=%s "
         "prompt_tokens=%s completion_tokens=%s reasoning_tokens=%s source=%s ttft_ms=%s "
         "duration_ms=%s paddler_request_id=%s generated_by=%s",
-        record.endpoint, record.tenant_name or record.tenant_id, record.key_prefix or record.api_key_id,
-        record.model or "-", record.outcome, record.http_status, record.error_class or "-",
+        record.endpoint,
+        record.tenant_name or record.tenant_id,
+        record.key_prefix or record.api_key_id,
+        record.model or "-",
+        record.outcome,
+        record.http_status,
+        record.error_class or "-",
         _prompt_for_log(record),
-        record.tokens.completion_tokens, record.tokens.reasoning_tokens, record.usage_source,
+        record.tokens.completion_tokens,
+        record.tokens.reasoning_tokens,
+        record.usage_source,
         record.time_to_first_token_ms if record.time_to_first_token_ms is not None else "-",
-        record.duration_ms, record.paddler_request_id or "-", record.generated_by or "-",
+        record.duration_ms,
+        record.paddler_request_id or "-",
+        record.generated_by or "-",
     )
-

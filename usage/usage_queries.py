@@ -90,9 +90,7 @@ def filtered_rollups(usage_filter: UsageFilter) -> QuerySet[UsageRollup]:
     if usage_filter.model:
         rollups = rollups.filter(model=usage_filter.model)
     if usage_filter.owner_id is not None:
-        rollups = rollups.filter(
-            api_key_id__in=ApiKey.objects.filter(owner_id=usage_filter.owner_id).values("pk")
-        )
+        rollups = rollups.filter(api_key_id__in=ApiKey.objects.filter(owner_id=usage_filter.owner_id).values("pk"))
     return rollups
 
 
@@ -101,20 +99,16 @@ def usage_totals(usage_filter: UsageFilter) -> UsageTotals:
     return UsageTotals.from_sums(sums)
 
 
-def usage_rows(
-    usage_filter: UsageFilter, group_by: GroupBy, *, top: int | None = None
-) -> list[UsageRow]:
+def usage_rows(usage_filter: UsageFilter, group_by: GroupBy, *, top: int | None = None) -> list[UsageRow]:
     """One row per group: in natural order (name, day), or the ``top`` groups by total tokens."""
     groups = (
-        filtered_rollups(usage_filter)
-        .values(*_GROUP_FIELDS[group_by])
-        .annotate(**_sums(), **_group_names(group_by))
+        filtered_rollups(usage_filter).values(*_GROUP_FIELDS[group_by]).annotate(**_sums(), **_group_names(group_by))
     )
     if top is not None:
         # F() here names the sums annotated above, not the columns.
-        groups = groups.annotate(
-            total_tokens=F("prompt_tokens") + F("completion_tokens")
-        ).order_by("-total_tokens", *_GROUP_FIELDS[group_by])[:top]
+        groups = groups.annotate(total_tokens=F("prompt_tokens") + F("completion_tokens")).order_by(
+            "-total_tokens", *_GROUP_FIELDS[group_by]
+        )[:top]
     rows = _with_current_names([_row(group_by, values) for values in groups])
     if top is None:
         rows.sort(key=_natural_order(group_by))
@@ -187,10 +181,7 @@ def _with_current_names(rows: list[UsageRow]) -> list[UsageRow]:
     key_ids = {row.api_key_id for row in rows if row.api_key_id is not None}
     tenants = dict(Tenant.objects.filter(pk__in=tenant_ids).values_list("pk", "name")) if tenant_ids else {}
     keys = dict(ApiKey.objects.filter(pk__in=key_ids).values_list("pk", "name")) if key_ids else {}
-    return [
-        _renamed(row, tenants.get(row.tenant_id or 0), keys.get(row.api_key_id or 0))
-        for row in rows
-    ]
+    return [_renamed(row, tenants.get(row.tenant_id or 0), keys.get(row.api_key_id or 0)) for row in rows]
 
 
 def _renamed(row: UsageRow, tenant: str | None, key: str | None) -> UsageRow:

@@ -12,9 +12,7 @@ from typing import Any, Literal
 
 from paddler_protocol.token_usage import TokenUsage
 
-Outcome = Literal[
-    "completed", "incomplete", "failed", "client_disconnected", "rejected", "interrupted", "cancelled"
-]
+Outcome = Literal["completed", "incomplete", "failed", "client_disconnected", "rejected", "interrupted", "cancelled"]
 UsageSource = Literal["reported", "counted"]
 
 

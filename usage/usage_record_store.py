@@ -119,9 +119,7 @@ def _insert_records(cursor: Any, records: Sequence[UsageRecord]) -> set[str]:
     for start in range(0, len(records), chunk_size):
         chunk = records[start : start + chunk_size]
         params = [
-            field.get_db_prep_save(field.pre_save(record, True), connection)
-            for record in chunk
-            for field in fields
+            field.get_db_prep_save(field.pre_save(record, True), connection) for record in chunk for field in fields
         ]
         cursor.execute(
             f"INSERT INTO {qn(UsageRecord._meta.db_table)} ({columns}) "
@@ -140,8 +138,7 @@ def _insert_columns(cursor: Any, records: Sequence[UsageRecord], fields: list[An
     qn = connection.ops.quote_name
     arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
     params = [
-        [field.get_db_prep_save(field.pre_save(record, True), connection) for record in records]
-        for field in fields
+        [field.get_db_prep_save(field.pre_save(record, True), connection) for record in records] for field in fields
     ]
     cursor.execute(
         f"INSERT INTO {qn(UsageRecord._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) "
@@ -156,10 +153,14 @@ def _fill_missing_names(records: Sequence[UsageRecord]) -> None:
     tenant_ids = {record.tenant_id for record in records if not record.tenant_name}
     key_ids = {record.api_key_id for record in records if not (record.key_name and record.key_prefix)}
     tenants = dict(Tenant.objects.filter(pk__in=tenant_ids).values_list("pk", "name")) if tenant_ids else {}
-    keys = {
-        pk: (name, prefix)
-        for pk, name, prefix in ApiKey.objects.filter(pk__in=key_ids).values_list("pk", "name", "prefix")
-    } if key_ids else {}
+    keys = (
+        {
+            pk: (name, prefix)
+            for pk, name, prefix in ApiKey.objects.filter(pk__in=key_ids).values_list("pk", "name", "prefix")
+        }
+        if key_ids
+        else {}
+    )
     for record in records:
         if not record.tenant_name:
             record.tenant_name = tenants.get(record.tenant_id, "")

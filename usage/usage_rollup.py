@@ -88,8 +88,7 @@ def upsert_rollup_deltas(cursor: CursorWrapper, deltas: Sequence[RollupDelta]) -
             values = (cell.day, cell.tenant_id, cell.api_key_id, cell.model, *delta.names, *delta.counters)
             params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
         cursor.execute(
-            f"INSERT INTO {_table()} ({_columns(fields)}) VALUES {', '.join([row] * len(chunk))} "
-            + _on_conflict_add(),
+            f"INSERT INTO {_table()} ({_columns(fields)}) VALUES {', '.join([row] * len(chunk))} " + _on_conflict_add(),
             params,
         )
 
@@ -154,8 +153,7 @@ def _on_conflict_add() -> str:
     qn = connection.ops.quote_name
     table = _table()
     keep_names = ", ".join(
-        f"{qn(name)} = CASE WHEN EXCLUDED.{qn(name)} <> '' THEN EXCLUDED.{qn(name)} "
-        f"ELSE {table}.{qn(name)} END"
+        f"{qn(name)} = CASE WHEN EXCLUDED.{qn(name)} <> '' THEN EXCLUDED.{qn(name)} ELSE {table}.{qn(name)} END"
         for name in NAME_FIELDS
     )
     add_counters = ", ".join(f"{qn(name)} = {table}.{qn(name)} + EXCLUDED.{qn(name)}" for name in ROLLUP_COUNTERS)

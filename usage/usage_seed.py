@@ -79,9 +79,7 @@ def seed_usage(plan: SeedPlan, *, progress: Callable[[int], None] | None = None)
             done += size
             if progress is not None:
                 progress(done)
-        add_rollups_from_records(
-            cursor, f"{_qn('id')} > %s AND {_qn('request_id')} LIKE %s", [before, f"seed-{run}-%"]
-        )
+        add_rollups_from_records(cursor, f"{_qn('id')} > %s AND {_qn('request_id')} LIKE %s", [before, f"seed-{run}-%"])
     return done
 
 
@@ -163,17 +161,31 @@ _OUTCOME = (
 def _record_columns(dialect: _Dialect) -> list[tuple[str, str]]:
     return [
         ("request_id", "%s || g.i"),
-        ("tenant_id", "k.tenant_id"), ("tenant_name", "k.tenant_name"),
-        ("api_key_id", "k.key_id"), ("key_name", "k.key_name"), ("key_prefix", "k.key_prefix"),
+        ("tenant_id", "k.tenant_id"),
+        ("tenant_name", "k.tenant_name"),
+        ("api_key_id", "k.key_id"),
+        ("key_name", "k.key_name"),
+        ("key_prefix", "k.key_prefix"),
         ("endpoint", "CASE WHEN g.i %% 3 = 0 THEN 'responses' ELSE 'chat.completions' END"),
-        ("model", "m.model"), ("upstream", "'seed'"), ("paddler_request_id", "''"),
-        ("generated_by", "'seed-agent'"), ("streamed", "(g.i %% 2 = 0)"),
-        ("started_at", dialect.started_at), ("day", dialect.day),
+        ("model", "m.model"),
+        ("upstream", "'seed'"),
+        ("paddler_request_id", "''"),
+        ("generated_by", "'seed-agent'"),
+        ("streamed", "(g.i %% 2 = 0)"),
+        ("started_at", dialect.started_at),
+        ("day", dialect.day),
         ("time_to_first_token_ms", f"CASE WHEN {_PRODUCED} = 1 THEN 20 + g.ttft ELSE NULL END"),
-        ("duration_ms", "100 + g.duration"), ("outcome", _OUTCOME),
-        ("http_status", "CASE WHEN g.fate < 95 THEN 200 WHEN g.fate < 97 THEN 503 WHEN g.fate < 99 THEN 400 ELSE 499 END"),
-        ("error_class", "CASE WHEN g.fate < 95 THEN '' WHEN g.fate < 97 THEN 'UpstreamErrorReply' "
-                        "WHEN g.fate < 99 THEN 'ValidationError' ELSE 'ClientDisconnected' END"),
+        ("duration_ms", "100 + g.duration"),
+        ("outcome", _OUTCOME),
+        (
+            "http_status",
+            "CASE WHEN g.fate < 95 THEN 200 WHEN g.fate < 97 THEN 503 WHEN g.fate < 99 THEN 400 ELSE 499 END",
+        ),
+        (
+            "error_class",
+            "CASE WHEN g.fate < 95 THEN '' WHEN g.fate < 97 THEN 'UpstreamErrorReply' "
+            "WHEN g.fate < 99 THEN 'ValidationError' ELSE 'ClientDisconnected' END",
+        ),
         ("usage_source", "CASE WHEN g.fate >= 99 OR (g.fate >= 95 AND g.fate < 97) THEN 'counted' ELSE 'reported' END"),
         ("prompt_tokens_known", "(g.fate < 95 OR (g.fate >= 97 AND g.fate < 99))"),
         ("prompt_tokens_estimated", "(1 = 0)"),

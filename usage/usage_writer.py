@@ -152,12 +152,15 @@ class UsageWriter:
 def _start_inflight_journal(directory: Path, database: str) -> None:
     try:
         inflight_journal.start(
-            directory, database,
+            directory,
+            database,
             checkpoint_seconds=settings.OARLOCK_USAGE_CHECKPOINT_SECONDS,
             fsync=settings.OARLOCK_USAGE_JOURNAL_FSYNC,
         )
     except OSError:
-        logger.exception("usage in-flight journal unavailable in %s: a killed worker loses its open requests", directory)
+        logger.exception(
+            "usage in-flight journal unavailable in %s: a killed worker loses its open requests", directory
+        )
 
 
 def _open_journal(directory: Path, database: str, *, fsync: bool) -> UsageJournal | None:
@@ -234,7 +237,8 @@ class _FlushLoop:
             self._accept(drafts)
         self._journal.forget(orphans)
         interrupted = adopt_interrupted_requests(
-            self._journal.path.parent / "inflight", self._journal.database,
+            self._journal.path.parent / "inflight",
+            self._journal.database,
             finished={draft.request_id: draft.tokens.total_tokens for draft in drafts},
         )
         if interrupted.drafts:
@@ -402,7 +406,9 @@ class _FlushLoop:
         metrics.usage_record_dead_lettered()
         logger.error(
             "usage record %s refused by the database (%s): moved to %s, not retried",
-            draft.request_id, type(error).__name__, self._dead_letter.path,
+            draft.request_id,
+            type(error).__name__,
+            self._dead_letter.path,
         )
         assert self._pending[0] is draft
         del self._pending[0]
@@ -425,7 +431,10 @@ class _FlushLoop:
         self._retry_at = time.monotonic() + backoff
         logger.warning(
             "usage write failed (%s: %s); %s records kept, retrying in %.1fs",
-            type(error).__name__, error, len(self._pending), backoff,
+            type(error).__name__,
+            error,
+            len(self._pending),
+            backoff,
         )
         # A broken connection is not reused: the next attempt reconnects.
         connections.close_all()
@@ -449,7 +458,9 @@ class _FlushLoop:
         if not self._pending:
             return True
         if time.monotonic() >= self._stop_deadline:
-            logger.error("shutting down with %s usage records uncommitted: they stay in the journal", len(self._pending))
+            logger.error(
+                "shutting down with %s usage records uncommitted: they stay in the journal", len(self._pending)
+            )
             return True
         return False
 

@@ -41,7 +41,10 @@ from accounts.tenant_access import administered_keys, administered_tenants
 class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
     tenant = serializers.PrimaryKeyRelatedField(queryset=Tenant.objects.none())
     owner = serializers.SlugRelatedField(
-        slug_field="username", queryset=get_user_model().objects.all(), required=False, allow_null=True,
+        slug_field="username",
+        queryset=get_user_model().objects.all(),
+        required=False,
+        allow_null=True,
         help_text="Username of the person responsible for the key (a member of its tenant).",
     )
     allowed_models = AllowedModelsField(required=False, help_text="Model names; empty means the tenant's.")
@@ -49,11 +52,26 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
     class Meta:
         model = ApiKey
         fields = (
-            "id", "tenant", "name", "prefix", "owner", "notes", "created_at", "last_used_at", "expires_at",
-            "revoked_at", "previous_secret_expires_at", *LIMIT_FIELDS,
+            "id",
+            "tenant",
+            "name",
+            "prefix",
+            "owner",
+            "notes",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+            "previous_secret_expires_at",
+            *LIMIT_FIELDS,
         )
         read_only_fields = (
-            "id", "prefix", "created_at", "last_used_at", "revoked_at", "previous_secret_expires_at",
+            "id",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+            "previous_secret_expires_at",
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -87,7 +105,8 @@ class NewSecretSerializer(ApiKeySerializer):
 
 class RotationSerializer(serializers.Serializer[Any]):
     grace_seconds = serializers.IntegerField(
-        min_value=0, max_value=int(MAX_ROTATION_GRACE.total_seconds()),
+        min_value=0,
+        max_value=int(MAX_ROTATION_GRACE.total_seconds()),
         default=int(DEFAULT_ROTATION_GRACE.total_seconds()),
         help_text="How long the old secret keeps working (0: it stops at once).",
     )
@@ -125,8 +144,12 @@ class ApiKeyViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         created = call_service(
-            create_api_key, tenant=data.pop("tenant"), name=data.pop("name"),
-            expires_at=data.pop("expires_at", None), actor=request.user, **data,
+            create_api_key,
+            tenant=data.pop("tenant"),
+            name=data.pop("name"),
+            expires_at=data.pop("expires_at", None),
+            actor=request.user,
+            **data,
         )
         return _with_secret(created.api_key, created.secret, status.HTTP_201_CREATED, self)
 

@@ -20,8 +20,17 @@ class AuditLogEntrySerializer(serializers.ModelSerializer[AuditLogEntry]):
 
     class Meta:
         model = AuditLogEntry
-        fields = ("id", "created_at", "actor", "action", "tenant", "target_type", "target_id", "target_label",
-                  "changes")
+        fields = (
+            "id",
+            "created_at",
+            "actor",
+            "action",
+            "tenant",
+            "target_type",
+            "target_id",
+            "target_label",
+            "changes",
+        )
         read_only_fields = fields
 
 

@@ -74,15 +74,20 @@ class MembershipViewSet(
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = call_service(
-            add_member, tenant=self.tenant(), user=serializer.validated_data["user"],
-            role=serializer.validated_data.get("role", "member"), actor=self.request.user,
+            add_member,
+            tenant=self.tenant(),
+            user=serializer.validated_data["user"],
+            role=serializer.validated_data.get("role", "member"),
+            actor=self.request.user,
         )
 
     def perform_update(self, serializer: Any) -> None:
         self._refuse_own_membership(serializer.instance)
         serializer.instance = call_service(
-            change_member_role, membership=serializer.instance,
-            role=serializer.validated_data.get("role", serializer.instance.role), actor=self.request.user,
+            change_member_role,
+            membership=serializer.instance,
+            role=serializer.validated_data.get("role", serializer.instance.role),
+            actor=self.request.user,
         )
 
     def perform_destroy(self, instance: TenantMembership) -> None:

@@ -21,9 +21,7 @@ router.register("audit-log", AuditLogViewSet, basename="auditlog")
 router.register("admin-tokens", AdminTokenViewSet, basename="admintoken")
 
 members = MembershipViewSet.as_view({"get": "list", "post": "create"})
-member = MembershipViewSet.as_view(
-    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
-)
+member = MembershipViewSet.as_view({"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"})
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

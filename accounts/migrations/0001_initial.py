@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,49 +15,88 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Tenant',
+            name="Tenant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rpm', models.PositiveIntegerField(blank=True, null=True, verbose_name='requests per minute')),
-                ('tpm', models.PositiveIntegerField(blank=True, null=True, verbose_name='tokens per minute')),
-                ('max_concurrent', models.PositiveIntegerField(blank=True, null=True, verbose_name='requests in flight')),
-                ('token_budget', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('budget_period', models.CharField(choices=[('day', 'Day'), ('week', 'Week'), ('month', 'Month')], default='month', max_length=8)),
-                ('allowed_models', models.JSONField(blank=True, default=list, help_text='Model names this may use; empty means all.')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rpm", models.PositiveIntegerField(blank=True, null=True, verbose_name="requests per minute")),
+                ("tpm", models.PositiveIntegerField(blank=True, null=True, verbose_name="tokens per minute")),
+                (
+                    "max_concurrent",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="requests in flight"),
+                ),
+                ("token_budget", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "budget_period",
+                    models.CharField(
+                        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")], default="month", max_length=8
+                    ),
+                ),
+                (
+                    "allowed_models",
+                    models.JSONField(blank=True, default=list, help_text="Model names this may use; empty means all."),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rpm', models.PositiveIntegerField(blank=True, null=True, verbose_name='requests per minute')),
-                ('tpm', models.PositiveIntegerField(blank=True, null=True, verbose_name='tokens per minute')),
-                ('max_concurrent', models.PositiveIntegerField(blank=True, null=True, verbose_name='requests in flight')),
-                ('token_budget', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('budget_period', models.CharField(choices=[('day', 'Day'), ('week', 'Week'), ('month', 'Month')], default='month', max_length=8)),
-                ('allowed_models', models.JSONField(blank=True, default=list, help_text='Model names this may use; empty means all.')),
-                ('name', models.CharField(max_length=120)),
-                ('prefix', models.CharField(help_text='Non-secret lookup prefix.', max_length=16, unique=True)),
-                ('secret_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('previous_secret_hash', models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True)),
-                ('previous_secret_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='api_keys', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='accounts.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rpm", models.PositiveIntegerField(blank=True, null=True, verbose_name="requests per minute")),
+                ("tpm", models.PositiveIntegerField(blank=True, null=True, verbose_name="tokens per minute")),
+                (
+                    "max_concurrent",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="requests in flight"),
+                ),
+                ("token_budget", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "budget_period",
+                    models.CharField(
+                        choices=[("day", "Day"), ("week", "Week"), ("month", "Month")], default="month", max_length=8
+                    ),
+                ),
+                (
+                    "allowed_models",
+                    models.JSONField(blank=True, default=list, help_text="Model names this may use; empty means all."),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("prefix", models.CharField(help_text="Non-secret lookup prefix.", max_length=16, unique=True)),
+                ("secret_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "previous_secret_hash",
+                    models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True),
+                ),
+                ("previous_secret_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="api_keys",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="api_keys", to="accounts.tenant"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API key',
-                'ordering': ['tenant__name', 'name'],
+                "verbose_name": "API key",
+                "ordering": ["tenant__name", "name"],
             },
         ),
     ]

@@ -45,14 +45,10 @@ class ChatCompletionStream(RelayStream):
         self._state = state
 
     @classmethod
-    async def open(
-        cls, request: ChatCompletionRequest, *, lifecycle: RequestLifecycle
-    ) -> ChatCompletionStream:
+    async def open(cls, request: ChatCompletionRequest, *, lifecycle: RequestLifecycle) -> ChatCompletionStream:
         params = build_paddler_params(request)
         created = int(time.time())
-        upstream = await lifecycle.open_upstream(
-            model=request.model, params=params, streamed=request.stream
-        )
+        upstream = await lifecycle.open_upstream(model=request.model, params=params, streamed=request.stream)
         state = ChatStreamState(
             # The folded body always carries usage, so a non-streaming run always asks for it.
             head=ChunkHead(new_completion_id(), created, request.model, request.include_usage or not request.stream),
@@ -96,7 +92,4 @@ class ChatCompletionStream(RelayStream):
         return "incomplete" if self._state.finish_reason == "length" else "completed"
 
     def _end_details(self) -> str:
-        return (
-            f"finish_reason={self._state.finish_reason or '-'} "
-            f"tool_calls={self._state.tool_calls_sent}"
-        )
+        return f"finish_reason={self._state.finish_reason or '-'} tool_calls={self._state.tool_calls_sent}"

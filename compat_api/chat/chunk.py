@@ -76,9 +76,7 @@ class ChunkHead:
 
 
 def chat_chunk(head: ChunkHead, delta: ChatDelta, finish_reason: FinishReason | None = None) -> ChatChunk:
-    chunk = _envelope(
-        head, [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]
-    )
+    chunk = _envelope(head, [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
     if head.include_usage:
         chunk["usage"] = None
     return chunk

@@ -73,9 +73,7 @@ def fold_chunks(chunks: Iterable[ChatChunk], *, reasoning_field: str) -> ChatCom
                 finish_reason = choice["finish_reason"]
     if head is None:
         raise ValueError("a completion needs at least one chunk")
-    message = _message(
-        "".join(content), "".join(reasoning), [calls[index] for index in sorted(calls)], reasoning_field
-    )
+    message = _message("".join(content), "".join(reasoning), [calls[index] for index in sorted(calls)], reasoning_field)
     body: ChatCompletionBody = {
         "id": head["id"],
         "object": "chat.completion",
@@ -105,9 +103,7 @@ def _accumulate_call(calls: dict[int, MessageToolCall], delta: dict[str, object]
         call["function"]["arguments"] += str(function.get("arguments", ""))
 
 
-def _message(
-    content: str, reasoning: str, tool_calls: list[MessageToolCall], reasoning_field: str
-) -> AssistantMessage:
+def _message(content: str, reasoning: str, tool_calls: list[MessageToolCall], reasoning_field: str) -> AssistantMessage:
     message: AssistantMessage = {
         "role": "assistant",
         # null only for a pure tool-call turn, as OpenAI does; otherwise a string, maybe "".

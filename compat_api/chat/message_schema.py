@@ -56,7 +56,9 @@ class ContentPartSerializer(SharedFieldsSerializer):
                 return kind, TextContent(attrs[kind])
             case "image_url":
                 if "image_url" not in attrs:
-                    raise serializers.ValidationError({"image_url": missing("An image_url part needs 'image_url'.").detail})
+                    raise serializers.ValidationError(
+                        {"image_url": missing("An image_url part needs 'image_url'.").detail}
+                    )
                 url = attrs["image_url"]["url"]
                 if not url[:5].lower() == "data:":
                     raise serializers.ValidationError(
@@ -173,13 +175,9 @@ class MessageSerializer(SharedFieldsSerializer):
                 {"tool_calls": invalid("Only assistant messages may carry 'tool_calls'.").detail}
             )
         if role != "assistant" and content is None:
-            raise serializers.ValidationError(
-                {"content": missing(f"A {role} message needs 'content'.").detail}
-            )
+            raise serializers.ValidationError({"content": missing(f"A {role} message needs 'content'.").detail})
         if role == "tool" and not attrs.get("tool_call_id"):
-            raise serializers.ValidationError(
-                {"tool_call_id": missing("A tool message needs 'tool_call_id'.").detail}
-            )
+            raise serializers.ValidationError({"tool_call_id": missing("A tool message needs 'tool_call_id'.").detail})
         if role == "assistant" and content is None and attrs.get("refusal"):
             content = attrs["refusal"]
         return ChatMessage(
@@ -190,9 +188,7 @@ class MessageSerializer(SharedFieldsSerializer):
         )
 
 
-def _checked_parts(
-    role: str, content: str | tuple[TypedPart, ...] | None
-) -> str | tuple[ContentPart, ...] | None:
+def _checked_parts(role: str, content: str | tuple[TypedPart, ...] | None) -> str | tuple[ContentPart, ...] | None:
     if not isinstance(content, tuple):
         return content
     allowed = PART_TYPES_BY_ROLE[role]

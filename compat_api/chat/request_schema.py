@@ -224,8 +224,12 @@ def _with_checked_schemas(request: ChatCompletionRequest) -> ChatCompletionReque
     under one budget (compat_api/schema_budget.py)."""
     budget = SchemaBudget()
     tools = tuple(
-        replace(tool, parameters=reduced_tool_parameters(
-            tool.parameters, param=f"tools[{index}].function.parameters", budget=budget))
+        replace(
+            tool,
+            parameters=reduced_tool_parameters(
+                tool.parameters, param=f"tools[{index}].function.parameters", budget=budget
+            ),
+        )
         for index, tool in enumerate(request.tools)
     )
     if isinstance(request.response_format, JsonSchemaFormat):
@@ -247,9 +251,7 @@ def _check_tool_choice(tool_choice: ToolChoice | None, tool_names: set[str]) -> 
     if tool_choice is None or tool_choice.mode == "none":
         return
     if not tool_names and (tool_choice.mode == "required" or tool_choice.names is not None):
-        raise serializers.ValidationError(
-            {"tool_choice": invalid("tool_choice requires 'tools' to be set.").detail}
-        )
+        raise serializers.ValidationError({"tool_choice": invalid("tool_choice requires 'tools' to be set.").detail})
     for name in tool_choice.names or ():
         if name not in tool_names:
             raise serializers.ValidationError(

@@ -115,9 +115,7 @@ class ChatStreamState:
             if not self.parallel_tool_calls and self.tool_calls_sent >= 1:
                 break
             chunks += self._role(None)
-            delta = tool_call_delta(
-                self.tool_calls_sent, call.id or self.new_tool_call_id(), call.name, call.arguments
-            )
+            delta = tool_call_delta(self.tool_calls_sent, call.id or self.new_tool_call_id(), call.name, call.arguments)
             chunks.append(chat_chunk(self.head, {"tool_calls": [delta]}))
             self.tool_calls_sent += 1
         return chunks

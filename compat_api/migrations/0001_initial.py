@@ -6,27 +6,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StoredResponse',
+            name="StoredResponse",
             fields=[
-                ('id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('model', models.CharField(max_length=256)),
-                ('status', models.CharField(choices=[('completed', 'Completed'), ('incomplete', 'Incomplete'), ('failed', 'Failed')], max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('response', models.JSONField()),
-                ('input_items', models.JSONField(default=list)),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stored_responses', to='accounts.tenant')),
+                ("id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("model", models.CharField(max_length=256)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("completed", "Completed"), ("incomplete", "Incomplete"), ("failed", "Failed")],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("response", models.JSONField()),
+                ("input_items", models.JSONField(default=list)),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stored_responses",
+                        to="accounts.tenant",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant', 'created_at'], name='stored_response_tenant_time'), models.Index(fields=['created_at'], name='stored_response_created_at')],
+                "indexes": [
+                    models.Index(fields=["tenant", "created_at"], name="stored_response_tenant_time"),
+                    models.Index(fields=["created_at"], name="stored_response_created_at"),
+                ],
             },
         ),
     ]

@@ -32,9 +32,7 @@ EventType: TypeAlias = Literal[
     "error",
 ]
 
-TERMINAL_EVENT_TYPES: frozenset[str] = frozenset(
-    {"response.completed", "response.incomplete", "response.failed"}
-)
+TERMINAL_EVENT_TYPES: frozenset[str] = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,27 +112,19 @@ def error_event(seq: int, error: ErrorDescription) -> ResponsesEvent:
 
 
 def output_item_added(seq: int, output_index: int, item: dict[str, Any]) -> ResponsesEvent:
-    return ResponsesEvent(
-        "response.output_item.added", seq, {"output_index": output_index, "item": item}
-    )
+    return ResponsesEvent("response.output_item.added", seq, {"output_index": output_index, "item": item})
 
 
 def output_item_done(seq: int, output_index: int, item: dict[str, Any]) -> ResponsesEvent:
-    return ResponsesEvent(
-        "response.output_item.done", seq, {"output_index": output_index, "item": item}
-    )
+    return ResponsesEvent("response.output_item.done", seq, {"output_index": output_index, "item": item})
 
 
-def content_part_added(
-    seq: int, item_id: str, output_index: int, part: dict[str, Any]
-) -> ResponsesEvent:
+def content_part_added(seq: int, item_id: str, output_index: int, part: dict[str, Any]) -> ResponsesEvent:
     fields = _part_fields(item_id, output_index, part)
     return ResponsesEvent("response.content_part.added", seq, fields)
 
 
-def content_part_done(
-    seq: int, item_id: str, output_index: int, part: dict[str, Any]
-) -> ResponsesEvent:
+def content_part_done(seq: int, item_id: str, output_index: int, part: dict[str, Any]) -> ResponsesEvent:
     fields = _part_fields(item_id, output_index, part)
     return ResponsesEvent("response.content_part.done", seq, fields)
 
@@ -188,9 +178,7 @@ def reasoning_text_done(seq: int, item_id: str, output_index: int, text: str) ->
     )
 
 
-def function_call_arguments_delta(
-    seq: int, item_id: str, output_index: int, delta: str
-) -> ResponsesEvent:
+def function_call_arguments_delta(seq: int, item_id: str, output_index: int, delta: str) -> ResponsesEvent:
     return ResponsesEvent(
         "response.function_call_arguments.delta",
         seq,

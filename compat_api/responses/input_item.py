@@ -159,11 +159,7 @@ def item_json(item: InputItem) -> dict[str, Any]:
                 "arguments": item.arguments,
             }
         case FunctionCallOutputItem():
-            output: Any = (
-                item.output
-                if isinstance(item.output, str)
-                else [_part_json(part) for part in item.output]
-            )
+            output: Any = item.output if isinstance(item.output, str) else [_part_json(part) for part in item.output]
             return {
                 "id": item.id,
                 "type": "function_call_output",
@@ -178,9 +174,7 @@ def item_json(item: InputItem) -> dict[str, Any]:
                 "summary": [{"type": "summary_text", "text": text} for text in item.summary],
             }
             if item.content:
-                document["content"] = [
-                    {"type": "reasoning_text", "text": text} for text in item.content
-                ]
+                document["content"] = [{"type": "reasoning_text", "text": text} for text in item.content]
             if item.encrypted_content is not None:
                 document["encrypted_content"] = item.encrypted_content
             return document

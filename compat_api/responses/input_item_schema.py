@@ -259,20 +259,15 @@ def parse_input_item(value: Any) -> InputItem:
     if item_type == "item_reference":
         raise _field_error(
             "type",
-            "item_reference is not supported: send the referenced item itself, or use "
-            "previous_response_id.",
+            "item_reference is not supported: send the referenced item itself, or use previous_response_id.",
             "unsupported",
         )
     if not isinstance(item_type, str) or not item_type:
-        raise _field_error(
-            "type", "Each input item needs a 'type' (or a 'role' for a message).", "required"
-        )
+        raise _field_error("type", "Each input item needs a 'type' (or a 'role' for a message).", "required")
     logger.info("Accepting input item of type %r without showing it to the model", item_type)
     document = {key: value for key, value in item.items() if key not in ("id", "type")}
     item_id = item.get("id")
-    return OpaqueItem(
-        item_type, document, item_id if isinstance(item_id, str) and item_id else None
-    )
+    return OpaqueItem(item_type, document, item_id if isinstance(item_id, str) and item_id else None)
 
 
 def _output_text(output: str | tuple[InputText | InputImage, ...]) -> str:

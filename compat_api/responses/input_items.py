@@ -63,9 +63,7 @@ def _turns(items: Iterable[InputItem], instructions: str | None) -> Iterable[Tur
 def _turn(item: InputItem, tool_names: dict[str, str]) -> Turn | None:
     match item:
         case MessageItem(role=role, content=content):
-            return Turn(
-                ConversationMessage("system" if role == "developer" else role, _content(content))
-            )
+            return Turn(ConversationMessage("system" if role == "developer" else role, _content(content)))
         case FunctionCallItem(call_id=call_id, name=name, arguments=arguments):
             tool_names[call_id] = name
             return _call_turn(AssistantToolCall(call_id, name, arguments))
@@ -87,9 +85,7 @@ def _call_turn(call: AssistantToolCall) -> Turn:
     return Turn(ConversationMessage("assistant", render_tool_call(call)), is_call=True)
 
 
-def _tool_result(
-    call_id: str, output: str | tuple[InputText | InputImage, ...], tool_names: dict[str, str]
-) -> Content:
+def _tool_result(call_id: str, output: str | tuple[InputText | InputImage, ...], tool_names: dict[str, str]) -> Content:
     """The same wrapper chat gives a ``tool`` message; images follow the wrapped text."""
     if isinstance(output, str):
         text, images = output, ()

@@ -53,9 +53,7 @@ class OpenItem:
                 assert_never(self.kind)
         return [build(seq.take(), self.item_id, self.output_index, text)]
 
-    def close(
-        self, seq: EventSequence, status: ItemStatus
-    ) -> tuple[list[ResponsesEvent], dict[str, Any]]:
+    def close(self, seq: EventSequence, status: ItemStatus) -> tuple[list[ResponsesEvent], dict[str, Any]]:
         text, index, item_id = self.text, self.output_index, self.item_id
         events: list[ResponsesEvent]
         match self.kind:
@@ -70,9 +68,7 @@ class OpenItem:
                     event.content_part_done(seq.take(), item_id, index, self._part(text)),
                 ]
             case "function_call":
-                events = [
-                    event.function_call_arguments_done(seq.take(), item_id, index, self.name, text)
-                ]
+                events = [event.function_call_arguments_done(seq.take(), item_id, index, self.name, text)]
             case _:
                 assert_never(self.kind)
         final = self.item(status)

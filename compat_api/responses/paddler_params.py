@@ -33,9 +33,7 @@ from compat_api.upstream_body_size import check_upstream_body_size
 from paddler_protocol.conversation_params import ConversationParams, FunctionTool, JsonSchemaGrammar
 
 
-def build_paddler_params(
-    request: ResponsesRequest, items: Iterable[InputItem]
-) -> ConversationParams:
+def build_paddler_params(request: ResponsesRequest, items: Iterable[InputItem]) -> ConversationParams:
     """``items`` is the whole conversation: items inherited through ``previous_response_id``
     followed by the request's own ``input``."""
     grammar = _grammar(request.text_format)

@@ -55,9 +55,7 @@ _EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 class _ReasoningSerializer(SharedFieldsSerializer):
     effort = serializers.ChoiceField(choices=_EFFORTS, required=False, allow_null=True)
-    summary = serializers.ChoiceField(
-        choices=["auto", "concise", "detailed"], required=False, allow_null=True
-    )
+    summary = serializers.ChoiceField(choices=["auto", "concise", "detailed"], required=False, allow_null=True)
     # Deprecated / newer knobs: accepted, nothing here to apply them to.
     generate_summary = AnyJsonField(required=False, allow_null=True)
     mode = AnyJsonField(required=False, allow_null=True)
@@ -73,17 +71,13 @@ class _TextFormatSerializer(SharedFieldsSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["type"] == "json_schema" and "schema" not in attrs:
-            raise serializers.ValidationError(
-                {"schema": ["This field is required."]}, code="required"
-            )
+            raise serializers.ValidationError({"schema": ["This field is required."]}, code="required")
         return attrs
 
 
 class _TextSerializer(SharedFieldsSerializer):
     format = _TextFormatSerializer(required=False, allow_null=True)
-    verbosity = serializers.ChoiceField(
-        choices=["low", "medium", "high"], required=False, allow_null=True
-    )
+    verbosity = serializers.ChoiceField(choices=["low", "medium", "high"], required=False, allow_null=True)
 
 
 def _validate_metadata(value: dict[str, Any] | None) -> None:
@@ -94,8 +88,7 @@ def _validate_metadata(value: dict[str, Any] | None) -> None:
     for key, item in value.items():
         if len(key) > METADATA_KEY_MAX_LENGTH or not isinstance(item, str) or len(item) > METADATA_VALUE_MAX_LENGTH:
             raise serializers.ValidationError(
-                "metadata keys are strings of up to 64 characters and values strings of up to "
-                "512 characters.",
+                "metadata keys are strings of up to 64 characters and values strings of up to 512 characters.",
                 code="invalid",
             )
 
@@ -149,9 +142,7 @@ class ResponsesRequestSerializer(SharedFieldsSerializer):
             raise InvalidRequest("The request body must be a JSON object.", code="invalid_type")
         for key in data:
             if key not in cls._declared_fields:
-                raise InvalidRequest(
-                    f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter"
-                )
+                raise InvalidRequest(f"Unknown parameter: '{key}'.", param=key, code="unknown_parameter")
         refuse_unsupported(data)
         check_sendable_json(data)
         serializer = cls(data=data)
@@ -160,21 +151,13 @@ class ResponsesRequestSerializer(SharedFieldsSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("input") is None and not attrs.get("previous_response_id"):
-            raise serializers.ValidationError(
-                {"input": ["Missing required parameter: 'input'."]}, code="required"
-            )
+            raise serializers.ValidationError({"input": ["Missing required parameter: 'input'."]}, code="required")
         choice: ToolChoice | None = attrs.get("tool_choice")
         if choice is not None and choice.names and len(choice.names) == 1:
             declared = {tool.name for tool in attrs.get("tools") or () if tool is not None}
             if choice.names[0] not in declared:
                 raise serializers.ValidationError(
-                    {
-                        "tool_choice": {
-                            "name": [
-                                f"Tool choice '{choice.names[0]}' not found in 'tools' parameter."
-                            ]
-                        }
-                    },
+                    {"tool_choice": {"name": [f"Tool choice '{choice.names[0]}' not found in 'tools' parameter."]}},
                     code="invalid_value",
                 )
         return attrs
@@ -185,8 +168,14 @@ def _with_checked_schemas(values: dict[str, Any]) -> dict[str, Any]:
     budget (compat_api/schema_budget.py). Skipped tool types are None and keep their index."""
     budget = SchemaBudget()
     tools = [
-        None if tool is None else replace(tool, paddler_parameters=reduced_tool_parameters(
-            tool.parameters, param=f"tools[{index}].parameters", budget=budget))
+        None
+        if tool is None
+        else replace(
+            tool,
+            paddler_parameters=reduced_tool_parameters(
+                tool.parameters, param=f"tools[{index}].parameters", budget=budget
+            ),
+        )
         for index, tool in enumerate(values.get("tools") or ())
     ]
     text_format = (values.get("text") or {}).get("format") or {}
@@ -213,8 +202,7 @@ def refuse_unsupported(data: dict[str, Any]) -> None:
         )
     if data.get("prompt") is not None:
         raise InvalidRequest(
-            "Stored prompt templates are not supported by this server; send 'instructions' "
-            "and 'input' instead.",
+            "Stored prompt templates are not supported by this server; send 'instructions' and 'input' instead.",
             param="prompt",
             code="unsupported_parameter",
         )

@@ -56,9 +56,7 @@ class ResponseObjectBuilder:
             "background": False,
             "completed_at": completed_at,
             "error": None if error is None else {"code": error.code, "message": error.message},
-            "incomplete_details": (
-                None if incomplete_reason is None else {"reason": incomplete_reason}
-            ),
+            "incomplete_details": (None if incomplete_reason is None else {"reason": incomplete_reason}),
             "instructions": request.instructions,
             "max_output_tokens": request.max_output_tokens,
             "max_tool_calls": request.max_tool_calls,

@@ -47,13 +47,19 @@ def save_response(
 
 def save_responses(rows: Sequence[tuple[int, Mapping[str, Any], Sequence[Mapping[str, Any]]]]) -> None:
     """Store many ``(tenant_id, response, input_items)`` in one statement (the response writer's)."""
-    StoredResponse.objects.bulk_create([
-        StoredResponse(
-            id=response["id"], tenant_id=tenant_id, model=response["model"], status=response["status"],
-            response=dict(response), input_items=list(input_items),
-        )
-        for tenant_id, response, input_items in rows
-    ])
+    StoredResponse.objects.bulk_create(
+        [
+            StoredResponse(
+                id=response["id"],
+                tenant_id=tenant_id,
+                model=response["model"],
+                status=response["status"],
+                response=dict(response),
+                input_items=list(input_items),
+            )
+            for tenant_id, response, input_items in rows
+        ]
+    )
 
 
 def get_response(*, tenant_id: int, response_id: str) -> Mapping[str, Any]:

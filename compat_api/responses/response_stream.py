@@ -70,9 +70,7 @@ class ResponseStream(RelayStream):
         self._stored = False
 
     @classmethod
-    async def open(
-        cls, request: ResponsesRequest, *, tenant_id: int, lifecycle: RequestLifecycle
-    ) -> ResponseStream:
+    async def open(cls, request: ResponsesRequest, *, tenant_id: int, lifecycle: RequestLifecycle) -> ResponseStream:
         inherited: tuple[Mapping[str, Any], ...] = ()
         if request.previous_response_id:
             inherited = await database_sync_to_async(previous_conversation)(
@@ -82,9 +80,7 @@ class ResponseStream(RelayStream):
         items = (*(parse_input_item(document) for document in inherited), *own)
         params = build_paddler_params(request, items)
         builder = ResponseObjectBuilder(new_object_id("resp"), _now(), request)
-        upstream = await lifecycle.open_upstream(
-            model=request.model, params=params, streamed=request.stream
-        )
+        upstream = await lifecycle.open_upstream(model=request.model, params=params, streamed=request.stream)
         state = ResponsesStreamState(
             builder=builder,
             max_tokens=params.max_tokens,

@@ -36,9 +36,7 @@ class ToolField(serializers.Field):  # type: ignore[type-arg]
             raise serializers.ValidationError("Invalid type: expected an object.", code="invalid")
         tool_type = data.get("type")
         if not isinstance(tool_type, str):
-            raise serializers.ValidationError(
-                {"type": ["This field is required."]}, code="required"
-            )
+            raise serializers.ValidationError({"type": ["This field is required."]}, code="required")
         if tool_type != "function":
             logger.info("Skipping tool of type %r: only function tools run here", tool_type)
             return None
@@ -72,22 +70,17 @@ class ToolChoiceField(serializers.Field):  # type: ignore[type-arg]
         if isinstance(data, str):
             if data not in _MODES:
                 raise serializers.ValidationError(
-                    f"Invalid value: {data!r}. "
-                    "Supported values are: 'none', 'auto' and 'required'.",
+                    f"Invalid value: {data!r}. Supported values are: 'none', 'auto' and 'required'.",
                     code="invalid_choice",
                 )
             return ToolChoice(data, echo=data)  # type: ignore[arg-type]
         if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                "Invalid type: expected a string or an object.", code="invalid"
-            )
+            raise serializers.ValidationError("Invalid type: expected a string or an object.", code="invalid")
         choice_type = data.get("type")
         if choice_type == "function":
             name = data.get("name")
             if not isinstance(name, str) or not name:
-                raise serializers.ValidationError(
-                    {"name": ["This field is required."]}, code="required"
-                )
+                raise serializers.ValidationError({"name": ["This field is required."]}, code="required")
             return ToolChoice("required", (name,), echo={"type": "function", "name": name})
         if choice_type == "allowed_tools":
             serializer = _AllowedToolsSerializer(data=data)

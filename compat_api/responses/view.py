@@ -48,15 +48,11 @@ class ResponseDetailView(OpenAIApiView):
                 param="stream",
                 code="unsupported_value",
             )
-        response = await database_sync_to_async(get_response)(
-            tenant_id=request.auth.tenant_id, response_id=response_id
-        )
+        response = await database_sync_to_async(get_response)(tenant_id=request.auth.tenant_id, response_id=response_id)
         return CompactJsonResponse(dict(response))
 
     async def delete(self, request: Request, response_id: str) -> HttpResponseBase:
-        await database_sync_to_async(delete_response)(
-            tenant_id=request.auth.tenant_id, response_id=response_id
-        )
+        await database_sync_to_async(delete_response)(tenant_id=request.auth.tenant_id, response_id=response_id)
         return CompactJsonResponse({"id": response_id, "object": "response", "deleted": True})
 
 

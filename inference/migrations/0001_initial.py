@@ -5,26 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Upstream',
+            name="Upstream",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('model_name', models.CharField(help_text='The `model` clients send.', max_length=200, unique=True)),
-                ('aliases', models.JSONField(blank=True, default=list, help_text='Other names for the same model.')),
-                ('inference_url', models.URLField(help_text="Paddler's inference service, e.g. http://host:8061")),
-                ('management_url', models.URLField(blank=True, help_text="Paddler's management service (optional).")),
-                ('is_enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("model_name", models.CharField(help_text="The `model` clients send.", max_length=200, unique=True)),
+                ("aliases", models.JSONField(blank=True, default=list, help_text="Other names for the same model.")),
+                ("inference_url", models.URLField(help_text="Paddler's inference service, e.g. http://host:8061")),
+                ("management_url", models.URLField(blank=True, help_text="Paddler's management service (optional).")),
+                ("is_enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['model_name'],
+                "ordering": ["model_name"],
             },
         ),
     ]

@@ -91,7 +91,9 @@ async def test_the_async_client_gets_the_same_answer(
     assert completion.usage is not None and completion.usage.completion_tokens == 2
 
 
-def test_streaming_without_usage_relays_every_token(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
+def test_streaming_without_usage_relays_every_token(
+    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
+) -> None:
     fake_paddler.script(plain_content("Hel", "lo", "!"))
     chunks = list(openai_client.chat.completions.create(model="default", messages=USER, stream=True))
     assert len({chunk.id for chunk in chunks}) == 1
@@ -102,7 +104,9 @@ def test_streaming_without_usage_relays_every_token(openai_client: openai.OpenAI
     assert all(chunk.usage is None and chunk.choices for chunk in chunks)
 
 
-def test_streaming_with_usage_ends_with_the_usage_chunk(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
+def test_streaming_with_usage_ends_with_the_usage_chunk(
+    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
+) -> None:
     fake_paddler.script(plain_content("A", "B", prompt_tokens=5))
     chunks = list(
         openai_client.chat.completions.create(
@@ -111,7 +115,11 @@ def test_streaming_with_usage_ends_with_the_usage_chunk(openai_client: openai.Op
     )
     assert chunks[-1].choices == []
     assert chunks[-1].usage is not None
-    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens, chunks[-1].usage.total_tokens) == (5, 2, 7)
+    assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens, chunks[-1].usage.total_tokens) == (
+        5,
+        2,
+        7,
+    )
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert all(chunk.usage is None for chunk in chunks[:-1])
 
@@ -125,7 +133,9 @@ async def test_async_streaming_relays_every_token(
     assert contents == ["", "x", "y", None]
 
 
-def test_the_stream_helper_accumulates_a_clean_message(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
+def test_the_stream_helper_accumulates_a_clean_message(
+    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
+) -> None:
     fake_paddler.script(plain_content("Hello", " world"))
     with openai_client.chat.completions.stream(model="default", messages=USER) as stream:
         deltas = [event.delta for event in stream if event.type == "content.delta"]
@@ -153,7 +163,9 @@ def test_reasoning_arrives_in_reasoning_content_and_never_in_content(
     assert message.model_extra is not None and message.model_extra["reasoning_content"] == "Let me think"
 
 
-def test_streamed_reasoning_comes_in_its_own_deltas(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
+def test_streamed_reasoning_comes_in_its_own_deltas(
+    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
+) -> None:
     fake_paddler.script(reasoning_then_content(["Let me", " think"], ["42"]))
     chunks = list(openai_client.chat.completions.create(model="default", messages=USER, stream=True))
     reasoning = [(c.choices[0].delta.model_extra or {}).get("reasoning_content") for c in chunks]
@@ -232,7 +244,9 @@ def test_json_object_output_sends_a_generic_object_grammar(
     assert (body["grammar"], body["enable_thinking"]) == ({"type": "json_schema", "schema": '{"type":"object"}'}, False)
 
 
-def test_reasoning_effort_none_switches_thinking_off(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
+def test_reasoning_effort_none_switches_thinking_off(
+    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
+) -> None:
     openai_client.chat.completions.create(model="default", messages=USER, reasoning_effort="none")
     assert fake_paddler.last_body is not None and fake_paddler.last_body["enable_thinking"] is False
 
@@ -243,17 +257,25 @@ def test_a_data_uri_image_reaches_paddler_reduced_to_its_url(
     url = "data:image/png;base64,iVBORw0KGgo="
     openai_client.chat.completions.create(
         model="default",
-        messages=[{"role": "user", "content": [
-            {"type": "text", "text": "What is it?"},
-            {"type": "image_url", "image_url": {"url": url, "detail": "high"}},
-        ]}],
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is it?"},
+                    {"type": "image_url", "image_url": {"url": url, "detail": "high"}},
+                ],
+            }
+        ],
     )
     assert fake_paddler.last_body is not None
     assert fake_paddler.last_body["conversation_history"] == [
-        {"role": "user", "content": [
-            {"type": "text", "text": "What is it?"},
-            {"type": "image_url", "image_url": {"url": url}},
-        ]}
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is it?"},
+                {"type": "image_url", "image_url": {"url": url}},
+            ],
+        }
     ]
 
 

@@ -79,8 +79,14 @@ def test_an_unreachable_paddler_is_a_502(openai_client: openai.OpenAI, fake_padd
 
 
 @pytest.mark.parametrize(
-    "kind", ["ChatTemplateError", "GrammarSyntaxError", "GrammarIncompatibleWithThinking", "ImageDecodingFailed",
-             "ToolSchemaInvalid"]
+    "kind",
+    [
+        "ChatTemplateError",
+        "GrammarSyntaxError",
+        "GrammarIncompatibleWithThinking",
+        "ImageDecodingFailed",
+        "ToolSchemaInvalid",
+    ],
 )
 def test_template_grammar_image_and_tool_schema_errors_are_400s_with_paddlers_message(
     openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer, kind: Any
@@ -108,7 +114,9 @@ def test_a_plain_text_rejection_by_paddler_is_a_400_envelope(
     assert "bad tool" in error_of(caught.value)["message"]
 
 
-def test_an_unknown_model_is_a_404_model_not_found(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
+def test_an_unknown_model_is_a_404_model_not_found(
+    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
+) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         openai_client.chat.completions.create(model="gpt-9", messages=USER)
     error = error_of(caught.value)

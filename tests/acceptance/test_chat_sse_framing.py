@@ -106,8 +106,16 @@ def test_a_tool_call_turn_opens_with_null_content_and_one_complete_delta(
     deltas = [chunk["choices"][0]["delta"] for chunk in chunks(post_stream(live_server, api_key[1], tools=[tool]))]
     assert deltas == [
         {"role": "assistant", "content": None},
-        {"tool_calls": [{"index": 0, "id": "call_abc", "type": "function",
-                         "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]},
+        {
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "call_abc",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                }
+            ]
+        },
         {},
     ]
 
@@ -138,12 +146,15 @@ def test_the_body_ends_right_after_done(
     live_server: LiveServer, api_key: tuple[object, str], fake_paddler: FakePaddlerServer
 ) -> None:
     fake_paddler.script(plain_content("a"))
-    with httpx.Client(timeout=5) as client, client.stream(
-        "POST",
-        live_server.base_url + "/chat/completions",
-        json={"model": "default", "messages": USER, "stream": True},
-        headers={"Authorization": f"Bearer {api_key[1]}"},
-    ) as response:
+    with (
+        httpx.Client(timeout=5) as client,
+        client.stream(
+            "POST",
+            live_server.base_url + "/chat/completions",
+            json={"model": "default", "messages": USER, "stream": True},
+            headers={"Authorization": f"Bearer {api_key[1]}"},
+        ) as response,
+    ):
         received = b""
         done_at = None
         for part in response.iter_raw():

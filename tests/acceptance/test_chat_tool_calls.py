@@ -90,7 +90,9 @@ def test_tool_choice_none_sends_no_tools(openai_client: openai.OpenAI, fake_padd
     assert (fake_paddler.last_body["tools"], fake_paddler.last_body["parse_tool_calls"]) == ([], False)
 
 
-def test_a_named_tool_choice_sends_only_that_tool(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
+def test_a_named_tool_choice_sends_only_that_tool(
+    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
+) -> None:
     openai_client.chat.completions.create(
         model="default",
         messages=USER,
@@ -117,7 +119,9 @@ def test_streamed_calls_from_two_batches_get_indices_0_and_1(
     openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
 ) -> None:
     fake_paddler.script(two_tool_call_batches())
-    chunks = list(openai_client.chat.completions.create(model="default", messages=USER, tools=[WEATHER, TIME], stream=True))
+    chunks = list(
+        openai_client.chat.completions.create(model="default", messages=USER, tools=[WEATHER, TIME], stream=True)
+    )
     first = chunks[0].choices[0].delta
     assert (first.role, first.content, first.tool_calls) == ("assistant", None, None)
     deltas = [call for chunk in chunks for call in (chunk.choices[0].delta.tool_calls or [])]
@@ -125,12 +129,17 @@ def test_streamed_calls_from_two_batches_get_indices_0_and_1(
         (0, "call_1", "function", "get_weather"),
         (1, "call_2", "function", "get_time"),
     ]
-    assert [json.loads(d.function.arguments or "") for d in deltas if d.function] == [{"city": "Paris"}, {"zone": "CET"}]
+    assert [json.loads(d.function.arguments or "") for d in deltas if d.function] == [
+        {"city": "Paris"},
+        {"zone": "CET"},
+    ]
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
     assert chunks[-1].choices[0].delta.tool_calls is None
 
 
-def test_a_streamed_call_arrives_whole_in_one_delta(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
+def test_a_streamed_call_arrives_whole_in_one_delta(
+    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
+) -> None:
     fake_paddler.script(one_tool_call())
     chunks = list(openai_client.chat.completions.create(model="default", messages=USER, tools=[WEATHER], stream=True))
     with_calls = [chunk for chunk in chunks if chunk.choices[0].delta.tool_calls]
@@ -204,7 +213,10 @@ def test_a_tool_loops_second_turn_shows_the_model_its_call_and_the_result(
             "role": "assistant",
             "content": '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "call_abc"}</tool_call>',
         },
-        {"role": "tool", "content": '<tool_result tool_call_id="call_abc" name="get_weather">\n{"temp": 18}\n</tool_result>'},
+        {
+            "role": "tool",
+            "content": '<tool_result tool_call_id="call_abc" name="get_weather">\n{"temp": 18}\n</tool_result>',
+        },
     ]
 
 
@@ -213,7 +225,9 @@ def test_parallel_tool_calls_false_relays_only_the_first_call(
 ) -> None:
     fake_paddler.script(two_tool_call_batches())
     message = (
-        openai_client.chat.completions.create(model="default", messages=USER, tools=[WEATHER, TIME], parallel_tool_calls=False)
+        openai_client.chat.completions.create(
+            model="default", messages=USER, tools=[WEATHER, TIME], parallel_tool_calls=False
+        )
         .choices[0]
         .message
     )

@@ -43,9 +43,15 @@ def clients(server: LiveServer) -> Iterator[Callable[..., openai.OpenAI]]:
     made: list[openai.OpenAI] = []
 
     def client(secret: str, *, max_retries: int = 0, http_client: httpx.Client | None = None) -> openai.OpenAI:
-        made.append(openai.OpenAI(
-            base_url=server.base_url, api_key=secret, max_retries=max_retries, timeout=30, http_client=http_client,
-        ))
+        made.append(
+            openai.OpenAI(
+                base_url=server.base_url,
+                api_key=secret,
+                max_retries=max_retries,
+                timeout=30,
+                http_client=http_client,
+            )
+        )
         return made[-1]
 
     yield client
@@ -139,9 +145,7 @@ def test_an_exhausted_budget_is_insufficient_quota_and_the_sdk_does_not_retry(
     attempts: list[httpx.Request] = []
     http_client = httpx.Client(event_hooks={"request": [attempts.append]})
     with pytest.raises(openai.RateLimitError) as refused:
-        clients(secret, max_retries=3, http_client=http_client).chat.completions.create(
-            model="default", messages=USER
-        )
+        clients(secret, max_retries=3, http_client=http_client).chat.completions.create(model="default", messages=USER)
     error = refused.value
     assert (error.code, error.type) == ("insufficient_quota", "insufficient_quota")
     assert error.response.headers["x-should-retry"] == "false"

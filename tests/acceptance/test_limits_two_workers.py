@@ -118,7 +118,9 @@ def test_a_concurrency_limit_of_one_admits_one_stream_at_a_time(
 ) -> None:
     _, secret = make_api_key(max_concurrent=1)
     fake_paddler.script(*[finished([ContentToken("a"), Sleep(2.0), ContentToken("b")])] * 6)
-    statuses = burst([lambda server=server: chat_status(server, secret, stream=True) for server in workers.alternate(6)])
+    statuses = burst(
+        [lambda server=server: chat_status(server, secret, stream=True) for server in workers.alternate(6)]
+    )
     assert sorted(statuses) == [200] + [429] * 5
     assert len(fake_paddler.requests) == 1
     # The slot came back when the stream ended: either worker admits the next one.
@@ -133,9 +135,9 @@ def test_a_budget_spent_by_a_concurrent_burst_overshoots_by_at_most_the_admitted
     usage = TokenUsage(prompt_tokens=10, content_tokens=30)
     fake_paddler.script(*[finished([ContentToken("a"), Sleep(1.5), ContentToken("b")], usage=usage)] * 10)
     # Each request reserves 31 tokens ("Hi" ≈ 1 + max_tokens 30) until it settles to its real 40.
-    statuses = burst([
-        lambda server=server: chat_status(server, secret, max_tokens=30) for server in workers.alternate(10)
-    ])
+    statuses = burst(
+        [lambda server=server: chat_status(server, secret, max_tokens=30) for server in workers.alternate(10)]
+    )
     admitted = statuses.count(200)
     assert admitted == 4  # reservations of 0, 31, 62 and 93 tokens were still below 100
     assert sorted(statuses) == [200] * 4 + [429] * 6
@@ -165,7 +167,8 @@ def test_a_revoked_key_fails_on_both_workers_within_a_second(workers: Workers, f
         assert models_status(server, secret) == 200  # now cached by both workers
     revoked = httpx.post(
         f"{workers.first.url}/api/keys/{api_key.pk}/revoke/",
-        headers={"Authorization": f"Bearer {staff_token()}"}, timeout=10,
+        headers={"Authorization": f"Bearer {staff_token()}"},
+        timeout=10,
     )
     assert revoked.status_code == 200
     assert seconds_until_refused(workers, secret) <= 1.3
@@ -178,8 +181,10 @@ def test_a_rotated_keys_old_secret_works_until_the_grace_period_ends_and_then_no
     for server in workers:
         assert models_status(server, old_secret) == 200
     rotated = httpx.post(
-        f"{workers.second.url}/api/keys/{api_key.pk}/rotate/", json={"grace_seconds": 3},
-        headers={"Authorization": f"Bearer {staff_token()}"}, timeout=10,
+        f"{workers.second.url}/api/keys/{api_key.pk}/rotate/",
+        json={"grace_seconds": 3},
+        headers={"Authorization": f"Bearer {staff_token()}"},
+        timeout=10,
     )
     assert rotated.status_code == 200
     new_secret = rotated.json()["secret"]

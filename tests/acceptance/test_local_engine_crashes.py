@@ -47,8 +47,6 @@ def client(served: SupervisedOarlock, api_key: tuple[object, str]) -> Iterator[o
         yield sdk
 
 
-
-
 def ask(client: openai.OpenAI, max_tokens: int = 8) -> str:
     completion = client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "Say hello"}], max_tokens=max_tokens
@@ -92,8 +90,10 @@ def test_an_engine_that_dies_while_streaming_ends_the_stream_with_an_in_band_err
     served: SupervisedOarlock, client: openai.OpenAI, signum: int
 ) -> None:
     stream = client.chat.completions.with_streaming_response.create(
-        model=MODEL, messages=[{"role": "user", "content": "Count from 1 to 500."}],
-        max_tokens=400, stream=True,
+        model=MODEL,
+        messages=[{"role": "user", "content": "Count from 1 to 500."}],
+        max_tokens=400,
+        stream=True,
     )
     with stream as raw:
         request_id = raw.headers["x-request-id"]

@@ -34,9 +34,7 @@ def test_requests_answer_503_with_retry_after_naming_the_local_engine(
     with openai.OpenAI(base_url=oarlock.base_url, api_key=api_key[1], max_retries=0, timeout=10) as client:
         started = time.monotonic()
         with pytest.raises(openai.APIStatusError) as raised:
-            client.chat.completions.create(
-                model="default", messages=[{"role": "user", "content": "hi"}], stream=stream
-            )
+            client.chat.completions.create(model="default", messages=[{"role": "user", "content": "hi"}], stream=stream)
         assert time.monotonic() - started < 5
     error = raised.value
     assert error.status_code == 503

@@ -57,9 +57,22 @@ def local_engine() -> Iterator[LocalEngineProcess]:
         ready_file, log_path = Path(scratch) / "ready.json", Path(scratch) / "engine.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "local_engine", "--port", "0", "--ready-file", str(ready_file),
-                 "--context-size", "2048", "--temperature", "0"],
-                cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "local_engine",
+                    "--port",
+                    "0",
+                    "--ready-file",
+                    str(ready_file),
+                    "--context-size",
+                    "2048",
+                    "--temperature",
+                    "0",
+                ],
+                cwd=PROJECT_DIR,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         try:
             deadline = time.monotonic() + 120
@@ -75,9 +88,7 @@ def local_engine() -> Iterator[LocalEngineProcess]:
 
 
 @pytest.fixture
-def oarlock(
-    local_engine: LocalEngineProcess, live_server_factory: Callable[..., LiveServer]
-) -> LiveServer:
+def oarlock(local_engine: LocalEngineProcess, live_server_factory: Callable[..., LiveServer]) -> LiveServer:
     return live_server_factory(
         env={
             "PADDLER_INFERENCE_URL": local_engine.url,
@@ -93,13 +104,13 @@ def client(oarlock: LiveServer, api_key: tuple[object, str]) -> Iterator[openai.
         yield sdk
 
 
-
-
 def assert_record_matches(record: UsageRecord, engine_usage: TokenUsage) -> None:
     # A rambling 270M model often reaches the token limit: "incomplete" is as good an end here.
     assert record.outcome in ("completed", "incomplete")
     assert (record.prompt_tokens, record.completion_tokens, record.undeterminable_tokens) == (
-        engine_usage.prompt_tokens, engine_usage.completion_tokens, engine_usage.undeterminable_tokens,
+        engine_usage.prompt_tokens,
+        engine_usage.completion_tokens,
+        engine_usage.undeterminable_tokens,
     )
 
 
@@ -117,7 +128,8 @@ def test_a_chat_completion_answers_with_the_engines_text_and_usage(
     engine_usage = local_engine.usage_of(record.paddler_request_id)
     assert completion.usage is not None
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (
-        engine_usage.prompt_tokens, engine_usage.completion_tokens,
+        engine_usage.prompt_tokens,
+        engine_usage.completion_tokens,
     )
     assert completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
     assert_record_matches(record, engine_usage)
@@ -143,7 +155,8 @@ def test_a_streamed_response_answers_with_the_engines_text_and_usage(
     record = wait_for_request_record(request_id)
     engine_usage = local_engine.usage_of(record.paddler_request_id)
     assert (usage.input_tokens, usage.output_tokens) == (
-        engine_usage.prompt_tokens, engine_usage.completion_tokens,
+        engine_usage.prompt_tokens,
+        engine_usage.completion_tokens,
     )
     assert_record_matches(record, engine_usage)
     assert record.endpoint == "responses" and record.streamed

@@ -28,8 +28,14 @@ MAKE = ["make", "--no-print-directory", "-o", ".venv/.installed-stamp", "serve"]
 
 def serve_environment(var_dir: Path) -> dict[str, str]:
     environment = {**os.environ, "OARLOCK_VAR_DIR": str(var_dir), "PYTHONUNBUFFERED": "1"}
-    for name in ("PADDLER_INFERENCE_URL", "DATABASE_URL", "REDIS_URL", "OARLOCK_DEFAULT_MODEL",
-                 "OARLOCK_DEFAULT_MODEL_ALIASES", "DJANGO_SETTINGS_MODULE"):
+    for name in (
+        "PADDLER_INFERENCE_URL",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "OARLOCK_DEFAULT_MODEL",
+        "OARLOCK_DEFAULT_MODEL_ALIASES",
+        "DJANGO_SETTINGS_MODULE",
+    ):
         environment.pop(name, None)
     return environment
 
@@ -50,7 +56,11 @@ def test_a_taken_port_stops_make_serve_at_once_with_one_line_naming_it(
     started = time.monotonic()
     result = subprocess.run(
         [*MAKE, *(f"{name}={port}" for name, port in ports.items())],
-        cwd=PROJECT_DIR, env=serve_environment(tmp_path), capture_output=True, text=True, timeout=60,
+        cwd=PROJECT_DIR,
+        env=serve_environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert time.monotonic() - started < 20  # no migrations, no model load
@@ -71,7 +81,8 @@ def test_check_ports_passes_free_ports_and_names_the_variable_of_a_taken_one(tak
     assert (free.returncode, free.stderr) == (0, "")
     taken = subprocess.run(
         [script, f"PORT=127.0.0.1:{free_port()}", f"ENGINE_PORT=127.0.0.1:{taken_port}"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert taken.returncode == 1
     assert taken.stderr.startswith(f"Port {taken_port} (ENGINE_PORT) is already in use")
@@ -92,9 +103,12 @@ def test_the_first_run_prints_a_curl_line_and_an_sdk_snippet_that_work_as_printe
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         serve = subprocess.Popen(
-            [*MAKE, f"PORT={port}", f"ENGINE_PORT={engine_port}"], cwd=PROJECT_DIR,
+            [*MAKE, f"PORT={port}", f"ENGINE_PORT={engine_port}"],
+            cwd=PROJECT_DIR,
             env={**serve_environment(tmp_path), "OARLOCK_LOCAL_CONTEXT_SIZE": "2048", "OARLOCK_LOCAL_THREADS": "1"},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for_health(f"http://127.0.0.1:{port}/health", serve, log_path)
@@ -102,8 +116,9 @@ def test_the_first_run_prints_a_curl_line_and_an_sdk_snippet_that_work_as_printe
         answered = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=120)
         assert answered.returncode == 0, answered.stderr
         assert '"choices"' in answered.stdout and '"content"' in answered.stdout, answered.stdout
-        snippet = subprocess.run([sys.executable, "-c", python], capture_output=True, text=True, timeout=120,
-                                 cwd=tmp_path)
+        snippet = subprocess.run(
+            [sys.executable, "-c", python], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        )
         assert snippet.returncode == 0, snippet.stderr
         assert snippet.stdout.strip()
     finally:

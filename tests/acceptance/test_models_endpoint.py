@@ -7,9 +7,7 @@ from inference.models import Upstream
 from tests.factories import make_api_key
 
 
-def test_lists_the_registered_models_in_openais_list_shape(
-    openai_client: openai.OpenAI, fake_paddler: object
-) -> None:
+def test_lists_the_registered_models_in_openais_list_shape(openai_client: openai.OpenAI, fake_paddler: object) -> None:
     Upstream.objects.create(model_name="qwen3", aliases=["qwen"], inference_url="http://127.0.0.1:9")
     models = openai_client.models.list()
     ids = [model.id for model in models.data]

@@ -93,8 +93,10 @@ def test_json_nested_100000_deep_is_a_400_not_a_500(server: LiveServer) -> None:
     _, secret = make_api_key()
     deep = b'{"model": "default", "messages": [], "metadata": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001
     response = httpx.post(
-        server.base_url + "/chat/completions", content=deep,
-        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}, timeout=30,
+        server.base_url + "/chat/completions",
+        content=deep,
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+        timeout=30,
     )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["type"] == "invalid_request_error"
@@ -117,8 +119,10 @@ def test_json_a_little_too_deep_is_a_400(server: LiveServer) -> None:
 def test_a_body_over_the_default_cap_is_a_413(server: LiveServer) -> None:
     _, secret = make_api_key()
     response = httpx.post(
-        server.base_url + "/chat/completions", content=b"x" * (4 * 1024 * 1024 + 1),
-        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}, timeout=30,
+        server.base_url + "/chat/completions",
+        content=b"x" * (4 * 1024 * 1024 + 1),
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+        timeout=30,
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large"
@@ -139,13 +143,15 @@ def test_a_normal_request_completes_promptly_while_another_client_uploads_the_la
     def upload() -> None:
         def chunks():  # a client on a slow link: the body arrives over about a second
             for start in range(0, len(big), 256 * 1024):
-                yield big[start:start + 256 * 1024]
+                yield big[start : start + 256 * 1024]
                 time.sleep(0.05)
             uploaded.set()
 
         response = httpx.post(
-            server.base_url + "/chat/completions", content=chunks(),
-            headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}, timeout=60,
+            server.base_url + "/chat/completions",
+            content=chunks(),
+            headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+            timeout=60,
         )
         big_status.append(response.status_code)
 

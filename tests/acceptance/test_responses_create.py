@@ -33,9 +33,7 @@ WEATHER_TOOL: Any = {
 }
 
 
-def test_a_text_answer_is_one_completed_response(
-    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
-) -> None:
+def test_a_text_answer_is_one_completed_response(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
     fake_paddler.script(plain_content("Hello", " from", " Paddler"))
 
     response = openai_client.responses.create(model="default", input="Hi")
@@ -243,7 +241,9 @@ def test_a_function_call_round_trip_shows_the_model_the_call_and_its_result(
     openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
 ) -> None:
     fake_paddler.script(one_tool_call("get_weather", {"city": "Paris"}, call_id="call_a81"))
-    first = openai_client.responses.create(model="default", input="Weather in Paris?", tools=[WEATHER_TOOL], store=False)
+    first = openai_client.responses.create(
+        model="default", input="Weather in Paris?", tools=[WEATHER_TOOL], store=False
+    )
     fake_paddler.script(plain_content("18C and clear."))
 
     # The documented loop: send the output back as it came (the JS SDK adds parsed_arguments).
@@ -267,7 +267,10 @@ def test_a_function_call_round_trip_shows_the_model_the_call_and_its_result(
             "role": "assistant",
             "content": '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "call_a81"}</tool_call>',
         },
-        {"role": "tool", "content": '<tool_result tool_call_id="call_a81" name="get_weather">\n18C, clear\n</tool_result>'},
+        {
+            "role": "tool",
+            "content": '<tool_result tool_call_id="call_a81" name="get_weather">\n18C, clear\n</tool_result>',
+        },
     ]
 
 
@@ -360,9 +363,7 @@ def test_a_streamed_answer_that_hits_the_limit_ends_with_response_incomplete(
     assert events[-1].response.incomplete_details.reason == "max_output_tokens"  # type: ignore[union-attr]
 
 
-def test_a_model_alias_is_echoed_as_requested(
-    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
-) -> None:
+def test_a_model_alias_is_echoed_as_requested(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
     fake_paddler.script(plain_content("ok"))
 
     response = openai_client.responses.create(model="fake-model", input="Hi")

@@ -38,11 +38,7 @@ def error_of(exc: openai.APIStatusError) -> dict[str, Any]:
 
 
 def sse_events(text: str) -> list[dict[str, Any]]:
-    return [
-        json.loads(line.removeprefix("data: "))
-        for line in text.split("\n")
-        if line.startswith("data: ")
-    ]
+    return [json.loads(line.removeprefix("data: ")) for line in text.split("\n") if line.startswith("data: ")]
 
 
 def raw_stream(server: LiveServer, secret: str, **body: Any) -> list[dict[str, Any]]:
@@ -86,9 +82,7 @@ def test_waiting_for_a_slot_too_long_is_a_504(
     )
 
 
-def test_an_agent_lost_before_any_token_is_a_502(
-    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
-) -> None:
+def test_an_agent_lost_before_any_token_is_a_502(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
     fake_paddler.script(agent_connection_closed())
 
     with pytest.raises(openai.InternalServerError) as caught:
@@ -98,9 +92,7 @@ def test_an_agent_lost_before_any_token_is_a_502(
     assert error_of(caught.value)["message"] == AGENT_LOST_DESCRIPTION
 
 
-def test_an_unreachable_paddler_is_a_502(
-    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
-) -> None:
+def test_an_unreachable_paddler_is_a_502(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
     Upstream.objects.create(model_name="offline", aliases=[], inference_url="http://127.0.0.1:9")
 
     with pytest.raises(openai.InternalServerError) as caught:
@@ -179,9 +171,7 @@ def test_background_conversation_and_prompt_are_refused_saying_why(
     assert fake_paddler.requests == []
 
 
-def test_an_invalid_input_item_names_its_path(
-    openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
-) -> None:
+def test_an_invalid_input_item_names_its_path(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         openai_client.responses.create(
             model="default",

@@ -187,7 +187,7 @@ def test_a_replayed_codex_request_is_accepted(
             {
                 "type": "function_call",
                 "name": "shell",
-                "arguments": "{\"command\":[\"pwd\"]}",
+                "arguments": '{"command":["pwd"]}',
                 "call_id": "call_prev",
             },
             {

@@ -28,8 +28,15 @@ from tests.usage.record_polling import wait_for_record
 from usage.models import UsageRecord
 
 USER = [{"role": "user", "content": "Hi"}]
-TOKEN_FIELDS = ("prompt_tokens", "cached_prompt_tokens", "input_image_tokens", "content_tokens",
-                "reasoning_tokens", "tool_call_tokens", "undeterminable_tokens")
+TOKEN_FIELDS = (
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "input_image_tokens",
+    "content_tokens",
+    "reasoning_tokens",
+    "tool_call_tokens",
+    "undeterminable_tokens",
+)
 
 
 def _record(api_key: tuple[Any, str]) -> UsageRecord:
@@ -38,27 +45,43 @@ def _record(api_key: tuple[Any, str]) -> UsageRecord:
 
 
 def _assert_tokens(record: UsageRecord, usage: TokenUsage) -> None:
-    assert {name: getattr(record, name) for name in TOKEN_FIELDS} == {name: getattr(usage, name) for name in TOKEN_FIELDS}
+    assert {name: getattr(record, name) for name in TOKEN_FIELDS} == {
+        name: getattr(usage, name) for name in TOKEN_FIELDS
+    }
     assert record.completion_tokens == usage.completion_tokens
 
 
 def test_a_completed_chat_completion_records_paddlers_done_usage(
     openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer, api_key: tuple[Any, str]
 ) -> None:
-    usage = TokenUsage(prompt_tokens=21, cached_prompt_tokens=4, input_image_tokens=3, content_tokens=3,
-                       reasoning_tokens=57, tool_call_tokens=0, undeterminable_tokens=2)
+    usage = TokenUsage(
+        prompt_tokens=21,
+        cached_prompt_tokens=4,
+        input_image_tokens=3,
+        content_tokens=3,
+        reasoning_tokens=57,
+        tool_call_tokens=0,
+        undeterminable_tokens=2,
+    )
     fake_paddler.script(plain_content("a", "b", "c", usage=usage))
     raw = openai_client.chat.completions.with_raw_response.create(model="default", messages=USER)
     record = _record(api_key)
     key = api_key[0]
     assert record.request_id == raw.headers["x-request-id"]
     assert (record.outcome, record.http_status, record.usage_source, record.prompt_tokens_known) == (
-        "completed", 200, "reported", True,
+        "completed",
+        200,
+        "reported",
+        True,
     )
     _assert_tokens(record, usage)
     assert (record.endpoint, record.model, record.streamed) == ("chat.completions", "default", False)
     assert (record.tenant_id, record.tenant_name, record.api_key_id, record.key_name, record.key_prefix) == (
-        key.tenant_id, key.tenant.name, key.pk, key.name, key.prefix,
+        key.tenant_id,
+        key.tenant.name,
+        key.pk,
+        key.name,
+        key.prefix,
     )
     assert record.generated_by == "fake-agent" and len(record.paddler_request_id) == 21
     assert record.time_to_first_token_ms is not None and record.duration_ms >= record.time_to_first_token_ms
@@ -82,7 +105,12 @@ def test_a_response_records_usage_under_the_responses_endpoint(
     fake_paddler.script(plain_content("x", "y", prompt_tokens=9))
     openai_client.responses.create(model="default", input="Hi", store=False)
     record = _record(api_key)
-    assert (record.endpoint, record.outcome, record.prompt_tokens, record.content_tokens) == ("responses", "completed", 9, 2)
+    assert (record.endpoint, record.outcome, record.prompt_tokens, record.content_tokens) == (
+        "responses",
+        "completed",
+        9,
+        2,
+    )
 
 
 def test_a_reply_cut_by_max_tokens_is_recorded_as_incomplete(
@@ -116,7 +144,10 @@ def test_a_stream_failing_mid_way_records_the_tokens_relayed_before_the_error(
             pass
     record = _record(api_key)
     assert (record.outcome, record.usage_source, record.content_tokens, record.prompt_tokens_known) == (
-        "failed", "counted", 2, False,
+        "failed",
+        "counted",
+        2,
+        False,
     )
 
 
@@ -126,7 +157,12 @@ def test_a_bad_parameter_is_recorded_as_rejected_with_zero_tokens(
     with pytest.raises(openai.BadRequestError):
         openai_client.chat.completions.create(model="default", messages=USER, temperature="hot")  # type: ignore[arg-type]
     record = _record(api_key)
-    assert (record.outcome, record.http_status, record.completion_tokens, record.prompt_tokens) == ("rejected", 400, 0, 0)
+    assert (record.outcome, record.http_status, record.completion_tokens, record.prompt_tokens) == (
+        "rejected",
+        400,
+        0,
+        0,
+    )
     assert record.prompt_tokens_known and record.error_class
     assert fake_paddler.requests == []
 
@@ -138,7 +174,10 @@ def test_an_unknown_model_is_recorded_as_rejected_under_the_requested_name(
         openai_client.responses.create(model="no-such-model", input="Hi")
     record = _record(api_key)
     assert (record.outcome, record.http_status, record.model, record.endpoint) == (
-        "rejected", 404, "no-such-model", "responses",
+        "rejected",
+        404,
+        "no-such-model",
+        "responses",
     )
 
 
@@ -181,13 +220,19 @@ def test_a_non_streaming_client_that_gives_up_is_recorded_as_disconnected(
 def test_an_unauthenticated_request_leaves_no_record(
     live_server: LiveServer, fake_paddler: FakePaddlerServer, api_key: tuple[Any, str]
 ) -> None:
-    response = httpx.post(live_server.base_url + "/chat/completions", json={"model": "default", "messages": USER},
-                          headers={"Authorization": "Bearer oar_not_a_key"})
+    response = httpx.post(
+        live_server.base_url + "/chat/completions",
+        json={"model": "default", "messages": USER},
+        headers={"Authorization": "Bearer oar_not_a_key"},
+    )
     assert response.status_code == 401
     # A request that did authenticate, sent after it, is recorded alone.
     fake_paddler.script(plain_content())
-    httpx.post(live_server.base_url + "/chat/completions", json={"model": "default", "messages": USER},
-               headers={"Authorization": f"Bearer {api_key[1]}"})
+    httpx.post(
+        live_server.base_url + "/chat/completions",
+        json={"model": "default", "messages": USER},
+        headers={"Authorization": f"Bearer {api_key[1]}"},
+    )
     assert _record(api_key).outcome == "completed"
 
 

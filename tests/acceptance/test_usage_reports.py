@@ -20,12 +20,21 @@ from tests.usage.record_polling import wait_for_records
 from usage.models import UsageRecord
 
 USER = [{"role": "user", "content": "Hi"}]
-COUNTERS = ("prompt_tokens", "cached_prompt_tokens", "completion_tokens", "content_tokens", "reasoning_tokens",
-            "tool_call_tokens", "undeterminable_tokens")
+COUNTERS = (
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "completion_tokens",
+    "content_tokens",
+    "reasoning_tokens",
+    "tool_call_tokens",
+    "undeterminable_tokens",
+)
 
 
 def _make_requests(client: openai.OpenAI, fake: FakePaddlerServer) -> None:
-    fake.script(plain_content("a", "b", "c", prompt_tokens=17), reasoning_then_content(["hm", "m"], ["ok"], prompt_tokens=40))
+    fake.script(
+        plain_content("a", "b", "c", prompt_tokens=17), reasoning_then_content(["hm", "m"], ["ok"], prompt_tokens=40)
+    )
     client.chat.completions.create(model="default", messages=USER)
     client.responses.create(model="default", input="Hi", store=False)
     fake.script(slow_stream(100, 0.05))
@@ -36,7 +45,9 @@ def _make_requests(client: openai.OpenAI, fake: FakePaddlerServer) -> None:
 
 
 def _record_sums(key_id: int) -> dict[str, int]:
-    sums = UsageRecord.objects.filter(api_key_id=key_id).aggregate(requests=Count("pk"), **{name: Sum(name) for name in COUNTERS})
+    sums = UsageRecord.objects.filter(api_key_id=key_id).aggregate(
+        requests=Count("pk"), **{name: Sum(name) for name in COUNTERS}
+    )
     return {**sums, "total_tokens": sums["prompt_tokens"] + sums["completion_tokens"]}
 
 

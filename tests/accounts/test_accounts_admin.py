@@ -44,8 +44,16 @@ def test_rotating_needs_exactly_one_selected_key(admin_client: Client) -> None:
 
 def _change_form(api_key: ApiKey, **overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
-        "name": api_key.name, "notes": "", "budget_period": "month", "allowed_models": "[]",
-        "rpm": "", "tpm": "", "max_concurrent": "", "token_budget": "", "owner": "", "expires_at_0": "",
+        "name": api_key.name,
+        "notes": "",
+        "budget_period": "month",
+        "allowed_models": "[]",
+        "rpm": "",
+        "tpm": "",
+        "max_concurrent": "",
+        "token_budget": "",
+        "owner": "",
+        "expires_at_0": "",
         "expires_at_1": "",
     }
     data.update(overrides)
@@ -73,12 +81,22 @@ def test_the_admin_refuses_a_key_limit_above_the_tenants(admin_client: Client) -
 def test_adding_a_member_in_the_tenant_admin_is_audited(admin_client: Client) -> None:
     tenant = make_tenant("acme")
     bob = get_user_model().objects.create_user("bob")
-    response = admin_client.post(f"/admin/accounts/tenant/{tenant.pk}/change/", {
-        "name": "acme", "is_active": "on", "budget_period": "month", "allowed_models": "[]", "rpm": "5",
-        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "0",
-        "memberships-0-user": bob.pk, "memberships-0-role": "admin",
-        "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0",
-    })
+    response = admin_client.post(
+        f"/admin/accounts/tenant/{tenant.pk}/change/",
+        {
+            "name": "acme",
+            "is_active": "on",
+            "budget_period": "month",
+            "allowed_models": "[]",
+            "rpm": "5",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-0-user": bob.pk,
+            "memberships-0-role": "admin",
+            "api_keys-TOTAL_FORMS": "0",
+            "api_keys-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     assert TenantMembership.objects.get(tenant=tenant, user=bob).role == "admin"
     assert set(AuditLogEntry.objects.values_list("action", flat=True)) == {"tenant.updated", "member.added"}
@@ -86,9 +104,13 @@ def test_adding_a_member_in_the_tenant_admin_is_audited(admin_client: Client) ->
 
 def test_the_audit_log_is_visible_and_read_only_in_the_admin(admin_client: Client) -> None:
     make_api_key()
-    admin_client.post("/admin/accounts/apikey/", {
-        "action": "revoke_selected", "_selected_action": list(ApiKey.objects.values_list("pk", flat=True)),
-    })
+    admin_client.post(
+        "/admin/accounts/apikey/",
+        {
+            "action": "revoke_selected",
+            "_selected_action": list(ApiKey.objects.values_list("pk", flat=True)),
+        },
+    )
     entry = AuditLogEntry.objects.get(action="api_key.revoked")
     assert "api_key.revoked" in admin_client.get("/admin/accounts/auditlogentry/").content.decode()
     assert admin_client.get("/admin/accounts/auditlogentry/add/").status_code == 403

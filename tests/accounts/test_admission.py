@@ -33,7 +33,11 @@ def controller(settings: Any) -> Iterator[AdmissionController]:
 
 def make_key(*, tenant: Limits | None = None, **key_limits: object) -> AuthenticatedKey:
     return AuthenticatedKey(
-        key_id=next(_ids), key_name="k", key_prefix="oar_abcd1234", tenant_id=next(_ids), tenant_name="acme",
+        key_id=next(_ids),
+        key_name="k",
+        key_prefix="oar_abcd1234",
+        tenant_id=next(_ids),
+        tenant_name="acme",
         key_limits=Limits(**key_limits),  # type: ignore[arg-type]
         tenant_limits=tenant or Limits(),
     )
@@ -104,8 +108,11 @@ async def test_an_exhausted_budget_says_when_it_resets(controller: AdmissionCont
     key = make_key(token_budget=50, budget_period="day")
     admission = await controller.admit(key=key, model="m", estimated_tokens=80)
     await admission.release(used_tokens=70)
-    with pytest.raises(BudgetExhausted, match=r"daily token budget of API key oar_abcd1234… \(50 tokens\) "
-                                              r"is spent\. It resets at \d{4}-\d\d-\d\d 00:00 UTC"):
+    with pytest.raises(
+        BudgetExhausted,
+        match=r"daily token budget of API key oar_abcd1234… \(50 tokens\) "
+        r"is spent\. It resets at \d{4}-\d\d-\d\d 00:00 UTC",
+    ):
         await controller.admit(key=key, model="m", estimated_tokens=1)
 
 
@@ -120,18 +127,14 @@ async def test_release_is_idempotent(controller: AdmissionController) -> None:
     assert used == 40
 
 
-async def test_with_redis_down_rate_limits_fail_open_by_default(
-    controller: AdmissionController, settings: Any
-) -> None:
+async def test_with_redis_down_rate_limits_fail_open_by_default(controller: AdmissionController, settings: Any) -> None:
     settings.REDIS_URL = UNREACHABLE_REDIS
     admission = await controller.admit(key=make_key(rpm=1), model="m", estimated_tokens=1)
     assert admission.headers is None
     await admission.release(used_tokens=1)
 
 
-async def test_with_redis_down_rate_limits_can_fail_closed(
-    controller: AdmissionController, settings: Any
-) -> None:
+async def test_with_redis_down_rate_limits_can_fail_closed(controller: AdmissionController, settings: Any) -> None:
     settings.REDIS_URL = UNREACHABLE_REDIS
     settings.OARLOCK_RATE_LIMIT_FAIL_OPEN = False
     with pytest.raises(AdmissionUnavailable, match="rate limits are configured to fail closed"):

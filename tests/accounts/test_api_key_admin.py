@@ -24,8 +24,11 @@ def test_adding_a_key_in_the_admin_shows_its_secret_once_and_never_again(admin_c
     key = ApiKey.objects.get(name="ci")
     assert key.secret_hash == hash_api_key(secret)
     assert "no-store" in response["Cache-Control"]
-    for url in ("/admin/accounts/apikey/", f"/admin/accounts/apikey/{key.pk}/change/",
-                f"/admin/accounts/tenant/{tenant.pk}/change/"):
+    for url in (
+        "/admin/accounts/apikey/",
+        f"/admin/accounts/apikey/{key.pk}/change/",
+        f"/admin/accounts/tenant/{tenant.pk}/change/",
+    ):
         later = admin_client.get(url).content.decode()
         assert secret not in later
         assert key.secret_hash not in later

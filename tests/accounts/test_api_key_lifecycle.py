@@ -104,7 +104,10 @@ def test_every_key_change_is_audited_with_who_and_before_and_after() -> None:
     revoke_api_key(api_key=created.api_key, actor=person)
     entries = list(AuditLogEntry.objects.order_by("id"))
     assert [entry.action for entry in entries] == [
-        "api_key.created", "api_key.updated", "api_key.rotated", "api_key.revoked",
+        "api_key.created",
+        "api_key.updated",
+        "api_key.rotated",
+        "api_key.revoked",
     ]
     assert {entry.actor_label for entry in entries} == {"ada"}
     assert all(entry.tenant_id == tenant.pk for entry in entries)

@@ -36,9 +36,22 @@ def test_refuses_an_unknown_tenant_without_create_tenant() -> None:
 
 def test_stores_limits_models_and_expiry() -> None:
     run(
-        "acme", "--create-tenant", "--rpm", "60", "--tpm", "1000", "--max-concurrent", "2",
-        "--token-budget", "5000", "--budget-period", "day", "--models", "qwen3, gemma",
-        "--expires-at", "2030-01-02T03:04:05+00:00",
+        "acme",
+        "--create-tenant",
+        "--rpm",
+        "60",
+        "--tpm",
+        "1000",
+        "--max-concurrent",
+        "2",
+        "--token-budget",
+        "5000",
+        "--budget-period",
+        "day",
+        "--models",
+        "qwen3, gemma",
+        "--expires-at",
+        "2030-01-02T03:04:05+00:00",
     )
     key = ApiKey.objects.get()
     assert (key.rpm, key.tpm, key.max_concurrent, key.token_budget) == (60, 1000, 2, 5000)

@@ -129,8 +129,9 @@ async def test_a_burst_overshoots_a_budget_by_at_most_the_requests_admitted_befo
 async def test_a_budget_of_another_period_starts_from_zero(store: LimitStore) -> None:
     assert await admitted(store, plan(key_scope(token_budget=10), tokens=10))
     assert not await admitted(store, plan(key_scope(token_budget=10), tokens=10))
-    next_day = ScopePlan(scope="key", scope_id=7, token_budget=10, budget_label="day:2026-11-27",
-                         budget_ttl_seconds=3600)
+    next_day = ScopePlan(
+        scope="key", scope_id=7, token_budget=10, budget_label="day:2026-11-27", budget_ttl_seconds=3600
+    )
     assert await admitted(store, plan(next_day, tokens=10))
 
 

@@ -150,7 +150,9 @@ def test_a_tenant_admin_manages_members_but_not_their_own_membership(acme: Tenan
     assert acme_admin.delete(f"/api/tenants/{acme.pk}/members/{own.pk}/").status_code == 403
     assert acme_admin.delete(bob_url).status_code == 204
     assert [entry.action for entry in AuditLogEntry.objects.filter(tenant=acme).order_by("id")][-3:] == [
-        "member.added", "member.role_changed", "member.removed",
+        "member.added",
+        "member.role_changed",
+        "member.removed",
     ]
 
 
@@ -165,7 +167,9 @@ def test_a_plain_member_sees_the_tenant_but_manages_nothing(acme: Tenant) -> Non
     assert post(client, "/api/keys/", {"tenant": acme.pk, "name": "x"}).status_code == 403
 
 
-def test_the_audit_log_shows_a_tenant_admin_only_their_tenants(acme: Tenant, globex: Tenant, acme_admin: Client) -> None:
+def test_the_audit_log_shows_a_tenant_admin_only_their_tenants(
+    acme: Tenant, globex: Tenant, acme_admin: Client
+) -> None:
     post(acme_admin, "/api/keys/", {"tenant": acme.pk, "name": "mine"})
     staff = client_for(person("root", is_staff=True, is_superuser=True))
     post(staff, "/api/keys/", {"tenant": globex.pk, "name": "theirs"})

@@ -20,8 +20,9 @@ class FakeClock:
 
 
 def plan(admission_id: str, scope: ScopePlan, *, tokens: int = 10, lease_seconds: int = 900) -> AdmissionPlan:
-    return AdmissionPlan(admission_id=admission_id, tenant_id=1, scopes=(scope,), tokens=tokens,
-                         lease_seconds=lease_seconds)
+    return AdmissionPlan(
+        admission_id=admission_id, tenant_id=1, scopes=(scope,), tokens=tokens, lease_seconds=lease_seconds
+    )
 
 
 async def test_a_per_minute_window_drains_one_request_per_interval() -> None:
@@ -40,8 +41,9 @@ async def test_a_per_minute_window_drains_one_request_per_interval() -> None:
 async def test_an_expired_lease_frees_its_slot_and_gives_its_reservation_back() -> None:
     clock = FakeClock()
     store = MemoryLimitStore(clock=clock)
-    scope = ScopePlan(scope="key", scope_id=1, max_concurrent=1, token_budget=100, budget_label=LABEL,
-                      budget_ttl_seconds=86_400)
+    scope = ScopePlan(
+        scope="key", scope_id=1, max_concurrent=1, token_budget=100, budget_label=LABEL, budget_ttl_seconds=86_400
+    )
     lost = plan("lost", scope, tokens=100, lease_seconds=60)
     assert (await store.admit(lost)).denial is None
     clock.advance(59)

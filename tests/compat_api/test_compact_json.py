@@ -9,7 +9,7 @@ import pytest
 from compat_api.compact_json import compact_json
 
 VALUES = [
-    {"a": "é\u2028\"\\\n日本", "b": [1, 2.5, None, True, False], "c": {"d": 1e300, "e": 10**30}},
+    {"a": 'é\u2028"\\\n日本', "b": [1, 2.5, None, True, False], "c": {"d": 1e300, "e": 10**30}},
     {"choices": [{"index": 0, "delta": {"content": " lorem"}, "finish_reason": None}]},
     "text",
     1.5,

@@ -42,6 +42,7 @@ def test_each_instance_keeps_its_own_errors_and_data() -> None:
 def test_validation_of_a_json_object_matches_drfs_own_loop() -> None:
     """The short loop (present fields plus required and defaulted ones) gives DRF's result and
     errors, in the declared order."""
+
     class Fields:
         name = drf.CharField()
         size = drf.IntegerField(min_value=1, required=False)
@@ -54,8 +55,13 @@ def test_validation_of_a_json_object_matches_drfs_own_loop() -> None:
     class Plain(drf.Serializer, Fields):  # type: ignore[misc, type-arg]
         name, size, mode, note = Fields.name, Fields.size, Fields.mode, Fields.note
 
-    for data in ({"name": "x"}, {"name": "x", "size": 3, "note": None}, {}, {"size": 0, "mode": "c"},
-                 {"name": "x", "unknown": 1}):
+    for data in (
+        {"name": "x"},
+        {"name": "x", "size": 3, "note": None},
+        {},
+        {"size": 0, "mode": "c"},
+        {"name": "x", "unknown": 1},
+    ):
         shared, plain = Shared(data=data), Plain(data=data)
         assert shared.is_valid() == plain.is_valid(), data
         assert shared.errors == plain.errors, data

@@ -16,8 +16,16 @@ from compat_api.tool_parameters import reduce_tool_parameters
         ({}, {"type": "object"}),
         ({"properties": {"a": {"type": "string"}}}, {"type": "object", "properties": {"a": {"type": "string"}}}),
         (
-            {"$schema": "x", "title": "T", "description": "d", "strict": True, "$id": "i", "type": "object",
-             "required": [], "additionalProperties": False},
+            {
+                "$schema": "x",
+                "title": "T",
+                "description": "d",
+                "strict": True,
+                "$id": "i",
+                "type": "object",
+                "required": [],
+                "additionalProperties": False,
+            },
             {"type": "object", "required": [], "additionalProperties": False},
         ),
     ],
@@ -30,8 +38,10 @@ def test_only_the_four_accepted_keys_remain_and_type_defaults_to_object(
 
 def test_pydantic_style_defs_are_inlined_before_they_are_dropped() -> None:
     schema = {
-        "$defs": {"Unit": {"enum": ["c", "f"], "type": "string"}, "Place": {
-            "type": "object", "properties": {"city": {"type": "string"}, "unit": {"$ref": "#/$defs/Unit"}}}},
+        "$defs": {
+            "Unit": {"enum": ["c", "f"], "type": "string"},
+            "Place": {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"$ref": "#/$defs/Unit"}}},
+        },
         "properties": {"place": {"$ref": "#/$defs/Place", "description": "where"}},
         "required": ["place"],
         "title": "Args",
@@ -55,9 +65,7 @@ def test_a_recursive_reference_becomes_any_value() -> None:
         "definitions": {"Node": {"type": "object", "properties": {"child": {"$ref": "#/definitions/Node"}}}},
         "properties": {"root": {"$ref": "#/definitions/Node"}},
     }
-    assert reduce_tool_parameters(schema)["properties"] == {
-        "root": {"type": "object", "properties": {"child": {}}}
-    }
+    assert reduce_tool_parameters(schema)["properties"] == {"root": {"type": "object", "properties": {"child": {}}}}
 
 
 def test_the_input_schema_is_not_modified() -> None:
@@ -69,8 +77,10 @@ def test_the_input_schema_is_not_modified() -> None:
 def reference_bomb(levels: int) -> dict[str, Any]:
     """``d0`` refers to ``d1`` twice, ``d1`` to ``d2`` twice, ...: 2^levels nodes once inlined."""
     definitions: dict[str, Any] = {
-        f"d{level}": {"type": "object", "properties": {
-            "a": {"$ref": f"#/$defs/d{level + 1}"}, "b": {"$ref": f"#/$defs/d{level + 1}"}}}
+        f"d{level}": {
+            "type": "object",
+            "properties": {"a": {"$ref": f"#/$defs/d{level + 1}"}, "b": {"$ref": f"#/$defs/d{level + 1}"}},
+        }
         for level in range(levels)
     }
     definitions[f"d{levels}"] = {"type": "string"}
@@ -94,8 +104,10 @@ def test_one_budget_is_shared_by_every_schema_of_a_request() -> None:
 
 
 def test_a_reference_chain_deeper_than_the_depth_bound_is_refused() -> None:
-    chain = {f"d{level}": {"type": "object", "properties": {"next": {"$ref": f"#/$defs/d{level + 1}"}}}
-             for level in range(200)}
+    chain = {
+        f"d{level}": {"type": "object", "properties": {"next": {"$ref": f"#/$defs/d{level + 1}"}}}
+        for level in range(200)
+    }
     chain["d200"] = {"type": "string"}
     with pytest.raises(SchemaRejected, match="deeper than"):
         reduce_tool_parameters({"properties": {"x": {"$ref": "#/$defs/d0"}}, "$defs": chain})
@@ -132,8 +144,7 @@ def test_a_schema_the_agent_could_not_compile_is_refused_at_the_offending_keywor
 
 def test_json_pointer_references_and_the_root_reference_resolve() -> None:
     schema = {
-        "properties": {"a": {"type": "string", "maxLength": 3}, "b": {"$ref": "#/properties/a"},
-                       "tree": {"$ref": "#"}},
+        "properties": {"a": {"type": "string", "maxLength": 3}, "b": {"$ref": "#/properties/a"}, "tree": {"$ref": "#"}},
     }
     reduced = reduce_tool_parameters(schema)
     assert reduced["properties"]["b"] == {"type": "string", "maxLength": 3}

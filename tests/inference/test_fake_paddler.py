@@ -36,9 +36,7 @@ def valid_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def post(
-    fake_paddler: FakePaddlerServer, body: Any, path: str = CONVERSATION, **headers: str
-) -> httpx.Response:
+def post(fake_paddler: FakePaddlerServer, body: Any, path: str = CONVERSATION, **headers: str) -> httpx.Response:
     return httpx.post(
         fake_paddler.url + path,
         content=json.dumps(body).encode(),
@@ -109,9 +107,7 @@ def test_received_requests_are_recorded_with_path_body_and_headers(
     fake_paddler: FakePaddlerServer,
 ) -> None:
     post(fake_paddler, valid_body(max_tokens=7))
-    post(
-        fake_paddler, {"raw_prompt": "Once", "max_tokens": 3}, path=RAW_PROMPT, **{"x-probe": "yes"}
-    )
+    post(fake_paddler, {"raw_prompt": "Once", "max_tokens": 3}, path=RAW_PROMPT, **{"x-probe": "yes"})
 
     assert fake_paddler.wait_for_requests(2, timeout=1.0)
     first, second = fake_paddler.requests
@@ -145,9 +141,7 @@ def test_reset_forgets_scripts_and_records(fake_paddler: FakePaddlerServer) -> N
             "Json deserialize error: data did not match any variant of untagged enum ConversationMessageContent",
         ),
         (
-            valid_body(
-                conversation_history=[{"role": "assistant", "content": "", "tool_calls": []}]
-            ),
+            valid_body(conversation_history=[{"role": "assistant", "content": "", "tool_calls": []}]),
             "Json deserialize error: unknown field `tool_calls`, expected `role` or `content`",
         ),
         (
@@ -209,9 +203,7 @@ def test_a_missing_required_key_is_named(fake_paddler: FakePaddlerServer) -> Non
     body = valid_body()
     del body["enable_thinking"]
 
-    assert (
-        post(fake_paddler, body).text == "Json deserialize error: missing field `enable_thinking`"
-    )
+    assert post(fake_paddler, body).text == "Json deserialize error: missing field `enable_thinking`"
 
 
 def test_a_required_name_missing_from_properties_is_invalid_request_parameters(
@@ -268,9 +260,7 @@ def test_a_complete_multimodal_request_with_tools_and_grammar_is_accepted(
 
 
 def test_raw_prompt_bodies_are_strict_too(fake_paddler: FakePaddlerServer) -> None:
-    response = post(
-        fake_paddler, {"raw_prompt": "Hi", "max_tokens": 3, "tools": []}, path=RAW_PROMPT
-    )
+    response = post(fake_paddler, {"raw_prompt": "Hi", "max_tokens": 3, "tools": []}, path=RAW_PROMPT)
 
     assert response.status_code == 400
     assert response.text.startswith("Json deserialize error: unknown field `tools`")
@@ -289,9 +279,7 @@ def test_a_body_that_is_not_declared_json_is_refused(fake_paddler: FakePaddlerSe
 def test_a_body_over_two_mebibytes_is_refused_with_413(fake_paddler: FakePaddlerServer) -> None:
     big = "A" * (2 * 1024 * 1024)
 
-    response = post(
-        fake_paddler, valid_body(conversation_history=[{"role": "user", "content": big}])
-    )
+    response = post(fake_paddler, valid_body(conversation_history=[{"role": "user", "content": big}]))
 
     assert response.status_code == 413
 

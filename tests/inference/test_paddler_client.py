@@ -168,28 +168,19 @@ async def test_a_plain_text_400_is_rejected_with_its_body(
     fake_paddler: FakePaddlerServer, paddler: PaddlerClient
 ) -> None:
     tool = FunctionTool("f", parameters={"type": "object", "properties": {}, "required": ["city"]})
-    params = ConversationParams(
-        PARAMS.conversation_history, max_tokens=16, tools=(tool,), parse_tool_calls=True
-    )
+    params = ConversationParams(PARAMS.conversation_history, max_tokens=16, tools=(tool,), parse_tool_calls=True)
 
     with pytest.raises(UpstreamRejected) as raised:
         await collect(paddler, params)
 
     assert raised.value.status == 400
-    assert (
-        raised.value.body
-        == "Invalid request parameters: Required field 'city' not found in properties"
-    )
+    assert raised.value.body == "Invalid request parameters: Required field 'city' not found in properties"
 
 
 async def test_a_scripted_http_failure_is_rejected_with_its_status(
     fake_paddler: FakePaddlerServer, paddler: PaddlerClient
 ) -> None:
-    fake_paddler.script(
-        HttpFailure(
-            501, "Token generation is disabled while the cluster is configured for embeddings"
-        )
-    )
+    fake_paddler.script(HttpFailure(501, "Token generation is disabled while the cluster is configured for embeddings"))
 
     with pytest.raises(UpstreamRejected) as raised:
         await collect(paddler)
@@ -234,9 +225,7 @@ async def test_a_refused_connection_to_the_local_engine_names_it() -> None:
 async def test_silence_longer_than_the_read_timeout_is_upstream_timeout(
     fake_paddler: FakePaddlerServer,
 ) -> None:
-    fake_paddler.script(
-        Reply([ContentToken("a"), Sleep(2.0), ContentToken("b"), Done(TokenUsage())])
-    )
+    fake_paddler.script(Reply([ContentToken("a"), Sleep(2.0), ContentToken("b"), Done(TokenUsage())]))
     client = PaddlerClient(fake_paddler.url, read_timeout=0.2)
     try:
         with pytest.raises(UpstreamTimeout):
@@ -255,10 +244,7 @@ async def test_closing_the_stream_early_hangs_up_on_paddler(
             break
 
     assert await fake_paddler.wait_for_disconnect_async()
-    assert (
-        fake_paddler.lines_sent_before_disconnect is not None
-        and fake_paddler.lines_sent_before_disconnect < 20
-    )
+    assert fake_paddler.lines_sent_before_disconnect is not None and fake_paddler.lines_sent_before_disconnect < 20
 
 
 async def test_cancelling_the_reader_hangs_up_and_propagates_the_cancellation(
@@ -284,9 +270,7 @@ async def test_reading_to_the_end_does_not_count_as_hanging_up(
     assert not await fake_paddler.wait_for_disconnect_async(timeout=0.1)
 
 
-async def test_closing_is_idempotent(
-    fake_paddler: FakePaddlerServer, paddler: PaddlerClient
-) -> None:
+async def test_closing_is_idempotent(fake_paddler: FakePaddlerServer, paddler: PaddlerClient) -> None:
     stream = await paddler.continue_from_conversation_history(PARAMS).open()
 
     await stream.aclose()

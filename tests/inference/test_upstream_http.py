@@ -96,8 +96,11 @@ async def test_an_invalid_content_length_is_malformed_and_hangs_up(length: bytes
     async with server:
         with pytest.raises(MalformedResponse):
             await send_request(
-                HttpOrigin.from_url(f"http://127.0.0.1:{port}"), "GET", "/",
-                connect_timeout=1.0, read_timeout=1.0,
+                HttpOrigin.from_url(f"http://127.0.0.1:{port}"),
+                "GET",
+                "/",
+                connect_timeout=1.0,
+                read_timeout=1.0,
             )
         assert await asyncio.wait_for(hung_up, 1.0) == b""
 
@@ -114,8 +117,11 @@ async def test_an_https_origin_speaks_tls_from_the_first_byte() -> None:
     async with server:
         with pytest.raises(OSError):  # the "server" answers no handshake
             await send_request(
-                HttpOrigin.from_url(f"https://127.0.0.1:{port}"), "GET", "/",
-                connect_timeout=1.0, read_timeout=1.0,
+                HttpOrigin.from_url(f"https://127.0.0.1:{port}"),
+                "GET",
+                "/",
+                connect_timeout=1.0,
+                read_timeout=1.0,
             )
         # A TLS handshake record (0x16, version 3.x), not "GET".
         assert (await asyncio.wait_for(first_bytes, 1.0))[:2] == b"\x16\x03"

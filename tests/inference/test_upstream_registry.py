@@ -38,9 +38,7 @@ async def test_the_default_upstream_answers_to_its_model_name_and_aliases(regist
 async def test_named_upstreams_from_the_database_route_their_model_and_aliases(
     registry: UpstreamRegistry,
 ) -> None:
-    await Upstream.objects.acreate(
-        model_name="gemma", aliases=["gemma-3"], inference_url="http://gpu-2:8061/"
-    )
+    await Upstream.objects.acreate(model_name="gemma", aliases=["gemma-3"], inference_url="http://gpu-2:8061/")
     await Upstream.objects.acreate(model_name="off", inference_url="http://gpu-3:8061", is_enabled=False)
     assert (await registry.resolve("gemma-3")).inference_url == "http://gpu-2:8061"
     assert [entry.id for entry in await registry.list_models()] == ["qwen3", "gemma"]

@@ -38,9 +38,7 @@ def test_gemma_template_folds_the_system_prompt_into_the_first_user_turn() -> No
         GEMMA_TEMPLATE,
         [ConversationMessage("system", "Be brief."), ConversationMessage("user", "Hi ")],
     )
-    assert prompt == (
-        "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n"
-    )
+    assert prompt == ("<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n")
 
 
 def test_gemma_template_names_the_assistant_model_and_renders_text_parts() -> None:
@@ -52,9 +50,7 @@ def test_gemma_template_names_the_assistant_model_and_renders_text_parts() -> No
         ],
         add_generation_prompt=False,
     )
-    assert prompt == (
-        "<bos><start_of_turn>user\nOneTwo<end_of_turn>\n<start_of_turn>model\nThree<end_of_turn>\n"
-    )
+    assert prompt == ("<bos><start_of_turn>user\nOneTwo<end_of_turn>\n<start_of_turn>model\nThree<end_of_turn>\n")
 
 
 def test_a_template_raise_exception_is_a_chat_template_error_with_its_message() -> None:
@@ -88,8 +84,7 @@ def test_the_template_sees_paddlers_context_keys() -> None:
         enable_thinking=True,
     )
     assert prompt == (
-        '<bos>|<eos>|True|True|True|météo|[{"type": "function", "function": '
-        '{"name": "météo", "description": ""}}]'
+        '<bos>|<eos>|True|True|True|météo|[{"type": "function", "function": {"name": "météo", "description": ""}}]'
     )
 
 

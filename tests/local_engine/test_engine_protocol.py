@@ -248,7 +248,8 @@ async def test_a_body_that_is_not_declared_json_is_refused(
     serve: Callable[..., EngineServer], client: httpx.AsyncClient
 ) -> None:
     response = await client.post(
-        f"{serve().url}{RAW}", content=json.dumps({"raw_prompt": "x", "max_tokens": 1}),
+        f"{serve().url}{RAW}",
+        content=json.dumps({"raw_prompt": "x", "max_tokens": 1}),
         headers={"content-type": "text/plain"},
     )
     assert (response.status_code, response.text) == (400, "Content type error")
@@ -257,9 +258,7 @@ async def test_a_body_that_is_not_declared_json_is_refused(
 async def test_a_body_over_two_mebibytes_is_refused_with_413(
     serve: Callable[..., EngineServer], client: httpx.AsyncClient
 ) -> None:
-    response = await client.post(
-        f"{serve().url}{RAW}", json={"raw_prompt": "x" * (2 * 1024 * 1024), "max_tokens": 1}
-    )
+    response = await client.post(f"{serve().url}{RAW}", json={"raw_prompt": "x" * (2 * 1024 * 1024), "max_tokens": 1})
     assert response.status_code == 413
 
 
@@ -283,8 +282,11 @@ async def test_a_json_schema_grammar_constrains_the_answer(
         "properties": {"colour": {"type": "string", "enum": ["red", "green", "blue"]}},
         "required": ["colour"],
     }
-    body = chat_body("Give me a JSON object with a colour.", max_tokens=60,
-                     grammar={"type": "json_schema", "schema": json.dumps(schema)})
+    body = chat_body(
+        "Give me a JSON object with a colour.",
+        max_tokens=60,
+        grammar={"type": "json_schema", "schema": json.dumps(schema)},
+    )
     lines = await post(client, f"{serve().url}{CHAT}", body)
     answer = json.loads("".join(line.message.text for line in token_lines(lines)))  # type: ignore[union-attr]
     assert answer["colour"] in {"red", "green", "blue"}
@@ -309,7 +311,9 @@ async def test_an_image_is_refused_as_multimodal_not_supported(
     serve: Callable[..., EngineServer], client: httpx.AsyncClient
 ) -> None:
     content = [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]
-    lines = await post(client, f"{serve().url}{CHAT}", chat_body(conversation_history=[{"role": "user", "content": content}]))
+    lines = await post(
+        client, f"{serve().url}{CHAT}", chat_body(conversation_history=[{"role": "user", "content": content}])
+    )
     assert len(lines) == 1 and isinstance(lines[0].message, GenerationError)
     assert lines[0].message.kind == "MultimodalNotSupported"
 

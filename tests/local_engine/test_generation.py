@@ -103,9 +103,7 @@ def generate(
     backend: FakeBackend, params: ConversationParams | RawPromptParams, stop: threading.Event | None = None
 ) -> tuple[list[PaddlerMessage], GenerationOutcome]:
     emitted: list[PaddlerMessage] = []
-    outcome = run_generation(
-        backend, params, context=CONTEXT, emit=emitted.append, stop=stop or threading.Event()
-    )
+    outcome = run_generation(backend, params, context=CONTEXT, emit=emitted.append, stop=stop or threading.Event())
     return emitted, outcome
 
 
@@ -189,9 +187,7 @@ def test_grammar_with_thinking_is_refused_before_anything_is_generated() -> None
     )
     emitted, _ = generate(backend, params)
     assert emitted == [
-        GenerationError(
-            "GrammarIncompatibleWithThinking", "Grammar constraints are incompatible with thinking mode"
-        )
+        GenerationError("GrammarIncompatibleWithThinking", "Grammar constraints are incompatible with thinking mode")
     ]
     assert backend.sampled == []
 

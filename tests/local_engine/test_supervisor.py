@@ -33,7 +33,10 @@ PRINT_TARGET = (
 def supervise(*command: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*SUPERVISOR, *extra, "--", *command],
-        capture_output=True, text=True, timeout=180, env=ENVIRONMENT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=ENVIRONMENT,
     )
 
 
@@ -61,15 +64,14 @@ def test_an_engine_that_cannot_start_fails_without_running_the_command(tmp_path:
 def test_a_signal_stops_the_command_and_the_engine(signum: int) -> None:
     supervisor = subprocess.Popen(
         [*SUPERVISOR, "--", "sleep", "120"],
-        stderr=subprocess.PIPE, text=True, env=ENVIRONMENT, start_new_session=True,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENVIRONMENT,
+        start_new_session=True,
     )
     try:
         assert supervisor.stderr is not None
-        url = next(
-            line.split("is healthy at ")[1].split()[0]
-            for line in supervisor.stderr
-            if "is healthy at" in line
-        )
+        url = next(line.split("is healthy at ")[1].split()[0] for line in supervisor.stderr if "is healthy at" in line)
         supervisor.send_signal(signum)
         supervisor.communicate(timeout=30)  # EOF only once the engine closed its stderr too
         assert supervisor.returncode == 130
@@ -86,7 +88,10 @@ class Supervised:
     def __init__(self, *extra: str) -> None:
         self.process = subprocess.Popen(
             [*SUPERVISOR, *extra, "--", "sleep", "300"],
-            stderr=subprocess.PIPE, text=True, env=ENVIRONMENT, start_new_session=True,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENVIRONMENT,
+            start_new_session=True,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -129,7 +134,9 @@ def local_addresses() -> list[str]:
         for line in Path("/proc/net/if_inet6").read_text().splitlines():
             raw = line.split()[0]
             ipv6.add(str(ipaddress.IPv6Address(bytes.fromhex(raw))))
-    return sorted(a for a in ipv4 | ipv6 if not ipaddress.ip_address(a).is_loopback and not ipaddress.ip_address(a).is_link_local)
+    return sorted(
+        a for a in ipv4 | ipv6 if not ipaddress.ip_address(a).is_loopback and not ipaddress.ip_address(a).is_link_local
+    )
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -143,7 +150,7 @@ def listening_addresses(port: int) -> set[str]:
                 if state == "0A" and int(port_hex, 16) == port:
                     packed = bytes.fromhex(address)
                     # /proc prints each 32-bit word in host (little-endian) order.
-                    packed = b"".join(packed[i:i + 4][::-1] for i in range(0, width, 4))
+                    packed = b"".join(packed[i : i + 4][::-1] for i in range(0, width, 4))
                     found.add(str(ipaddress.ip_address(packed)))
     return found
 
@@ -180,8 +187,11 @@ def test_an_engine_that_keeps_dying_stops_the_supervisor_with_the_reason() -> No
         assert "    | Fatal Python error: Segmentation fault" in output
         assert f"the local engine (pid {second}) was killed by SIGKILL (signal 9). Its last log lines:" in output
         assert "    | " in output.split("SIGKILL (signal 9). Its last log lines:")[1]
-        assert re.search(r"giving up: the local engine stopped 2 times within 300s \(the last time: "
-                         rf"the local engine \(pid {second}\) was killed by SIGKILL", output), output
+        assert re.search(
+            r"giving up: the local engine stopped 2 times within 300s \(the last time: "
+            rf"the local engine \(pid {second}\) was killed by SIGKILL",
+            output,
+        ), output
         assert "command stopped" in output
     finally:
         supervised.close()

@@ -43,7 +43,9 @@ def sequential_ids() -> ToolCallParsing:
 def test_a_model_without_markers_makes_every_token_undeterminable() -> None:
     classifier = TokenClassifier(SectionMarkers())
     assert feed(classifier, ["Hi", " <think>", " there"]) == [
-        UndeterminableToken("Hi"), UndeterminableToken(" <think>"), UndeterminableToken(" there")
+        UndeterminableToken("Hi"),
+        UndeterminableToken(" <think>"),
+        UndeterminableToken(" there"),
     ]
     assert classifier.usage(prompt_tokens=7) == TokenUsage(prompt_tokens=7, undeterminable_tokens=3)
 
@@ -51,11 +53,11 @@ def test_a_model_without_markers_makes_every_token_undeterminable() -> None:
 def test_thinking_markers_are_counted_as_reasoning_but_not_emitted() -> None:
     classifier = TokenClassifier(QWEN_LIKE)
     assert feed(classifier, ["<think>", "Hm", "</think>", "Hi", "!"]) == [
-        ReasoningToken("Hm"), ContentToken("Hi"), ContentToken("!")
+        ReasoningToken("Hm"),
+        ContentToken("Hi"),
+        ContentToken("!"),
     ]
-    assert classifier.usage(prompt_tokens=3) == TokenUsage(
-        prompt_tokens=3, reasoning_tokens=3, content_tokens=2
-    )
+    assert classifier.usage(prompt_tokens=3) == TokenUsage(prompt_tokens=3, reasoning_tokens=3, content_tokens=2)
 
 
 def test_a_prompt_that_opened_thinking_starts_in_reasoning() -> None:
@@ -84,9 +86,7 @@ def test_tool_call_tokens_do_not_count_towards_max_tokens() -> None:
 
 def test_without_parse_tool_calls_a_closed_section_emits_nothing_more() -> None:
     classifier = TokenClassifier(QWEN_LIKE)
-    assert feed(classifier, ["<tool_call>", "{}", "</tool_call>", "ok"]) == [
-        ToolCallToken("{}"), ContentToken("ok")
-    ]
+    assert feed(classifier, ["<tool_call>", "{}", "</tool_call>", "ok"]) == [ToolCallToken("{}"), ContentToken("ok")]
 
 
 def test_a_section_cut_off_by_the_end_of_generation_is_parsed_with_invalid_json_arguments() -> None:
@@ -105,9 +105,7 @@ def test_a_section_without_a_tool_name_is_a_parse_failure() -> None:
 
 def test_arguments_that_break_the_schema_are_a_validation_failure() -> None:
     classifier = TokenClassifier(QWEN_LIKE, tool_call_parsing=sequential_ids())
-    messages = feed(
-        classifier, ["<tool_call>", '{"name": "get_weather", "arguments": {"city": 42}}', "</tool_call>"]
-    )
+    messages = feed(classifier, ["<tool_call>", '{"name": "get_weather", "arguments": {"city": 42}}', "</tool_call>"])
     assert messages[-1] == ToolCallValidationFailed(
         ('arguments for tool "get_weather" failed schema check: 42 is not of type "string"',)
     )

@@ -73,9 +73,7 @@ def test_a_tool_call_validation_failure_reports_its_first_message() -> None:
 
 
 def test_an_unrecognized_tool_call_format_reports_the_ffi_error_then_the_text() -> None:
-    error = error_for_message(
-        UnrecognizedToolCallFormat("<weird>x</weird>", "common_chat_parse failed")
-    )
+    error = error_for_message(UnrecognizedToolCallFormat("<weird>x</weird>", "common_chat_parse failed"))
 
     assert isinstance(error, ToolCallFailed)
     assert error.message == "common_chat_parse failed: <weird>x</weird>"

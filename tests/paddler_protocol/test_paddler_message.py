@@ -113,9 +113,7 @@ def test_invalid_json_tool_arguments_keep_the_raw_text() -> None:
         }
     )
 
-    assert message == ToolCallParsed(
-        (ParsedToolCall("call_p0Q1", "get_weather", '{"city": "Par', False),)
-    )
+    assert message == ToolCallParsed((ParsedToolCall("call_p0Q1", "get_weather", '{"city": "Par', False),))
 
 
 def test_a_batch_keeps_every_call_in_order() -> None:
@@ -193,9 +191,7 @@ def test_image_exceeds_batch_size_explains_the_numbers() -> None:
     [("Timeout", "Inference timed out"), ("TooManyBufferedRequests", "Buffered requests overflow")],
 )
 def test_legacy_unit_responses_parse_as_terminal_errors(unit: str, text: str) -> None:
-    line = json.dumps(
-        {"Response": {"generated_by": None, "request_id": REQUEST_ID, "response": unit}}
-    )
+    line = json.dumps({"Response": {"generated_by": None, "request_id": REQUEST_ID, "response": unit}})
 
     message = parse_line(line).message
 
@@ -204,9 +200,7 @@ def test_legacy_unit_responses_parse_as_terminal_errors(unit: str, text: str) ->
 
 
 def test_an_error_envelope_parses_code_description_and_request_id() -> None:
-    line = parse_line(
-        '{"Error":{"request_id":"Lm3","error":{"code":503,"description":"Buffered requests overflow"}}}'
-    )
+    line = parse_line('{"Error":{"request_id":"Lm3","error":{"code":503,"description":"Buffered requests overflow"}}}')
 
     assert line == PaddlerLine(ErrorEnvelope(503, "Buffered requests overflow"), request_id="Lm3")
 
@@ -216,12 +210,8 @@ def test_an_error_envelope_parses_code_description_and_request_id() -> None:
     [
         response_line({"BrandNewToken": "x"}),
         '{"Notification":"TokenGenerationDisabled"}',
-        json.dumps(
-            {"Response": {"generated_by": None, "request_id": "r", "response": {"Embedding": {}}}}
-        ),
-        json.dumps(
-            {"Response": {"generated_by": None, "request_id": "r", "response": "SomethingElse"}}
-        ),
+        json.dumps({"Response": {"generated_by": None, "request_id": "r", "response": {"Embedding": {}}}}),
+        json.dumps({"Response": {"generated_by": None, "request_id": "r", "response": "SomethingElse"}}),
         '{"Error":{"request_id":"r","error":{"code":"503"}}}',
         "[1, 2]",
         "not json",
@@ -257,9 +247,7 @@ def test_anything_unknown_is_a_protocol_error(line: str) -> None:
         (ErrorEnvelope(502, "a"), True),
     ],
 )
-def test_only_done_generation_errors_and_error_envelopes_are_terminal(
-    message: PaddlerMessage, terminal: bool
-) -> None:
+def test_only_done_generation_errors_and_error_envelopes_are_terminal(message: PaddlerMessage, terminal: bool) -> None:
     assert is_terminal(message) is terminal
 
 

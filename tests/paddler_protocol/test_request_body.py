@@ -49,9 +49,7 @@ def test_what_the_platform_sends_parses_back_to_the_same_params() -> None:
     params = ConversationParams(
         conversation_history=(
             ConversationMessage("system", "Be brief."),
-            ConversationMessage(
-                "user", (TextPart("What is this?"), ImagePart("data:image/png;base64,iVBOR"))
-            ),
+            ConversationMessage("user", (TextPart("What is this?"), ImagePart("data:image/png;base64,iVBOR"))),
         ),
         max_tokens=64,
         enable_thinking=False,
@@ -69,7 +67,11 @@ def test_what_the_platform_sends_parses_back_to_the_same_params() -> None:
 
 
 def test_raw_prompt_body_parses_with_a_gbnf_grammar() -> None:
-    body = {"raw_prompt": "Yes or no?", "max_tokens": 4, "grammar": {"type": "gbnf", "grammar": 'root ::= "yes"', "root": "root"}}
+    body = {
+        "raw_prompt": "Yes or no?",
+        "max_tokens": 4,
+        "grammar": {"type": "gbnf", "grammar": 'root ::= "yes"', "root": "root"},
+    }
     assert parse_raw_prompt_params(json.dumps(body).encode()) == RawPromptParams(
         "Yes or no?", 4, GbnfGrammar('root ::= "yes"', "root")
     )
@@ -83,18 +85,35 @@ def test_raw_prompt_body_parses_with_a_gbnf_grammar() -> None:
         (conversation(conversation_history=[{"role": "user", "content": None}]), "untagged enum"),
         (conversation(conversation_history=[{"role": "user"}]), "missing field `content`"),
         (
-            conversation(conversation_history=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,", "detail": "auto"}}]}]),
+            conversation(
+                conversation_history=[
+                    {
+                        "role": "user",
+                        "content": [{"type": "image_url", "image_url": {"url": "data:,", "detail": "auto"}}],
+                    }
+                ]
+            ),
             # serde's untagged enum hides the inner error, as the strict fake always said.
             "untagged enum ConversationMessageContent",
         ),
-        (conversation(conversation_history=[{"role": "user", "content": [{"type": "audio"}]}]), "untagged enum ConversationMessageContent"),
+        (
+            conversation(conversation_history=[{"role": "user", "content": [{"type": "audio"}]}]),
+            "untagged enum ConversationMessageContent",
+        ),
         (conversation(max_tokens="16"), 'invalid type: string "16", expected i32'),
         (conversation(max_tokens=2**31), "expected i32"),
         (conversation(enable_thinking=None), "invalid type: null, expected a boolean"),
         (conversation(grammar={"type": "regex", "pattern": "x"}), "unknown variant `regex`"),
         (conversation(grammar={"type": "json_schema", "schema": {"type": "object"}}), "expected a string"),
         (
-            conversation(tools=[{"type": "function", "function": {"name": "f", "description": "", "parameters": {"type": "object", "$schema": "x"}}}]),
+            conversation(
+                tools=[
+                    {
+                        "type": "function",
+                        "function": {"name": "f", "description": "", "parameters": {"type": "object", "$schema": "x"}},
+                    }
+                ]
+            ),
             "untagged enum Parameters",
         ),
         (conversation(tools=[{"type": "function", "function": {"name": "f"}}]), "missing field `description`"),
@@ -117,12 +136,16 @@ def test_missing_required_field_is_named() -> None:
 
 
 def test_required_tool_argument_missing_from_properties_is_invalid_request_parameters() -> None:
-    tool = {"type": "function", "function": {"name": "f", "description": "", "parameters": {
-        "type": "object", "properties": {"a": {}}, "required": ["a", "b"]}}}
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "f",
+            "description": "",
+            "parameters": {"type": "object", "properties": {"a": {}}, "required": ["a", "b"]},
+        },
+    }
     error = rejection(parse_conversation_params, conversation(tools=[tool]))
-    assert (error.status, error.body) == (
-        400, "Invalid request parameters: Required field 'b' not found in properties"
-    )
+    assert (error.status, error.body) == (400, "Invalid request parameters: Required field 'b' not found in properties")
 
 
 def test_raw_prompt_refuses_conversation_fields() -> None:

@@ -12,7 +12,9 @@ from usage.models import UsageRecord
 POLL_SECONDS = 0.05
 
 
-def wait_for_records(*, api_key_ids: list[int] | tuple[int, ...], count: int, timeout: float = 10.0) -> list[UsageRecord]:
+def wait_for_records(
+    *, api_key_ids: list[int] | tuple[int, ...], count: int, timeout: float = 10.0
+) -> list[UsageRecord]:
     """The keys' records once there are ``count`` of them (oldest first); fails after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:

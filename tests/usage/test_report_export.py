@@ -10,10 +10,27 @@ from datetime import date
 from usage.report_export import render_csv, render_json, report_columns
 from usage.usage_queries import UsageRow, UsageTotals
 
-TOTALS = UsageTotals(requests=3, prompt_tokens=21, cached_prompt_tokens=1, content_tokens=11,
-                     reasoning_tokens=57, tool_call_tokens=2, undeterminable_tokens=1, completion_tokens=71)
-COUNTERS = ["requests", "prompt_tokens", "cached_prompt_tokens", "completion_tokens", "content_tokens",
-            "reasoning_tokens", "tool_call_tokens", "undeterminable_tokens", "total_tokens"]
+TOTALS = UsageTotals(
+    requests=3,
+    prompt_tokens=21,
+    cached_prompt_tokens=1,
+    content_tokens=11,
+    reasoning_tokens=57,
+    tool_call_tokens=2,
+    undeterminable_tokens=1,
+    completion_tokens=71,
+)
+COUNTERS = [
+    "requests",
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "completion_tokens",
+    "content_tokens",
+    "reasoning_tokens",
+    "tool_call_tokens",
+    "undeterminable_tokens",
+    "total_tokens",
+]
 
 
 def test_each_grouping_leads_with_its_own_columns() -> None:
@@ -34,11 +51,20 @@ def test_csv_has_a_header_row_then_one_line_per_group() -> None:
 
 def test_json_is_an_array_of_objects_with_numbers_and_iso_days() -> None:
     value = json.loads(render_json([UsageRow(TOTALS, day=date(2025, 3, 1))], "day"))
-    assert value == [{
-        "day": "2025-03-01", "requests": 3, "prompt_tokens": 21, "cached_prompt_tokens": 1,
-        "completion_tokens": 71, "content_tokens": 11, "reasoning_tokens": 57, "tool_call_tokens": 2,
-        "undeterminable_tokens": 1, "total_tokens": 92,
-    }]
+    assert value == [
+        {
+            "day": "2025-03-01",
+            "requests": 3,
+            "prompt_tokens": 21,
+            "cached_prompt_tokens": 1,
+            "completion_tokens": 71,
+            "content_tokens": 11,
+            "reasoning_tokens": 57,
+            "tool_call_tokens": 2,
+            "undeterminable_tokens": 1,
+            "total_tokens": 92,
+        }
+    ]
     assert list(value[0]) == ["day", *COUNTERS]
 
 

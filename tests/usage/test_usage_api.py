@@ -20,10 +20,18 @@ URL = "/api/usage/"
 def inference_secret() -> str:
     key, secret = make_api_key(tenant=make_tenant(name="acme"), name="ci")
     store(
-        make_draft(tenant_id=key.tenant_id, api_key_id=key.pk, started_at=at("2025-03-01 10:00"),
-                   tokens=TokenUsage(prompt_tokens=3, content_tokens=4)),
-        make_draft(tenant_id=key.tenant_id, api_key_id=key.pk, started_at=at("2025-03-02 10:00"),
-                   tokens=TokenUsage(prompt_tokens=10, reasoning_tokens=1)),
+        make_draft(
+            tenant_id=key.tenant_id,
+            api_key_id=key.pk,
+            started_at=at("2025-03-01 10:00"),
+            tokens=TokenUsage(prompt_tokens=3, content_tokens=4),
+        ),
+        make_draft(
+            tenant_id=key.tenant_id,
+            api_key_id=key.pk,
+            started_at=at("2025-03-02 10:00"),
+            tokens=TokenUsage(prompt_tokens=10, reasoning_tokens=1),
+        ),
     )
     return secret
 
@@ -38,11 +46,20 @@ def test_staff_get_the_same_rows_as_the_report(http: Client, inference_secret: s
     http.force_login(User.objects.create_superuser("ops", password="pw"))
     response = http.get(URL, {"group_by": "day", "since": "2025-03-02"})
     assert response.status_code == 200
-    assert response.json() == [{
-        "day": "2025-03-02", "requests": 1, "prompt_tokens": 10, "cached_prompt_tokens": 0,
-        "completion_tokens": 1, "content_tokens": 0, "reasoning_tokens": 1, "tool_call_tokens": 0,
-        "undeterminable_tokens": 0, "total_tokens": 11,
-    }]
+    assert response.json() == [
+        {
+            "day": "2025-03-02",
+            "requests": 1,
+            "prompt_tokens": 10,
+            "cached_prompt_tokens": 0,
+            "completion_tokens": 1,
+            "content_tokens": 0,
+            "reasoning_tokens": 1,
+            "tool_call_tokens": 0,
+            "undeterminable_tokens": 0,
+            "total_tokens": 11,
+        }
+    ]
 
 
 def test_the_default_grouping_is_by_tenant(http: Client, inference_secret: str) -> None:

@@ -17,7 +17,10 @@ def test_every_day_of_the_range_has_a_point_and_missing_days_are_zero() -> None:
     prompt = chart.series[0]
     assert prompt.label == "prompt"
     assert [dot.title for dot in prompt.dots] == [
-        "2025-03-01 prompt: 0", "2025-03-02 prompt: 80", "2025-03-03 prompt: 0", "2025-03-04 prompt: 0",
+        "2025-03-01 prompt: 0",
+        "2025-03-02 prompt: 80",
+        "2025-03-03 prompt: 0",
+        "2025-03-04 prompt: 0",
     ]
     assert prompt.dots[0].y == chart.plot_bottom
     assert prompt.dots[1].y < chart.plot_bottom

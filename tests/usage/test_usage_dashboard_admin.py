@@ -40,19 +40,41 @@ def usage() -> dict[str, object]:
     globex, _ = make_api_key(tenant=make_tenant(name="Globex"), name="globex-bot")
     now = timezone.now()
     store(
-        _draft_of(acme_ci, request_id="req_acme_1", started_at=now,
-                  tokens=TokenUsage(prompt_tokens=1111, cached_prompt_tokens=33, content_tokens=222, reasoning_tokens=44)),
-        _draft_of(acme_web, request_id="req_acme_2", started_at=now - timedelta(days=1),
-                  tokens=TokenUsage(prompt_tokens=5, content_tokens=6)),
-        _draft_of(globex, request_id="req_globex_1", started_at=now, model="qwen", outcome="client_disconnected",
-                  usage_source="counted", prompt_tokens_known=False, tokens=TokenUsage(content_tokens=7)),
+        _draft_of(
+            acme_ci,
+            request_id="req_acme_1",
+            started_at=now,
+            tokens=TokenUsage(prompt_tokens=1111, cached_prompt_tokens=33, content_tokens=222, reasoning_tokens=44),
+        ),
+        _draft_of(
+            acme_web,
+            request_id="req_acme_2",
+            started_at=now - timedelta(days=1),
+            tokens=TokenUsage(prompt_tokens=5, content_tokens=6),
+        ),
+        _draft_of(
+            globex,
+            request_id="req_globex_1",
+            started_at=now,
+            model="qwen",
+            outcome="client_disconnected",
+            usage_source="counted",
+            prompt_tokens_known=False,
+            tokens=TokenUsage(content_tokens=7),
+        ),
     )
     return {"acme_ci": acme_ci, "acme_web": acme_web, "globex": globex}
 
 
 def _draft_of(key: ApiKey, **fields: Any) -> UsageRecordDraft:
-    return make_draft(tenant_id=key.tenant_id, tenant_name=key.tenant.name, api_key_id=key.pk,
-                      key_name=key.name, key_prefix=key.prefix, **fields)
+    return make_draft(
+        tenant_id=key.tenant_id,
+        tenant_name=key.tenant.name,
+        api_key_id=key.pk,
+        key_name=key.name,
+        key_prefix=key.prefix,
+        **fields,
+    )
 
 
 def _total(html: str, name: str) -> str:
@@ -106,7 +128,9 @@ def test_a_key_drills_down_to_its_requests(staff_client: Client, usage: dict[str
     assert "req_acme_1" in requests and "req_acme_2" not in requests
 
 
-def test_an_unknown_prompt_is_shown_as_unknown_in_the_request_list(staff_client: Client, usage: dict[str, object]) -> None:
+def test_an_unknown_prompt_is_shown_as_unknown_in_the_request_list(
+    staff_client: Client, usage: dict[str, object]
+) -> None:
     key = usage["globex"]
     html = staff_client.get(DASHBOARD, {"key": key.pk}).content.decode()  # type: ignore[attr-defined]
     requests = html.split('id="usage-requests"')[1].split("</table>")[0]
@@ -127,7 +151,9 @@ def test_the_csv_export_holds_the_filtered_table(staff_client: Client, usage: di
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [(row["key"], row["requests"], row["total_tokens"]) for row in rows] == [
-        ("acme-ci", "1", "1377"), ("acme-web", "1", "11"), ("globex-bot", "1", "7"),
+        ("acme-ci", "1", "1377"),
+        ("acme-web", "1", "11"),
+        ("globex-bot", "1", "7"),
     ]
 
 

@@ -28,7 +28,9 @@ def test_a_dead_writers_drafts_are_adopted_in_order(tmp_path: Path) -> None:
     assert adopted == drafts
     adopter.forget(orphans)
     assert adopter.adopt_orphans() == ([], [])
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([adopter.path.name, adopter.path.with_suffix(".lock").name])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [adopter.path.name, adopter.path.with_suffix(".lock").name]
+    )
 
 
 def test_a_live_writers_journal_is_left_alone(tmp_path: Path) -> None:

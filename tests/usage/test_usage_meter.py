@@ -53,7 +53,10 @@ def test_a_done_makes_the_record_reported_with_paddlers_numbers(writer: Capturin
     [draft] = writer.drafts
     assert (draft.usage_source, draft.prompt_tokens_known, draft.tokens) == ("reported", True, DONE_USAGE)
     assert (draft.paddler_request_id, draft.generated_by, draft.model, draft.streamed) == (
-        "paddler-req", "agent-1", "default", True,
+        "paddler-req",
+        "agent-1",
+        "default",
+        True,
     )
 
 
@@ -61,8 +64,13 @@ def test_without_a_done_the_relayed_token_lines_are_counted_and_the_prompt_is_un
     writer: CapturingWriter,
 ) -> None:
     meter = _meter()
-    for message in (ReasoningToken("r"), ContentToken("a"), ContentToken("b"), ToolCallToken("{"),
-                    UndeterminableToken("?")):
+    for message in (
+        ReasoningToken("r"),
+        ContentToken("a"),
+        ContentToken("b"),
+        ToolCallToken("{"),
+        UndeterminableToken("?"),
+    ):
         meter.observe(_line(message))
     meter.finish(outcome="client_disconnected", http_status=499, error="ClientDisconnected")
     [draft] = writer.drafts
@@ -92,7 +100,11 @@ def test_the_draft_carries_the_tenant_and_key_names(writer: CapturingWriter) -> 
     _meter().finish(outcome="completed", http_status=200)
     [draft] = writer.drafts
     assert (draft.tenant_id, draft.tenant_name, draft.api_key_id, draft.key_name, draft.key_prefix) == (
-        7, "acme", 8, "ci", "oar_x",
+        7,
+        "acme",
+        8,
+        "ci",
+        "oar_x",
     )
 
 

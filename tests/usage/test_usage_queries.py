@@ -17,8 +17,15 @@ GONE_TENANT, GONE_KEY = 90001, 90002
 
 
 def _usage(tenant_id: int, key_id: int, when: str, prompt: int, content: int, **fields: object) -> None:
-    store(make_draft(tenant_id=tenant_id, api_key_id=key_id, started_at=at(when),
-                     tokens=TokenUsage(prompt_tokens=prompt, content_tokens=content), **fields))
+    store(
+        make_draft(
+            tenant_id=tenant_id,
+            api_key_id=key_id,
+            started_at=at(when),
+            tokens=TokenUsage(prompt_tokens=prompt, content_tokens=content),
+            **fields,
+        )
+    )
 
 
 def test_rows_by_tenant_sum_their_keys_and_models() -> None:
@@ -27,18 +34,29 @@ def test_rows_by_tenant_sum_their_keys_and_models() -> None:
     _usage(GONE_TENANT + 5, GONE_KEY + 5, "2025-03-02 10:00", 7, 7, tenant_name="alpha")
     rows = usage_rows(UsageFilter(), "tenant")
     assert [(row.tenant, row.totals.requests, row.totals.prompt_tokens, row.totals.total_tokens) for row in rows] == [
-        ("alpha", 1, 7, 14), ("zeta", 2, 30, 33),
+        ("alpha", 1, 7, 14),
+        ("zeta", 2, 30, 33),
     ]
 
 
 def test_rows_use_current_names_and_fall_back_to_stored_ones() -> None:
     key, _ = make_api_key(tenant=make_tenant(name="Renamed Inc"), name="renamed key")
     _usage(key.tenant_id, key.pk, "2025-03-01 10:00", 1, 1, tenant_name="Old Inc", key_name="old key")
-    _usage(GONE_TENANT, GONE_KEY, "2025-03-01 10:00", 1, 1, tenant_name="Deleted Ltd", key_name="gone", key_prefix="oar_gone")
+    _usage(
+        GONE_TENANT,
+        GONE_KEY,
+        "2025-03-01 10:00",
+        1,
+        1,
+        tenant_name="Deleted Ltd",
+        key_name="gone",
+        key_prefix="oar_gone",
+    )
     assert [row.tenant for row in usage_rows(UsageFilter(), "tenant")] == ["Deleted Ltd", "Renamed Inc"]
     keys = usage_rows(UsageFilter(), "key")
     assert [(row.key, row.key_prefix, row.tenant) for row in keys] == [
-        ("gone", "oar_gone", "Deleted Ltd"), ("renamed key", "oar_abc", "Renamed Inc"),
+        ("gone", "oar_gone", "Deleted Ltd"),
+        ("renamed key", "oar_abc", "Renamed Inc"),
     ]
 
 

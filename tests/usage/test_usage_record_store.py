@@ -18,8 +18,14 @@ from usage.usage_record_store import store_usage_batch
 pytestmark = pytest.mark.django_db
 
 FULL_USAGE = TokenUsage(
-    prompt_tokens=21, cached_prompt_tokens=3, input_image_tokens=7, input_audio_tokens=0,
-    content_tokens=11, reasoning_tokens=57, tool_call_tokens=2, undeterminable_tokens=1,
+    prompt_tokens=21,
+    cached_prompt_tokens=3,
+    input_image_tokens=7,
+    input_audio_tokens=0,
+    content_tokens=11,
+    reasoning_tokens=57,
+    tool_call_tokens=2,
+    undeterminable_tokens=1,
 )
 
 
@@ -53,9 +59,7 @@ def test_rollups_add_batches_per_day_tenant_key_and_model() -> None:
     store(make_draft(started_at=at("2025-03-01 10:00")), make_draft(started_at=at("2025-03-01 23:59")))
     store(make_draft(started_at=at("2025-03-01 12:00"), model="other"))
     store(make_draft(started_at=at("2025-03-02 00:01"), api_key_id=2))
-    cells = {
-        (str(cell.day), cell.api_key_id, cell.model): cell.requests for cell in UsageRollup.objects.all()
-    }
+    cells = {(str(cell.day), cell.api_key_id, cell.model): cell.requests for cell in UsageRollup.objects.all()}
     assert cells == {
         ("2025-03-01", 1, "default"): 2,
         ("2025-03-01", 1, "other"): 1,
@@ -65,36 +69,61 @@ def test_rollups_add_batches_per_day_tenant_key_and_model() -> None:
 
 def test_rollup_totals_equal_the_records_totals() -> None:
     store(*(make_draft(tokens=FULL_USAGE) for _ in range(3)))
-    store(make_draft(outcome="client_disconnected", usage_source="counted", prompt_tokens_known=False,
-                     tokens=TokenUsage(content_tokens=4)))
+    store(
+        make_draft(
+            outcome="client_disconnected",
+            usage_source="counted",
+            prompt_tokens_known=False,
+            tokens=TokenUsage(content_tokens=4),
+        )
+    )
     names = ["prompt_tokens", "cached_prompt_tokens", "reasoning_tokens", "completion_tokens"]
     records = UsageRecord.objects.aggregate(**{name: Sum(name) for name in names})
     rollups = UsageRollup.objects.aggregate(**{name: Sum(name) for name in names})
-    assert records == rollups == {
-        "prompt_tokens": 63, "cached_prompt_tokens": 9, "reasoning_tokens": 171, "completion_tokens": 217,
-    }
+    assert (
+        records
+        == rollups
+        == {
+            "prompt_tokens": 63,
+            "cached_prompt_tokens": 9,
+            "reasoning_tokens": 171,
+            "completion_tokens": 217,
+        }
+    )
     cell = UsageRollup.objects.get()
     assert (cell.requests, cell.prompt_unknown_requests) == (4, 1)
 
 
 def test_unknown_prompt_tokens_are_stored_as_zero_and_flagged() -> None:
-    store(make_draft(request_id="req_gone", prompt_tokens_known=False, usage_source="counted",
-                     tokens=TokenUsage(prompt_tokens=99, content_tokens=3)))
+    store(
+        make_draft(
+            request_id="req_gone",
+            prompt_tokens_known=False,
+            usage_source="counted",
+            tokens=TokenUsage(prompt_tokens=99, content_tokens=3),
+        )
+    )
     record = UsageRecord.objects.get(request_id="req_gone")
     assert (record.prompt_tokens, record.prompt_tokens_known, record.completion_tokens) == (0, False, 3)
 
 
 def test_failed_and_rejected_requests_count_as_errors_in_the_rollup() -> None:
-    store(make_draft(), make_draft(outcome="failed", http_status=503),
-          make_draft(outcome="rejected", http_status=400, tokens=TokenUsage()))
+    store(
+        make_draft(),
+        make_draft(outcome="failed", http_status=503),
+        make_draft(outcome="rejected", http_status=400, tokens=TokenUsage()),
+    )
     cell = UsageRollup.objects.get()
     assert (cell.requests, cell.error_requests) == (3, 2)
 
 
 def test_missing_names_are_looked_up_from_the_key_and_tenant() -> None:
     key, _ = make_api_key(name="nightly")
-    store(make_draft(request_id="req_n", tenant_id=key.tenant_id, api_key_id=key.pk,
-                     tenant_name="", key_name="", key_prefix=""))
+    store(
+        make_draft(
+            request_id="req_n", tenant_id=key.tenant_id, api_key_id=key.pk, tenant_name="", key_name="", key_prefix=""
+        )
+    )
     record = UsageRecord.objects.get(request_id="req_n")
     assert (record.tenant_name, record.key_name, record.key_prefix) == (key.tenant.name, "nightly", key.prefix)
     assert UsageRollup.objects.get().key_name == "nightly"
@@ -140,6 +169,7 @@ def test_a_batch_retried_after_its_key_touch_failed_still_touches_the_key(
     key.refresh_from_db()
     assert key.last_used_at == at("2025-03-01 10:00")
     assert UsageRollup.objects.get().requests == 1
+
 
 def test_usage_survives_deleting_its_key_and_tenant() -> None:
     key, _ = make_api_key()

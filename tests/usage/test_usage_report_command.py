@@ -15,8 +15,17 @@ from tests.usage.usage_drafts import at, make_draft, store
 
 pytestmark = pytest.mark.django_db
 
-HEADER_COUNTERS = ["requests", "prompt_tokens", "cached_prompt_tokens", "completion_tokens", "content_tokens",
-                   "reasoning_tokens", "tool_call_tokens", "undeterminable_tokens", "total_tokens"]
+HEADER_COUNTERS = [
+    "requests",
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "completion_tokens",
+    "content_tokens",
+    "reasoning_tokens",
+    "tool_call_tokens",
+    "undeterminable_tokens",
+    "total_tokens",
+]
 
 
 def report(*args: str) -> str:
@@ -29,14 +38,29 @@ def report(*args: str) -> str:
 def usage() -> None:
     key, _ = make_api_key(tenant=make_tenant(name="acme"), name="ci")
     other, _ = make_api_key(tenant=make_tenant(name="globex"), name="web")
-    rich = TokenUsage(prompt_tokens=21, cached_prompt_tokens=2, content_tokens=11, reasoning_tokens=57,
-                      tool_call_tokens=2, undeterminable_tokens=1)
+    rich = TokenUsage(
+        prompt_tokens=21,
+        cached_prompt_tokens=2,
+        content_tokens=11,
+        reasoning_tokens=57,
+        tool_call_tokens=2,
+        undeterminable_tokens=1,
+    )
     store(
         make_draft(tenant_id=key.tenant_id, api_key_id=key.pk, started_at=at("2025-03-01 10:00"), tokens=rich),
-        make_draft(tenant_id=key.tenant_id, api_key_id=key.pk, started_at=at("2025-03-02 10:00"), model="qwen",
-                   tokens=TokenUsage(prompt_tokens=4, content_tokens=6)),
-        make_draft(tenant_id=other.tenant_id, api_key_id=other.pk, started_at=at("2025-03-02 11:00"),
-                   tokens=TokenUsage(prompt_tokens=100, reasoning_tokens=1)),
+        make_draft(
+            tenant_id=key.tenant_id,
+            api_key_id=key.pk,
+            started_at=at("2025-03-02 10:00"),
+            model="qwen",
+            tokens=TokenUsage(prompt_tokens=4, content_tokens=6),
+        ),
+        make_draft(
+            tenant_id=other.tenant_id,
+            api_key_id=other.pk,
+            started_at=at("2025-03-02 11:00"),
+            tokens=TokenUsage(prompt_tokens=100, reasoning_tokens=1),
+        ),
     )
 
 
@@ -52,7 +76,8 @@ def test_the_default_is_csv_grouped_by_tenant(usage: None) -> None:
 def test_grouping_by_key_names_the_key_and_its_prefix(usage: None) -> None:
     rows = json.loads(report("--group-by", "key", "--format", "json"))
     assert [(row["key"], row["key_prefix"].startswith("oar_"), row["total_tokens"]) for row in rows] == [
-        ("ci", True, 102), ("web", True, 101),
+        ("ci", True, 102),
+        ("web", True, 101),
     ]
     assert list(rows[0]) == ["key", "key_prefix", *HEADER_COUNTERS]
 

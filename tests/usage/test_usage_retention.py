@@ -22,14 +22,17 @@ def _days_ago(days: int) -> datetime:
 
 
 def _rollup_totals() -> dict[str, int]:
-    return UsageRollup.objects.aggregate(requests=Sum("requests"), prompt=Sum("prompt_tokens"),
-                                         completion=Sum("completion_tokens"))
+    return UsageRollup.objects.aggregate(
+        requests=Sum("requests"), prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens")
+    )
 
 
 def test_pruning_deletes_records_older_than_the_cutoff_and_keeps_newer_ones() -> None:
-    store(make_draft(request_id="req_old", started_at=_days_ago(40)),
-          make_draft(request_id="req_edge", started_at=_days_ago(30)),
-          make_draft(request_id="req_new", started_at=_days_ago(1)))
+    store(
+        make_draft(request_id="req_old", started_at=_days_ago(40)),
+        make_draft(request_id="req_edge", started_at=_days_ago(30)),
+        make_draft(request_id="req_new", started_at=_days_ago(1)),
+    )
     deleted = prune_usage_records(older_than_days=30)
     assert deleted == 1
     assert set(UsageRecord.objects.values_list("request_id", flat=True)) == {"req_edge", "req_new"}
@@ -57,7 +60,6 @@ def test_the_prune_command_takes_older_than_days() -> None:
     store(make_draft(started_at=_days_ago(5)), make_draft(started_at=_days_ago(2)))
     call_command("prune_usage", "--older-than-days", "3", stdout=io.StringIO())
     assert UsageRecord.objects.get().day == timezone.localdate() - timedelta(days=2)
-
 
 
 def test_a_retention_setting_of_zero_keeps_every_record_as_it_keeps_every_response(settings: object) -> None:

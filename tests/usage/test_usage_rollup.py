@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 def _cells() -> dict[tuple[str, int, int, str], tuple[int, ...]]:
     return {
-        (str(cell.day), cell.tenant_id, cell.api_key_id, cell.model): tuple(getattr(cell, name) for name in ROLLUP_COUNTERS)
+        (str(cell.day), cell.tenant_id, cell.api_key_id, cell.model): tuple(
+            getattr(cell, name) for name in ROLLUP_COUNTERS
+        )
         for cell in UsageRollup.objects.all()
     }
 
@@ -27,11 +29,21 @@ def _store_mixed_usage() -> None:
     store(
         make_draft(started_at=at("2025-03-01 10:00"), tokens=TokenUsage(prompt_tokens=5, reasoning_tokens=4)),
         make_draft(started_at=at("2025-03-01 11:00"), api_key_id=2, tenant_id=2),
-        make_draft(started_at=at("2025-03-02 09:00"), outcome="failed", prompt_tokens_known=False,
-                   usage_source="counted", tokens=TokenUsage(content_tokens=2)),
+        make_draft(
+            started_at=at("2025-03-02 09:00"),
+            outcome="failed",
+            prompt_tokens_known=False,
+            usage_source="counted",
+            tokens=TokenUsage(content_tokens=2),
+        ),
     )
-    store(make_draft(started_at=at("2025-03-02 10:00"), model="other",
-                     tokens=TokenUsage(prompt_tokens=8, cached_prompt_tokens=2, tool_call_tokens=3)))
+    store(
+        make_draft(
+            started_at=at("2025-03-02 10:00"),
+            model="other",
+            tokens=TokenUsage(prompt_tokens=8, cached_prompt_tokens=2, tool_call_tokens=3),
+        )
+    )
 
 
 def test_rebuilding_reproduces_the_incremental_rollups() -> None:

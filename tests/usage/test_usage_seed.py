@@ -21,8 +21,20 @@ def _rollup_sums() -> dict[str, int]:
 
 def test_seeding_inserts_the_records_with_consistent_rollups() -> None:
     out = io.StringIO()
-    call_command("seed_usage", "--records", "3000", "--chunk", "1000", "--days", "7", "--tenants", "3",
-                 "--keys-per-tenant", "2", stdout=out)
+    call_command(
+        "seed_usage",
+        "--records",
+        "3000",
+        "--chunk",
+        "1000",
+        "--days",
+        "7",
+        "--tenants",
+        "3",
+        "--keys-per-tenant",
+        "2",
+        stdout=out,
+    )
     assert "Seeded 3000 usage records" in out.getvalue()
     assert UsageRecord.objects.count() == 3000
     assert UsageRecord.objects.values("api_key_id").distinct().count() <= 6
@@ -36,7 +48,8 @@ def test_seeding_inserts_the_records_with_consistent_rollups() -> None:
 def test_seeded_records_keep_completion_the_sum_of_its_kinds() -> None:
     call_command("seed_usage", "--records", "2000", stdout=io.StringIO())
     mismatched = [
-        record for record in UsageRecord.objects.all()
+        record
+        for record in UsageRecord.objects.all()
         if record.completion_tokens != record.content_tokens + record.reasoning_tokens + record.tool_call_tokens
     ]
     assert mismatched == []

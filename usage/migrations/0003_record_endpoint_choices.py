@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('usage', '0002_rollup_fillfactor'),
+        ("usage", "0002_rollup_fillfactor"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='usagerecord',
-            name='endpoint',
-            field=models.CharField(choices=[('chat.completions', 'Chat Completions'), ('responses', 'Responses')], max_length=32),
+            model_name="usagerecord",
+            name="endpoint",
+            field=models.CharField(
+                choices=[("chat.completions", "Chat Completions"), ("responses", "Responses")], max_length=32
+            ),
         ),
     ]

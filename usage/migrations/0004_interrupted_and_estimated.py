@@ -4,20 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('usage', '0003_record_endpoint_choices'),
+        ("usage", "0003_record_endpoint_choices"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='usagerecord',
-            name='prompt_tokens_estimated',
+            model_name="usagerecord",
+            name="prompt_tokens_estimated",
             field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AlterField(
-            model_name='usagerecord',
-            name='outcome',
-            field=models.CharField(choices=[('completed', 'Completed'), ('incomplete', 'Incomplete'), ('failed', 'Failed'), ('client_disconnected', 'client disconnected'), ('rejected', 'Rejected'), ('interrupted', 'Interrupted')], max_length=24),
+            model_name="usagerecord",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("completed", "Completed"),
+                    ("incomplete", "Incomplete"),
+                    ("failed", "Failed"),
+                    ("client_disconnected", "client disconnected"),
+                    ("rejected", "Rejected"),
+                    ("interrupted", "Interrupted"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

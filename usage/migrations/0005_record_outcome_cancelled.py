@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('usage', '0004_interrupted_and_estimated'),
+        ("usage", "0004_interrupted_and_estimated"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='usagerecord',
-            name='outcome',
-            field=models.CharField(choices=[('completed', 'Completed'), ('incomplete', 'Incomplete'), ('failed', 'Failed'), ('client_disconnected', 'client disconnected'), ('rejected', 'Rejected'), ('interrupted', 'Interrupted'), ('cancelled', 'Cancelled')], max_length=24),
+            model_name="usagerecord",
+            name="outcome",
+            field=models.CharField(
+                choices=[
+                    ("completed", "Completed"),
+                    ("incomplete", "Incomplete"),
+                    ("failed", "Failed"),
+                    ("client_disconnected", "client disconnected"),
+                    ("rejected", "Rejected"),
+                    ("interrupted", "Interrupted"),
+                    ("cancelled", "Cancelled"),
+                ],
+                max_length=24,
+            ),
         ),
     ]

@@ -29,7 +29,9 @@ USAGE_JSON = {
 }
 
 
-def fold(*messages: PaddlerMessage, reasoning_field: str = "reasoning_content", max_tokens: int = 100) -> dict[str, Any]:
+def fold(
+    *messages: PaddlerMessage, reasoning_field: str = "reasoning_content", max_tokens: int = 100
+) -> dict[str, Any]:
     state = ChatStreamState(
         head=ChunkHead("chatcmpl-x", 1700000000, "m", include_usage=True),
         max_tokens=max_tokens,
@@ -73,8 +75,16 @@ def test_a_tool_call_turn_has_null_content_and_the_calls_in_order() -> None:
             "refusal": None,
             "annotations": [],
             "tool_calls": [
-                {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}},
-                {"id": "call_generated", "type": "function", "function": {"name": "get_time", "arguments": '{"zone":"CET"}'}},
+                {
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                },
+                {
+                    "id": "call_generated",
+                    "type": "function",
+                    "function": {"name": "get_time", "arguments": '{"zone":"CET"}'},
+                },
             ],
         },
         "logprobs": None,
@@ -93,21 +103,28 @@ def test_an_empty_answer_has_empty_string_content() -> None:
 
 
 def test_reasoning_is_on_the_message_and_never_in_content() -> None:
-    message = fold(ReasoningToken("Think"), ReasoningToken("ing"), ContentToken("42"), Done(USAGE))["choices"][0]["message"]
+    message = fold(ReasoningToken("Think"), ReasoningToken("ing"), ContentToken("42"), Done(USAGE))["choices"][0][
+        "message"
+    ]
     assert (message["content"], message["reasoning_content"]) == ("42", "Thinking")
 
 
 @pytest.mark.parametrize("field", ["", "reasoning"])
 def test_the_reasoning_field_follows_the_setting(field: str) -> None:
-    message = fold(ReasoningToken("Think"), ContentToken("42"), Done(USAGE), reasoning_field=field)["choices"][0]["message"]
+    message = fold(ReasoningToken("Think"), ContentToken("42"), Done(USAGE), reasoning_field=field)["choices"][0][
+        "message"
+    ]
     assert "reasoning_content" not in message
     assert message.get("reasoning") == ("Think" if field else None)
 
 
 def test_the_finish_reason_length_is_folded() -> None:
-    assert fold(ContentToken("a"), ContentToken("b"), Done(TokenUsage(content_tokens=2)), max_tokens=2)["choices"][0][
-        "finish_reason"
-    ] == "length"
+    assert (
+        fold(ContentToken("a"), ContentToken("b"), Done(TokenUsage(content_tokens=2)), max_tokens=2)["choices"][0][
+            "finish_reason"
+        ]
+        == "length"
+    )
 
 
 def test_folding_nothing_is_a_programming_error() -> None:

@@ -138,7 +138,11 @@ def test_earlier_tool_calls_are_rendered_into_the_assistant_turn_and_results_are
             "role": "assistant",
             "content": "Checking.",
             "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}},
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                },
                 {"id": "call_2", "type": "function", "function": {"name": "get_time", "arguments": "not json"}},
             ],
         },
@@ -160,8 +164,11 @@ def test_earlier_tool_calls_are_rendered_into_the_assistant_turn_and_results_are
 def test_an_assistant_turn_with_only_tool_calls_is_just_the_calls() -> None:
     messages = [
         {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        },
     ]
     assert history(*messages)[1]["content"] == '<tool_call>{"name": "f", "arguments": {}, "id": "c"}</tool_call>'
 
@@ -190,14 +197,20 @@ def test_tools_are_reduced_to_what_paddler_accepts_and_turn_on_parsing() -> None
         },
         {
             "type": "function",
-            "function": {"name": "get_time", "description": "", "parameters": {"type": "object", "properties": {"zone": {}}}},
+            "function": {
+                "name": "get_time",
+                "description": "",
+                "parameters": {"type": "object", "properties": {"zone": {}}},
+            },
         },
     ]
 
 
 def test_a_tool_without_parameters_sends_none() -> None:
     tool = {"type": "function", "function": {"name": "ping"}}
-    assert paddler_body(tools=[tool])["tools"] == [{"type": "function", "function": {"name": "ping", "description": ""}}]
+    assert paddler_body(tools=[tool])["tools"] == [
+        {"type": "function", "function": {"name": "ping", "description": ""}}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -208,8 +221,13 @@ def test_a_tool_without_parameters_sends_none() -> None:
         ("required", ["get_weather", "get_time"]),
         ({"type": "function", "function": {"name": "get_time"}}, ["get_time"]),
         (
-            {"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [
-                {"type": "function", "function": {"name": "get_weather"}}]}},
+            {
+                "type": "allowed_tools",
+                "allowed_tools": {
+                    "mode": "required",
+                    "tools": [{"type": "function", "function": {"name": "get_weather"}}],
+                },
+            },
             ["get_weather"],
         ),
     ],
@@ -222,7 +240,9 @@ def test_tool_choice_decides_which_tools_are_sent(tool_choice: Any, names: list[
 
 def test_json_schema_response_format_becomes_a_grammar_with_thinking_off() -> None:
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
-    body = paddler_body(response_format={"type": "json_schema", "json_schema": {"name": "a", "strict": True, "schema": schema}})
+    body = paddler_body(
+        response_format={"type": "json_schema", "json_schema": {"name": "a", "strict": True, "schema": schema}}
+    )
     assert body["grammar"] == {
         "type": "json_schema",
         "schema": '{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}',

@@ -133,9 +133,7 @@ def test_every_message_role_and_content_shape_parses() -> None:
             "role": "assistant",
             "content": None,
             "reasoning_content": "thinking...",
-            "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}
-            ],
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"a":1}'}}],
         },
         {"role": "tool", "tool_call_id": "call_1", "content": [{"type": "text", "text": "42"}]},
         {"role": "assistant", "content": [{"type": "refusal", "refusal": "No."}]},
@@ -274,26 +272,55 @@ def test_top_level_refusals_name_the_parameter(data: Any, param: str, code: str,
         ({"role": "user", "content": 5}, "messages[1].content", "invalid_type"),
         ({"role": "tool", "content": "42"}, "messages[1].tool_call_id", "missing_required_parameter"),
         ({"role": "function", "name": "f", "content": "x"}, "messages[1].role", "unsupported_parameter"),
-        ({"role": "user", "content": "x", "tool_calls": [{"id": "c", "function": {"name": "f"}}]},
-         "messages[1].tool_calls", "invalid_value"),
-        ({"role": "assistant", "content": "x", "function_call": {"name": "f"}}, "messages[1].function_call",
-         "unsupported_parameter"),
+        (
+            {"role": "user", "content": "x", "tool_calls": [{"id": "c", "function": {"name": "f"}}]},
+            "messages[1].tool_calls",
+            "invalid_value",
+        ),
+        (
+            {"role": "assistant", "content": "x", "function_call": {"name": "f"}},
+            "messages[1].function_call",
+            "unsupported_parameter",
+        ),
         ({"role": "assistant", "content": None, "audio": {"id": "a"}}, "messages[1].audio", "unsupported_parameter"),
-        ({"role": "assistant", "tool_calls": [{"id": "c", "function": {"arguments": "{}"}}]},
-         "messages[1].tool_calls[0].function.name", "missing_required_parameter"),
-        ({"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/cat.png"}}]},
-         "messages[1].content[0].image_url", "unsupported_value"),
-        ({"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "input_audio",
-          "input_audio": {"data": "AAA", "format": "wav"}}]}, "messages[1].content[1]", "unsupported_value"),
-        ({"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]}, "messages[1].content[0]",
-         "unsupported_value"),
-        ({"role": "user", "content": [{"type": "text"}]}, "messages[1].content[0].text",
-         "missing_required_parameter"),
+        (
+            {"role": "assistant", "tool_calls": [{"id": "c", "function": {"arguments": "{}"}}]},
+            "messages[1].tool_calls[0].function.name",
+            "missing_required_parameter",
+        ),
+        (
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/cat.png"}}]},
+            "messages[1].content[0].image_url",
+            "unsupported_value",
+        ),
+        (
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "a"},
+                    {"type": "input_audio", "input_audio": {"data": "AAA", "format": "wav"}},
+                ],
+            },
+            "messages[1].content[1]",
+            "unsupported_value",
+        ),
+        (
+            {"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]},
+            "messages[1].content[0]",
+            "unsupported_value",
+        ),
+        ({"role": "user", "content": [{"type": "text"}]}, "messages[1].content[0].text", "missing_required_parameter"),
         ({"role": "user", "content": [{"type": "video"}]}, "messages[1].content[0].type", "invalid_value"),
-        ({"role": "system", "content": [{"type": "image_url", "image_url": {"url": PNG}}]},
-         "messages[1].content[0]", "invalid_value"),
-        ({"role": "user", "content": [{"type": "refusal", "refusal": "no"}]}, "messages[1].content[0]",
-         "invalid_value"),
+        (
+            {"role": "system", "content": [{"type": "image_url", "image_url": {"url": PNG}}]},
+            "messages[1].content[0]",
+            "invalid_value",
+        ),
+        (
+            {"role": "user", "content": [{"type": "refusal", "refusal": "no"}]},
+            "messages[1].content[0]",
+            "invalid_value",
+        ),
     ],
 )
 def test_message_refusals_name_the_offending_field(message: dict[str, Any], param: str, code: str) -> None:
@@ -313,26 +340,44 @@ def test_a_remote_image_url_is_refused_with_a_reason() -> None:
         ([{"type": "function"}], None, "tools[0].function", "missing_required_parameter"),
         ([{"type": "function", "function": {"name": "bad name"}}], None, "tools[0].function.name", "invalid_value"),
         ([{"type": "custom", "custom": {"name": "x"}}], None, "tools[0].type", "unsupported_value"),
-        ([{"type": "function", "function": {"name": "f", "parameters": {"properties": {}, "required": ["a"]}}}],
-         None, "tools[0].function.parameters.required[0]", "invalid_value"),
-        ([{"type": "function", "function": {"name": "f", "parameters": {"type": ["object"]}}}],
-         None, "tools[0].function.parameters.type", "invalid_value"),
-        ([{"type": "function", "function": {"name": "f", "parameters": "nope"}}],
-         None, "tools[0].function.parameters", "invalid_type"),
+        (
+            [{"type": "function", "function": {"name": "f", "parameters": {"properties": {}, "required": ["a"]}}}],
+            None,
+            "tools[0].function.parameters.required[0]",
+            "invalid_value",
+        ),
+        (
+            [{"type": "function", "function": {"name": "f", "parameters": {"type": ["object"]}}}],
+            None,
+            "tools[0].function.parameters.type",
+            "invalid_value",
+        ),
+        (
+            [{"type": "function", "function": {"name": "f", "parameters": "nope"}}],
+            None,
+            "tools[0].function.parameters",
+            "invalid_type",
+        ),
         ([WEATHER_TOOL], {"type": "function", "function": {"name": "other"}}, "tool_choice", "invalid_value"),
         ([WEATHER_TOOL], {"type": "function"}, "tool_choice.function", "missing_required_parameter"),
         ([WEATHER_TOOL], "sometimes", "tool_choice", "invalid_type"),
         ([WEATHER_TOOL], {"type": "custom", "custom": {"name": "x"}}, "tool_choice.type", "unsupported_value"),
-        ([WEATHER_TOOL], {"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [{"type": "function"}]}},
-         "tool_choice.allowed_tools.tools[0]", "invalid_value"),
-        ([WEATHER_TOOL], {"type": "allowed_tools", "allowed_tools": {"mode": "maybe", "tools": []}},
-         "tool_choice.allowed_tools.mode", "invalid_value"),
+        (
+            [WEATHER_TOOL],
+            {"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [{"type": "function"}]}},
+            "tool_choice.allowed_tools.tools[0]",
+            "invalid_value",
+        ),
+        (
+            [WEATHER_TOOL],
+            {"type": "allowed_tools", "allowed_tools": {"mode": "maybe", "tools": []}},
+            "tool_choice.allowed_tools.mode",
+            "invalid_value",
+        ),
         ([], "required", "tool_choice", "invalid_value"),
     ],
 )
-def test_tool_refusals_name_the_offending_field(
-    tools: list[Any], tool_choice: Any, param: str, code: str
-) -> None:
+def test_tool_refusals_name_the_offending_field(tools: list[Any], tool_choice: Any, param: str, code: str) -> None:
     data = body(tools=tools) if tool_choice is None else body(tools=tools, tool_choice=tool_choice)
     error = refusal(data)
     assert (error.param, error.code) == (param, code)

@@ -29,7 +29,13 @@ from paddler_protocol.paddler_message import (
 )
 from paddler_protocol.token_usage import TokenUsage
 
-HEAD = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 1700000000, "model": "m", "service_tier": "default"}
+HEAD = {
+    "id": "chatcmpl-x",
+    "object": "chat.completion.chunk",
+    "created": 1700000000,
+    "model": "m",
+    "service_tier": "default",
+}
 USAGE = TokenUsage(prompt_tokens=10, content_tokens=2, reasoning_tokens=3, tool_call_tokens=4)
 USAGE_JSON = {
     "prompt_tokens": 10,
@@ -62,7 +68,11 @@ def run(state: ChatStreamState, *messages: PaddlerMessage) -> list[dict[str, Any
 
 
 def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {**HEAD, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}], **extra}
+    return {
+        **HEAD,
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+        **extra,
+    }
 
 
 ROLE = chunk({"role": "assistant", "content": ""})
@@ -70,8 +80,13 @@ ROLE_FOR_TOOLS = chunk({"role": "assistant", "content": None})
 
 
 def call(index: int, call_id: str, name: str, arguments: str) -> dict[str, Any]:
-    return chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function",
-                                  "function": {"name": name, "arguments": arguments}}]})
+    return chunk(
+        {
+            "tool_calls": [
+                {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+            ]
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,25 +109,39 @@ def call(index: int, call_id: str, name: str, arguments: str) -> dict[str, Any]:
         ),
         pytest.param(
             [ReasoningToken("Let me"), ReasoningToken(" think"), ContentToken("42"), Done(USAGE)],
-            [ROLE, chunk({"reasoning_content": "Let me"}), chunk({"reasoning_content": " think"}),
-             chunk({"content": "42"}), chunk({}, "stop")],
+            [
+                ROLE,
+                chunk({"reasoning_content": "Let me"}),
+                chunk({"reasoning_content": " think"}),
+                chunk({"content": "42"}),
+                chunk({}, "stop"),
+            ],
             id="reasoning in its own field and chunks",
         ),
         pytest.param(
-            [ToolCallToken('{"name"'), ToolCallToken(': "f"}'),
-             ToolCallParsed((ParsedToolCall("call_a", "get_weather", '{"city":"Paris"}'),)), Done(USAGE)],
+            [
+                ToolCallToken('{"name"'),
+                ToolCallToken(': "f"}'),
+                ToolCallParsed((ParsedToolCall("call_a", "get_weather", '{"city":"Paris"}'),)),
+                Done(USAGE),
+            ],
             [ROLE_FOR_TOOLS, call(0, "call_a", "get_weather", '{"city":"Paris"}'), chunk({}, "tool_calls")],
             id="one tool call: role with null content, whole call in its first delta",
         ),
         pytest.param(
-            [ToolCallParsed((ParsedToolCall("call_a", "f", "{}"), ParsedToolCall("call_b", "g", '{"x":1}'))),
-             Done(USAGE)],
+            [
+                ToolCallParsed((ParsedToolCall("call_a", "f", "{}"), ParsedToolCall("call_b", "g", '{"x":1}'))),
+                Done(USAGE),
+            ],
             [ROLE_FOR_TOOLS, call(0, "call_a", "f", "{}"), call(1, "call_b", "g", '{"x":1}'), chunk({}, "tool_calls")],
             id="two calls in one batch",
         ),
         pytest.param(
-            [ToolCallParsed((ParsedToolCall("call_a", "f", "{}"),)),
-             ToolCallParsed((ParsedToolCall("call_b", "g", "{}"),)), Done(USAGE)],
+            [
+                ToolCallParsed((ParsedToolCall("call_a", "f", "{}"),)),
+                ToolCallParsed((ParsedToolCall("call_b", "g", "{}"),)),
+                Done(USAGE),
+            ],
             [ROLE_FOR_TOOLS, call(0, "call_a", "f", "{}"), call(1, "call_b", "g", "{}"), chunk({}, "tool_calls")],
             id="the index runs across batches",
         ),
@@ -123,8 +152,7 @@ def call(index: int, call_id: str, name: str, arguments: str) -> dict[str, Any]:
         ),
         pytest.param(
             [ToolCallParsed((ParsedToolCall("", "f", "{}"), ParsedToolCall("", "g", "{}"))), Done(USAGE)],
-            [ROLE_FOR_TOOLS, call(0, "call_gen0", "f", "{}"), call(1, "call_gen1", "g", "{}"),
-             chunk({}, "tool_calls")],
+            [ROLE_FOR_TOOLS, call(0, "call_gen0", "f", "{}"), call(1, "call_gen1", "g", "{}"), chunk({}, "tool_calls")],
             id="empty tool-call ids are replaced",
         ),
         pytest.param(
@@ -181,7 +209,9 @@ def test_length_is_inferred_from_the_counted_tokens(usage: TokenUsage, max_token
 
 def test_tool_calls_win_over_length() -> None:
     state = new_state(max_tokens=1)
-    chunks = run(state, ContentToken("x"), ToolCallParsed((ParsedToolCall("c", "f", "{}"),)), Done(TokenUsage(content_tokens=1)))
+    chunks = run(
+        state, ContentToken("x"), ToolCallParsed((ParsedToolCall("c", "f", "{}"),)), Done(TokenUsage(content_tokens=1))
+    )
     assert chunks[-1] == chunk({}, "tool_calls")
 
 
@@ -207,7 +237,13 @@ def test_without_parallel_tool_calls_only_the_first_call_is_relayed() -> None:
 
 
 def test_the_role_is_sent_exactly_once() -> None:
-    chunks = run(new_state(), ReasoningToken("r"), ContentToken("c"), ToolCallParsed((ParsedToolCall("a", "f", "{}"),)), Done(USAGE))
+    chunks = run(
+        new_state(),
+        ReasoningToken("r"),
+        ContentToken("c"),
+        ToolCallParsed((ParsedToolCall("a", "f", "{}"),)),
+        Done(USAGE),
+    )
     assert sum("role" in c["choices"][0]["delta"] for c in chunks) == 1
 
 
@@ -224,7 +260,7 @@ def test_nothing_follows_the_finish() -> None:
         (ErrorEnvelope(504, "Waiting for available slot timed out"), UpstreamErrorReply),
         (GenerationError("ChatTemplateError", "bad template"), GenerationFailed),
         (ToolCallParseFailed("cannot parse"), ToolCallFailed),
-        (ToolCallValidationFailed(("unknown tool name \"x\"",)), ToolCallFailed),
+        (ToolCallValidationFailed(('unknown tool name "x"',)), ToolCallFailed),
         (UnrecognizedToolCallFormat("<x>", "no parser"), ToolCallFailed),
     ],
 )
@@ -238,8 +274,14 @@ def test_an_error_after_streaming_started_is_one_openai_error_object() -> None:
     run(state, ContentToken("Par"))
     payloads = state.on_error(UpstreamErrorReply(504, "Inference timed out after 30000ms waiting for next token."))
     assert payloads == [
-        {"error": {"message": "Inference timed out after 30000ms waiting for next token.", "type": "timeout",
-                   "param": None, "code": None}}
+        {
+            "error": {
+                "message": "Inference timed out after 30000ms waiting for next token.",
+                "type": "timeout",
+                "param": None,
+                "code": None,
+            }
+        }
     ]
     assert state.finished
 

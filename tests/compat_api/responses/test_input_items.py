@@ -159,16 +159,12 @@ PNG = "data:image/png;base64,iVBORw0KGgo="
         ),
     ],
 )
-def test_conversation_messages(
-    items: list[InputItem], instructions: str | None, expected: list[ConversationMessage]
-):
+def test_conversation_messages(items: list[InputItem], instructions: str | None, expected: list[ConversationMessage]):
     assert conversation_messages(items, instructions=instructions) == tuple(expected)
 
 
 def test_empty_instructions_add_no_system_message():
-    assert conversation_messages([MessageItem("user", "Hi")], instructions="") == (
-        ConversationMessage("user", "Hi"),
-    )
+    assert conversation_messages([MessageItem("user", "Hi")], instructions="") == (ConversationMessage("user", "Hi"),)
 
 
 def test_a_tool_output_with_an_image_carries_the_image():

@@ -91,8 +91,14 @@ def test_max_tokens_defaults_to_the_setting(settings):
 
 @pytest.mark.parametrize(
     ("reasoning", "thinking"),
-    [(None, True), ({"effort": "none"}, False), ({"effort": "minimal"}, False),
-     ({"effort": "low"}, True), ({"effort": "high"}, True), ({"summary": "auto"}, True)],
+    [
+        (None, True),
+        ({"effort": "none"}, False),
+        ({"effort": "minimal"}, False),
+        ({"effort": "low"}, True),
+        ({"effort": "high"}, True),
+        ({"summary": "auto"}, True),
+    ],
 )
 def test_reasoning_effort_none_or_minimal_switches_thinking_off(reasoning: Any, thinking: bool):
     assert paddler_body(input="Hi", reasoning=reasoning)["enable_thinking"] is thinking

@@ -108,9 +108,7 @@ def test_codex_items_with_ids_the_server_never_issued_are_kept_not_looked_up():
             id="msg_0b5c9a1e-8c4f-4b43-9d7e-2f1a3c6d9e00",
             phase="final_answer",
         ),
-        FunctionCallOutputItem(
-            "call_9", (InputText("ok"),), id="fco_7d3e1f00-0000-4000-8000-000000000000"
-        ),
+        FunctionCallOutputItem("call_9", (InputText("ok"),), id="fco_7d3e1f00-0000-4000-8000-000000000000"),
         ReasoningItem(),
         OpaqueItem("web_search_call", {"status": "completed"}, id="ws_1"),
     )
@@ -129,9 +127,7 @@ def test_an_input_image_given_as_a_data_url_is_kept():
         ]
     )
 
-    assert request.input[0] == MessageItem(
-        "user", (InputText("What is it?"), InputImage(PNG, "low"))
-    )
+    assert request.input[0] == MessageItem("user", (InputText("What is it?"), InputImage(PNG, "low")))
 
 
 def test_non_function_tools_are_skipped_and_function_tools_kept():
@@ -152,9 +148,7 @@ def test_non_function_tools_are_skipped_and_function_tools_kept():
     )
 
     assert request.tools == (
-        FunctionToolSpec(
-            "shell", "Run a command", {"type": "object", "properties": {}}, strict=False
-        ),
+        FunctionToolSpec("shell", "Run a command", {"type": "object", "properties": {}}, strict=False),
     )
 
 
@@ -305,24 +299,87 @@ def test_previous_response_id_alone_is_enough():
         ({"model": "default", "input": "x", "temperature": 3}, 400, "temperature", "invalid_value"),
         ({"model": "default", "input": "x", "max_output_tokens": 0}, 400, "max_output_tokens", "invalid_value"),
         ({"model": "default", "input": "x", "reasoning": {"effort": "huge"}}, 400, "reasoning.effort", "invalid_value"),
-        ({"model": "default", "input": "x", "text": {"format": {"type": "json_schema", "name": "n"}}}, 400, "text.format.schema", "missing_required_parameter"),
-        ({"model": "default", "input": [{"role": "user", "content": [{"type": "input_image", "image_url": "https://x/y.png"}]}]}, 400, "input[0].content[0].image_url", "invalid_value"),
-        ({"model": "default", "input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file_1"}]}]}, 400, "input[0].content[0].image_url", "invalid_value"),
-        ({"model": "default", "input": ["hi", {"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}, 400, "input[0]", "invalid_type"),
-        ({"model": "default", "input": [{"role": "user", "content": "ok"}, {"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}, 400, "input[1].content[0].type", "invalid_value"),
+        (
+            {"model": "default", "input": "x", "text": {"format": {"type": "json_schema", "name": "n"}}},
+            400,
+            "text.format.schema",
+            "missing_required_parameter",
+        ),
+        (
+            {
+                "model": "default",
+                "input": [{"role": "user", "content": [{"type": "input_image", "image_url": "https://x/y.png"}]}],
+            },
+            400,
+            "input[0].content[0].image_url",
+            "invalid_value",
+        ),
+        (
+            {
+                "model": "default",
+                "input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file_1"}]}],
+            },
+            400,
+            "input[0].content[0].image_url",
+            "invalid_value",
+        ),
+        (
+            {
+                "model": "default",
+                "input": ["hi", {"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}],
+            },
+            400,
+            "input[0]",
+            "invalid_type",
+        ),
+        (
+            {
+                "model": "default",
+                "input": [
+                    {"role": "user", "content": "ok"},
+                    {"role": "user", "content": [{"type": "input_file", "file_id": "f"}]},
+                ],
+            },
+            400,
+            "input[1].content[0].type",
+            "invalid_value",
+        ),
         ({"model": "default", "input": [{"role": "robot", "content": "hi"}]}, 400, "input[0].role", "invalid_value"),
-        ({"model": "default", "input": [{"type": "function_call", "call_id": "c", "arguments": "{}"}]}, 400, "input[0].name", "missing_required_parameter"),
-        ({"model": "default", "input": [{"type": "item_reference", "id": "msg_1"}]}, 400, "input[0].type", "invalid_value"),
+        (
+            {"model": "default", "input": [{"type": "function_call", "call_id": "c", "arguments": "{}"}]},
+            400,
+            "input[0].name",
+            "missing_required_parameter",
+        ),
+        (
+            {"model": "default", "input": [{"type": "item_reference", "id": "msg_1"}]},
+            400,
+            "input[0].type",
+            "invalid_value",
+        ),
         ({"model": "default", "input": [{"content": "no role"}]}, 400, "input[0].type", "missing_required_parameter"),
-        ({"model": "default", "input": "x", "tools": [{"type": "function"}]}, 400, "tools[0].name", "missing_required_parameter"),
-        ({"model": "default", "input": "x", "tool_choice": {"type": "file_search"}}, 400, "tool_choice.type", "invalid_value"),
-        ({"model": "default", "input": "x", "tool_choice": {"type": "function", "name": "nope"}}, 400, "tool_choice.name", "invalid_value"),
+        (
+            {"model": "default", "input": "x", "tools": [{"type": "function"}]},
+            400,
+            "tools[0].name",
+            "missing_required_parameter",
+        ),
+        (
+            {"model": "default", "input": "x", "tool_choice": {"type": "file_search"}},
+            400,
+            "tool_choice.type",
+            "invalid_value",
+        ),
+        (
+            {"model": "default", "input": "x", "tool_choice": {"type": "function", "name": "nope"}},
+            400,
+            "tool_choice.name",
+            "invalid_value",
+        ),
         ({"model": "default", "input": "x", "metadata": {"k": 1}}, 400, "metadata", "invalid_type"),
     ],
 )
-def test_invalid_bodies_are_400s_naming_the_field(
-    body: dict[str, Any], status: int, param: str, code: str
-):
+def test_invalid_bodies_are_400s_naming_the_field(body: dict[str, Any], status: int, param: str, code: str):
     assert rejection(body)[:3] == (status, param, code)
 
 

@@ -97,9 +97,7 @@ def test_input_items_page_like_openai_lists(limit, order, after, ids, has_more):
     tenant = make_tenant()
     stored(tenant.id)
 
-    page = list_input_items(
-        tenant_id=tenant.id, response_id="resp_1", limit=limit, order=order, after=after
-    )
+    page = list_input_items(tenant_id=tenant.id, response_id="resp_1", limit=limit, order=order, after=after)
 
     assert [item["id"] for item in page.items] == ids
     assert page.has_more is has_more

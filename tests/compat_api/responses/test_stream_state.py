@@ -445,10 +445,24 @@ def test_the_response_object_echoes_the_request_settings():
 
     response = run(state, [Done(USAGE)])[-1]["response"]
 
-    assert {key: response[key] for key in (
-        "instructions", "temperature", "top_p", "metadata", "store", "previous_response_id",
-        "user", "parallel_tool_calls", "truncation", "model", "id", "created_at", "object",
-    )} == {
+    assert {
+        key: response[key]
+        for key in (
+            "instructions",
+            "temperature",
+            "top_p",
+            "metadata",
+            "store",
+            "previous_response_id",
+            "user",
+            "parallel_tool_calls",
+            "truncation",
+            "model",
+            "id",
+            "created_at",
+            "object",
+        )
+    } == {
         "instructions": "Be brief.",
         "temperature": 0.3,
         "top_p": 0.5,

@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--older-than-days", type=int, default=None,
+            "--older-than-days",
+            type=int,
+            default=None,
             help="Keep this many past days of records, plus today (default: the retention setting).",
         )
 

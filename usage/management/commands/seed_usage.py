@@ -25,15 +25,24 @@ class Command(BaseCommand):
         parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="Comma-separated model names.")
         parser.add_argument("--chunk", type=int, default=250_000, help="Records per INSERT statement.")
         parser.add_argument(
-            "--force", action="store_true",
+            "--force",
+            action="store_true",
             help="Seed even though the database holds real usage records (fake billing rows among them).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         models = tuple(name.strip() for name in options["models"].split(",") if name.strip())
-        numbers = (options["records"], options["days"], options["tenants"], options["keys_per_tenant"], options["chunk"])
+        numbers = (
+            options["records"],
+            options["days"],
+            options["tenants"],
+            options["keys_per_tenant"],
+            options["chunk"],
+        )
         if min(numbers) < 1 or not models:
-            raise CommandError("--records, --days, --tenants, --keys-per-tenant and --chunk must be ≥ 1; --models non-empty")
+            raise CommandError(
+                "--records, --days, --tenants, --keys-per-tenant and --chunk must be ≥ 1; --models non-empty"
+            )
         if not options["force"] and holds_real_usage():
             # Seeded rows are indistinguishable from billing data in every report.
             raise CommandError(
@@ -41,8 +50,12 @@ class Command(BaseCommand):
                 "them. Use a database of its own for benchmarks and demos, or pass --force."
             )
         plan = SeedPlan(
-            records=options["records"], days=options["days"], tenants=options["tenants"],
-            keys_per_tenant=options["keys_per_tenant"], models=models, chunk=options["chunk"],
+            records=options["records"],
+            days=options["days"],
+            tenants=options["tenants"],
+            keys_per_tenant=options["keys_per_tenant"],
+            models=models,
+            chunk=options["chunk"],
         )
         started = time.monotonic()
 
