@@ -20,7 +20,7 @@ from accounts.api_key_lifecycle import CreatedApiKey, create_api_key, revoke_api
 from portal.key_form import CreateKeyForm, RotateKeyForm
 from portal.key_listing import key_listing
 from portal.model_access import models_for_tenants
-from portal.person_access import manageable_key_or_404, member_tenants
+from portal.person_access import editable_tenant_ids, manageable_key_or_404, member_tenants
 
 # The page that shows a new secret answers the POST itself (the secret is never stored, not
 # even in the session, so it cannot survive a redirect). A reload would post the form again:
@@ -113,6 +113,7 @@ def _render_keys(
         "listing": key_listing(request.user),
         "can_create": form.fields["tenant"].queryset.exists(),  # type: ignore[attr-defined]
         "rotate_form": RotateKeyForm(),
+        "editable_tenant_ids": editable_tenant_ids(request.user),
         "base_url": request.build_absolute_uri("/v1"),
         "form_token": secrets.token_urlsafe(16),
     }

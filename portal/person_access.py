@@ -60,6 +60,21 @@ def manageable_keys(user: Any) -> QuerySet[ApiKey]:
     )
 
 
+def editable_keys(user: Any) -> QuerySet[ApiKey]:
+    """Live keys whose limits the person may edit: those of tenants where they may change keys
+    (a tenant admin's tenants; every tenant for staff with ``change_apikey``)."""
+    if not is_person(user):
+        return ApiKey.objects.none()
+    keys = ApiKey.objects.select_related("tenant", "owner").filter(revoked_at__isnull=True)
+    return keys.filter(tenant__in=administered_tenants(user, action="change"))
+
+
+def editable_tenant_ids(user: Any) -> set[int]:
+    if not is_person(user):
+        return set()
+    return set(administered_tenants(user, action="change").values_list("pk", flat=True))
+
+
 def administered_tenant_or_404(
     user: Any, tenant_id: int, *, model: type[Model] = ApiKey, action: PermissionAction = "view"
 ) -> Tenant:
@@ -72,6 +87,13 @@ def administered_tenant_or_404(
 
 def manageable_key_or_404(user: Any, key_id: int) -> ApiKey:
     key = manageable_keys(user).filter(pk=key_id).first()
+    if key is None:
+        raise Http404("No such key.")
+    return key
+
+
+def editable_key_or_404(user: Any, key_id: int) -> ApiKey:
+    key = editable_keys(user).filter(pk=key_id).first()
     if key is None:
         raise Http404("No such key.")
     return key

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from portal import home_view, key_views, member_views, model_catalogue_view, usage_views
+from portal import home_view, key_limits_view, key_views, member_views, model_catalogue_view, usage_views
 from portal.sign_in_view import SignInView
 
 app_name = "portal"
@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/logout/", LogoutView.as_view(), name="sign_out"),
     path("keys/", key_views.keys_page, name="keys"),
     path("keys/<int:key_id>/revoke/", key_views.revoke_key, name="revoke_key"),
+    path("keys/<int:key_id>/limits/", key_limits_view.edit_key_limits, name="edit_key_limits"),
     path("keys/<int:key_id>/rotate/", key_views.rotate_key, name="rotate_key"),
     path("usage/", usage_views.my_usage, name="usage"),
     path("usage/export.csv", usage_views.my_usage_csv, name="usage_csv"),

@@ -177,3 +177,56 @@ def test_tenant_admins_manage_members_of_their_tenant_only(world: dict[str, Any]
         .values_list("action", "actor_label")
     )
     assert actions == [("member.added", "ada"), ("member.role_changed", "ada"), ("member.removed", "ada")]
+
+
+def _limits(key: ApiKey, **values: Any) -> dict[str, Any]:
+    return {"expires_on": _in_days(30), **values}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tenant_admin_lowers_a_members_key_limit_and_it_applies(world: dict[str, Any]) -> None:
+    ada, bob_key = _client(world["people"]["ada"]), world["keys"]["bob"]
+    fresh_key, fresh_secret = make_api_key(world["acme"], name="fresh", owner=world["people"]["bob"])
+    assert async_to_sync(authenticate_secret)(fresh_secret).key_limits.rpm is None  # cached now
+    page = ada.get("/keys/").content.decode()
+    assert f'href="/keys/{bob_key.pk}/limits/"' in page
+    form = ada.get(f"/keys/{fresh_key.pk}/limits/")
+    assert form.status_code == 200 and b'<label for="id_rpm">Requests per minute</label>' in form.content
+    saved = ada.post(f"/keys/{fresh_key.pk}/limits/", _limits(fresh_key, rpm=5, max_concurrent=2))
+    assert (saved.status_code, saved["Location"]) == (302, "/keys/")
+    fresh_key.refresh_from_db()
+    assert (fresh_key.rpm, fresh_key.max_concurrent) == (5, 2)
+    # The cached lookup was dropped: the next request sees the new limit.
+    assert async_to_sync(authenticate_secret)(fresh_secret).key_limits.rpm == 5
+    entry = AuditLogEntry.objects.get(action="api_key.updated", target_id=str(fresh_key.pk))
+    assert entry.actor_label == "ada" and entry.changes["rpm"] == {"before": None, "after": 5}
+
+
+def test_key_limits_above_the_tenants_are_refused_with_an_error_summary(world: dict[str, Any]) -> None:
+    ada, bob_key = _client(world["people"]["ada"]), world["keys"]["bob"]
+    refused = ada.post(f"/keys/{bob_key.pk}/limits/", _limits(bob_key, rpm=101))
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert 'id="error-summary"' in page and "cannot exceed its tenant" in page
+    bob_key.refresh_from_db()
+    assert bob_key.rpm is None
+    assert not AuditLogEntry.objects.filter(action="api_key.updated").exists()
+
+
+def test_only_the_keys_tenant_admins_and_changing_staff_edit_key_limits(world: dict[str, Any]) -> None:
+    people, keys = world["people"], world["keys"]
+    ann, gus = _client(people["ann"]), _client(people["gus"])
+    for client, key in ((ann, keys["bob"]), (ann, keys["ann"]), (gus, keys["bob"])):
+        assert client.get(f"/keys/{key.pk}/limits/").status_code == 404
+        assert client.post(f"/keys/{key.pk}/limits/", _limits(key, rpm=1)).status_code == 404
+    assert f"/keys/{keys['ann'].pk}/limits/" not in ann.get("/keys/").content.decode()
+    sam = people["sam"]
+    sam.user_permissions.add(*Permission.objects.filter(codename="view_apikey"))
+    viewer = _client(get_user_model().objects.get(pk=sam.pk))
+    assert viewer.post(f"/keys/{keys['bob'].pk}/limits/", _limits(keys["bob"], rpm=1)).status_code == 404
+    sam.user_permissions.add(*Permission.objects.filter(codename="change_apikey"))
+    changer = _client(get_user_model().objects.get(pk=sam.pk))
+    assert changer.post(f"/keys/{keys['gus'].pk}/limits/", _limits(keys["gus"], rpm=7)).status_code == 302
+    for key in keys.values():
+        key.refresh_from_db()
+    assert (keys["ann"].rpm, keys["bob"].rpm, keys["gus"].rpm) == (None, None, 7)
