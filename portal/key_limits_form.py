@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.limit_rules import key_limit_errors
 from accounts.models import ApiKey
-from portal.key_form import MAX_LIFETIME, CreateKeyForm
+from portal.key_form import DEFAULT_LIFETIME, MAX_LIFETIME, CreateKeyForm
 
 LIMITS = ("rpm", "tpm", "max_concurrent", "token_budget")
 
@@ -32,8 +32,11 @@ class EditKeyLimitsForm(forms.Form):
     def __init__(self, *args: Any, api_key: ApiKey, models: list[str], **kwargs: Any) -> None:
         initial = {name: getattr(api_key, name) for name in LIMITS}
         initial["allowed_models"] = list(api_key.allowed_models or [])
-        if api_key.expires_at is not None:
-            initial["expires_on"] = timezone.localdate(api_key.expires_at)
+        # A key made without an expiry (admin, command) is offered the create form's default.
+        expires_at = api_key.expires_at
+        initial["expires_on"] = (
+            timezone.localdate(expires_at) if expires_at else timezone.localdate() + DEFAULT_LIFETIME
+        )
         super().__init__(*args, **kwargs)
         self.initial = {**initial, **self.initial}
         self.api_key = api_key

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from accounts.models import ApiKey
 from paddler_protocol.token_usage import TokenUsage
 from tests.browser import sign_in
+from tests.factories import make_api_key
 from tests.fake_paddler import FakePaddlerServer
 from tests.fake_paddler_scripts import plain_content
 from tests.live_server import LiveServer
@@ -121,3 +122,22 @@ def test_rotation_shows_the_new_secret_once_and_the_old_one_stops_without_grace(
     ):
         client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
     assert ApiKey.objects.get(pk=key.pk).prefix != key.prefix
+
+
+def test_a_tenant_admin_lowers_a_members_key_rpm_in_the_browser_and_the_api_enforces_it(
+    live_server: LiveServer, page: Page, portal_person, fake_paddler: FakePaddlerServer
+) -> None:
+    admin = portal_person(role="admin")
+    member = portal_person(tenant=admin.tenant)
+    key, secret = make_api_key(admin.tenant, name="members", owner=member.user)
+    sign_in(page, live_server, admin)
+    page.goto(live_server.url + "/keys/")
+    page.get_by_role("link", name=f"Edit limits of members ({key.prefix}…)").click()
+    page.get_by_label("Requests per minute").fill("1")
+    page.get_by_role("button", name="Save limits").click()
+    expect(page).to_have_url(live_server.url + "/keys/")
+    fake_paddler.script(plain_content("ok"), plain_content("ok"))
+    with openai.OpenAI(base_url=live_server.base_url, api_key=secret, max_retries=0) as client:
+        assert client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}]).id
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(model="default", messages=[{"role": "user", "content": "x"}])
