@@ -30,6 +30,7 @@ from accounts.api_key_lifecycle import (
 from accounts.audit_log import LIMIT_FIELDS
 from accounts.limit_rules import key_limit_errors
 from accounts.models import AdminToken, ApiKey, AuditLogEntry, Tenant, TenantMembership
+from accounts.read_only_admin import ReadOnlyAdmin
 from accounts.tenant_changes import EDITABLE_FIELDS as TENANT_EDITABLE_FIELDS
 from accounts.tenant_changes import create_tenant, update_tenant
 from accounts.tenant_membership import add_member, change_member_role, remove_member
@@ -192,7 +193,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(admin.ModelAdmin):
+class AuditLogEntryAdmin(ReadOnlyAdmin):
     """Read-only: entries are written by the services and never edited."""
 
     list_display = ("created_at", "actor_label", "action", "target_label", "tenant")
@@ -201,15 +202,6 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ("created_at", "actor_label", "action", "tenant", "target_type", "target_id", "target_label", "changes")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(AdminToken)

@@ -30,6 +30,7 @@ from accounts.audit_log import (
     record_change,
     snapshot,
 )
+from accounts.field_edits import apply_edits
 from accounts.limit_rules import check_key_limits
 from accounts.models import ApiKey, Tenant
 
@@ -83,13 +84,7 @@ def create_api_key(
 
 def update_api_key(*, api_key: ApiKey, changes: Mapping[str, Any], actor: Actor = None) -> ApiKey:
     """Change the name, owner, notes, expiry or limits of a key (limits up to the tenant's)."""
-    unknown = set(changes) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
-    before = snapshot(api_key, API_KEY_FIELDS)
-    for name, value in changes.items():
-        setattr(api_key, name, value)
-    api_key.full_clean()
+    before = apply_edits(api_key, changes, editable=EDITABLE_FIELDS, audited=API_KEY_FIELDS)
     check_key_limits(api_key.tenant, {name: getattr(api_key, name) for name in LIMIT_FIELDS})
     with transaction.atomic():
         api_key.save()

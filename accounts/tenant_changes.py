@@ -17,6 +17,7 @@ from accounts.audit_log import (
     record_change,
     snapshot,
 )
+from accounts.field_edits import apply_edits
 from accounts.models import Tenant
 
 EDITABLE_FIELDS: Final = ("name", "is_active", *LIMIT_FIELDS)
@@ -38,13 +39,7 @@ def create_tenant(*, name: str, actor: Actor = None, **fields: Any) -> Tenant:
 
 
 def update_tenant(*, tenant: Tenant, changes: Mapping[str, Any], actor: Actor = None) -> Tenant:
-    unknown = set(changes) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
-    before = snapshot(tenant, TENANT_FIELDS)
-    for name, value in changes.items():
-        setattr(tenant, name, value)
-    tenant.full_clean()
+    before = apply_edits(tenant, changes, editable=EDITABLE_FIELDS, audited=TENANT_FIELDS)
     with transaction.atomic():
         tenant.save()
         record_change(

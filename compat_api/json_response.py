@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import HttpResponse
 
-from compat_api.compact_json import compact_json
+from foundation.compact_json import compact_json
 
 
 class CompactJsonResponse(HttpResponse):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from compat_api.compact_json import compact_json
+from foundation.compact_json import compact_json
 from paddler_protocol.conversation_params import JsonSchemaGrammar
 
 

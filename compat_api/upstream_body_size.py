@@ -12,8 +12,8 @@ from typing import Protocol
 
 from django.conf import settings
 
-from compat_api.compact_json import compact_json
 from compat_api.errors import PayloadTooLarge
+from foundation.compact_json import compact_json
 from paddler_protocol.conversation_params import ConversationParams
 
 

@@ -5,6 +5,6 @@ from inference.models import Upstream
 
 @admin.register(Upstream)
 class UpstreamAdmin(admin.ModelAdmin):
-    list_display = ("model_name", "inference_url", "management_url", "is_enabled", "created_at")
+    list_display = ("model_name", "inference_url", "is_enabled", "created_at")
     list_filter = ("is_enabled",)
     search_fields = ("model_name",)

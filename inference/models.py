@@ -12,7 +12,6 @@ class Upstream(models.Model):
     model_name = models.CharField(max_length=200, unique=True, help_text="The `model` clients send.")
     aliases = models.JSONField(default=list, blank=True, help_text="Other names for the same model.")
     inference_url = models.URLField(help_text="Paddler's inference service, e.g. http://host:8061")
-    management_url = models.URLField(blank=True, help_text="Paddler's management service (optional).")
     is_enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -26,7 +26,6 @@ class Upstream:
     name: str
     model: str
     inference_url: str
-    management_url: str
     created: int
     # The local engine that ``make serve`` started and restarts (OARLOCK_LOCAL_ENGINE=1).
     local_engine: bool = False
@@ -92,7 +91,6 @@ class UpstreamRegistry:
                 name=DEFAULT_UPSTREAM_NAME,
                 model=settings.OARLOCK_DEFAULT_MODEL,
                 inference_url=default_url,
-                management_url=settings.PADDLER_MANAGEMENT_URL,
                 created=0,
                 local_engine=settings.OARLOCK_LOCAL_ENGINE,
             )
@@ -104,7 +102,6 @@ class UpstreamRegistry:
                 name=row.model_name,
                 model=row.model_name,
                 inference_url=row.inference_url.rstrip("/"),
-                management_url=row.management_url.rstrip("/"),
                 created=int(row.created_at.timestamp()),
             )
             models.append(upstream)

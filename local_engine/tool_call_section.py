@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from foundation.compact_json import compact_json
 from foundation.errors import OarlockError
 from paddler_protocol.paddler_message import ParsedToolCall
 
@@ -46,7 +47,7 @@ def _parsed_call(call: Any, new_call_id: Callable[[], str]) -> ParsedToolCall:
             arguments = json.loads(arguments)
         except ValueError:
             return ParsedToolCall(call_id, call["name"], arguments, arguments_valid=False)
-    return ParsedToolCall(call_id, call["name"], _compact(arguments), arguments_valid=True)
+    return ParsedToolCall(call_id, call["name"], compact_json(arguments), arguments_valid=True)
 
 
 def _salvage(text: str, new_call_id: Callable[[], str]) -> ParsedToolCall:
@@ -59,7 +60,3 @@ def _salvage(text: str, new_call_id: Callable[[], str]) -> ParsedToolCall:
     if raw.endswith("}") and raw.count("}") > raw.count("{"):
         raw = raw[:-1].rstrip()  # the closing brace of the outer call object
     return ParsedToolCall(new_call_id(), json.loads(f'"{name.group(1)}"'), raw, arguments_valid=False)
-
-
-def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

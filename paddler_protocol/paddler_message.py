@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from foundation.compact_json import compact_json
 from paddler_protocol.errors import UpstreamProtocolError
 from paddler_protocol.token_usage import TokenUsage
 
@@ -280,7 +281,7 @@ def _parse_tool_call(call: Any) -> ParsedToolCall:
     call = _object(call, "ParsedToolCall")
     arguments = _object(call.get("arguments"), "ParsedToolCall.arguments")
     if "ValidJson" in arguments and len(arguments) == 1:
-        text = json.dumps(arguments["ValidJson"], separators=(",", ":"), ensure_ascii=False)
+        text = compact_json(arguments["ValidJson"])
         valid = True
     elif "InvalidJson" in arguments and len(arguments) == 1:
         text, valid = _string(arguments["InvalidJson"], "InvalidJson"), False
@@ -332,7 +333,7 @@ def encode_line(line: PaddlerLine) -> bytes:
                 "response": response,
             }
         }
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    return compact_json(document).encode() + b"\n"
 
 
 def _generated_token_json(message: PaddlerMessage) -> dict[str, Any]:

@@ -6,8 +6,6 @@ admin index as "Usage dashboard" and inherits the admin's staff login and permis
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -15,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from accounts.read_only_admin import ReadOnlyAdmin
 from usage.capped_count_paginator import CappedCountPaginator
 from usage.models import UsageRecord, UsageRollup
 from usage.report_export import render_csv
@@ -23,21 +22,10 @@ from usage.usage_filter_form import UsageFilterForm
 from usage.usage_queries import usage_rows
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Usage is billing evidence: the admin shows it and never edits it."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
+    """Usage is billing evidence: the admin shows it and never edits it."""
+
     list_display = (
         "started_at",
         "request_id",

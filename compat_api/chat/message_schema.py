@@ -18,9 +18,9 @@ from compat_api.chat.request import (
     TextContent,
 )
 from compat_api.chat.schema_errors import invalid, missing, refuse
-from compat_api.compact_json import compact_json
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 from compat_api.tool_call_rendering import AssistantToolCall
+from foundation.compact_json import compact_json
 
 # A validated part and the wire type it came as (a refusal part becomes text, but only an
 # assistant may send one).

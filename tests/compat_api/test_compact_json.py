@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from compat_api.compact_json import compact_json
+from foundation.compact_json import compact_json
 
 VALUES = [
     {"a": 'é\u2028"\\\n日本', "b": [1, 2.5, None, True, False], "c": {"d": 1e300, "e": 10**30}},

@@ -16,11 +16,11 @@ from rest_framework.exceptions import ValidationError
 
 from compat_api.chat.paddler_params import build_paddler_params as chat_params
 from compat_api.chat.request_schema import ChatCompletionRequestSerializer
-from compat_api.compact_json import compact_json
 from compat_api.error_envelope import describe_error
 from compat_api.errors import InvalidRequest
 from compat_api.responses.paddler_params import build_paddler_params as responses_params
 from compat_api.responses.request_schema import ResponsesRequestSerializer
+from foundation.compact_json import compact_json
 from paddler_protocol.conversation_params import ConversationParams
 from paddler_protocol.inference_routes import CONVERSATION_HISTORY_PATH
 from paddler_protocol.request_body import check_request

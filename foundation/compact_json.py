@@ -16,7 +16,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 
 try:
-    from json.encoder import c_make_encoder
+    from json.encoder import c_make_encoder  # type: ignore[attr-defined]  # the C accelerator is not in typeshed
 except ImportError:  # pragma: no cover - CPython always has the C accelerator
     c_make_encoder = None
 
