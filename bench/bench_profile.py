@@ -25,6 +25,15 @@ class BenchProfile:
     wrk: bool
 
 
+# The server setups the quick and full profiles measure side by side (server, storage).
+SERVER_SETUPS: Final = (
+    ("daphne", "postgres"),
+    ("daphne-no-metrics", "postgres"),
+    ("daphne-2-workers", "postgres"),
+    ("uvicorn", "postgres"),
+    ("daphne", "sqlite"),
+)
+
 PROFILES: Final = {
     "smoke": BenchProfile(
         name="smoke",
@@ -46,13 +55,7 @@ PROFILES: Final = {
         warmup=1.0,
         concurrencies=(1, 10, 100),
         stream_concurrency=10,
-        setups=(
-            ("daphne", "postgres"),
-            ("daphne-no-metrics", "postgres"),
-            ("daphne-2-workers", "postgres"),
-            ("uvicorn", "postgres"),
-            ("daphne", "sqlite"),
-        ),
+        setups=SERVER_SETUPS,
         open_streams=1000,
         open_stream_seconds=30,
         lag_window=2.0,
@@ -66,13 +69,7 @@ PROFILES: Final = {
         warmup=2.0,
         concurrencies=(1, 10, 100),
         stream_concurrency=10,
-        setups=(
-            ("daphne", "postgres"),
-            ("daphne-no-metrics", "postgres"),
-            ("daphne-2-workers", "postgres"),
-            ("uvicorn", "postgres"),
-            ("daphne", "sqlite"),
-        ),
+        setups=SERVER_SETUPS,
         open_streams=1000,
         open_stream_seconds=40,
         lag_window=5.0,

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bench.chaos_client import ChaosRequest, ClientLog, run_client
 from bench.chaos_report import ChaosFigures, check_run, print_report
-from bench.deployment import POSTGRES_ADMIN_URL, PROJECT_DIR
+from bench.deployment import POSTGRES_ADMIN_URL, PROJECT_DIR, run_manage
 from bench.managed_process import ManagedProcess, free_port
 
 DATABASE = "oarlock_chaos"
@@ -156,18 +156,7 @@ class ChaosRun:
         return secrets
 
     def _manage(self, *args: str) -> str:
-        completed = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=PROJECT_DIR,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=300,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
-        return completed.stdout
+        return run_manage(self.env, *args, timeout=300)
 
     def _worker(self, index: int) -> ManagedProcess:
         port = free_port()

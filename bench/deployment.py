@@ -68,18 +68,7 @@ class Deployment:
         return deployment
 
     def manage(self, *args: str) -> str:
-        completed = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=PROJECT_DIR,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
-        return completed.stdout
+        return run_manage(self.env, *args, timeout=600)
 
     def server(
         self,
@@ -174,3 +163,19 @@ def ensure_postgres_database(name: str) -> None:
             check=True,
             timeout=60,
         )
+
+
+def run_manage(env: dict[str, str], *args: str, timeout: float) -> str:
+    """``manage.py ARGS`` with ``env``: its stdout, or a RuntimeError carrying both outputs."""
+    completed = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}")
+    return completed.stdout
