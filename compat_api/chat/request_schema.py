@@ -86,7 +86,7 @@ class ResponseFormatSerializer(SharedFieldsSerializer):
                 return JsonSchemaFormat(spec["name"], spec.get("schema") or {"type": "object"})
 
 
-class StopField(serializers.Field):
+class StopField(serializers.Field[Any, Any, Any, Any]):
     default_error_messages = {"invalid": "Expected a string or an array of strings."}
 
     def to_internal_value(self, data: Any) -> Any:

@@ -66,7 +66,7 @@ class AllowedToolsSerializer(SharedFieldsSerializer):
     tools = AllowedToolSerializer(many=True)
 
 
-class ToolChoiceField(serializers.Field):
+class ToolChoiceField(serializers.Field[ToolChoice, Any, Any, Any]):
     """``"none"`` / ``"auto"`` / ``"required"``, a named function, or ``allowed_tools``."""
 
     default_error_messages = {
@@ -105,13 +105,13 @@ def _allowed_tools(data: Any) -> ToolChoice:
     for index, tool in enumerate(allowed["tools"]):
         if tool["type"] != "function" or "function" not in tool:
             raise serializers.ValidationError(
-                {"allowed_tools": {"tools": {index: invalid("Only function tools can be allowed.").detail}}}
+                {"allowed_tools": {"tools": {index: invalid("Only function tools can be allowed.").detail}}}  # type: ignore[dict-item]  # DRF keys list errors by index, as its ListField does; the stubs want str keys
             )
         names.append(tool["function"]["name"])
     return ToolChoice(allowed["mode"], tuple(names))
 
 
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+def _validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     validated: dict[str, Any] = serializer.validated_data

@@ -17,7 +17,7 @@ def _type_error(expected: str) -> serializers.ValidationError:
     return serializers.ValidationError(f"Invalid type: expected {expected}.", code="invalid")
 
 
-class StrictBooleanField(serializers.Field):  # type: ignore[type-arg]
+class StrictBooleanField(serializers.Field[bool, Any, Any, Any]):
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
             raise _type_error("a boolean")
@@ -52,7 +52,7 @@ class StrictFloatField(serializers.FloatField):
         return float(super().to_internal_value(data))
 
 
-class JsonObjectField(serializers.Field):  # type: ignore[type-arg]
+class JsonObjectField(serializers.Field[dict[str, Any], Any, Any, Any]):
     """Any JSON object, kept as is (a JSON Schema, ``metadata``)."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
@@ -64,7 +64,7 @@ class JsonObjectField(serializers.Field):  # type: ignore[type-arg]
         return value
 
 
-class AnyJsonField(serializers.Field):  # type: ignore[type-arg]
+class AnyJsonField(serializers.Field[Any, Any, Any, Any]):
     """A parameter we accept whatever its value and then ignore."""
 
     def to_internal_value(self, data: Any) -> Any:

@@ -59,7 +59,8 @@ class _ReasoningSerializer(SharedFieldsSerializer):
     # Deprecated / newer knobs: accepted, nothing here to apply them to.
     generate_summary = AnyJsonField(required=False, allow_null=True)
     mode = AnyJsonField(required=False, allow_null=True)
-    context = AnyJsonField(required=False, allow_null=True)
+    # A declared field: DRF's metaclass takes it off the class, so Field.context stays intact.
+    context = AnyJsonField(required=False, allow_null=True)  # type: ignore[assignment]  # see above
 
 
 class _TextFormatSerializer(SharedFieldsSerializer):
@@ -93,7 +94,7 @@ def _validate_metadata(value: dict[str, Any] | None) -> None:
             )
 
 
-def _optional(field_class: type[serializers.Field], **kwargs: Any) -> Any:  # type: ignore[type-arg]
+def _optional(field_class: type[serializers.Field[Any, Any, Any, Any]], **kwargs: Any) -> Any:
     return field_class(required=False, allow_null=True, **kwargs)
 
 

@@ -28,7 +28,7 @@ class _FunctionToolSerializer(SharedFieldsSerializer):
     strict = StrictBooleanField(required=False, allow_null=True)
 
 
-class ToolField(serializers.Field):  # type: ignore[type-arg]
+class ToolField(serializers.Field[FunctionToolSpec | None, Any, Any, Any]):
     """One entry of ``tools``: a ``FunctionToolSpec``, or ``None`` for a skipped tool type."""
 
     def to_internal_value(self, data: Any) -> FunctionToolSpec | None:
@@ -63,7 +63,7 @@ class _AllowedToolsSerializer(SharedFieldsSerializer):
     tools = serializers.ListField(child=JsonObjectField())
 
 
-class ToolChoiceField(serializers.Field):  # type: ignore[type-arg]
+class ToolChoiceField(serializers.Field[ToolChoice, Any, Any, Any]):
     """``none``/``auto``/``required``, ``{type: function, name}`` or ``{type: allowed_tools}``."""
 
     def to_internal_value(self, data: Any) -> ToolChoice:
