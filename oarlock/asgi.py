@@ -31,10 +31,11 @@ usage_writer.start()
 
 application = ProtocolTypeRouter(
     {
+        # URLRouter routes ASGI applications; django-stubs types re_path's target as a view.
         "http": URLRouter(
             [
-                re_path(r"^v1/", ApiConsumer()),
-                re_path(r"", django_application),
+                re_path(r"^v1/", ApiConsumer()),  # type: ignore[arg-type]  # an ASGI app, see above
+                re_path(r"", django_application),  # type: ignore[arg-type]  # an ASGI app, see above
             ]
         ),
         # The live monitor: the session cookie authenticates (AuthMiddlewareStack), and only
