@@ -140,7 +140,7 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only i
         )
         obj.pk = created.api_key.pk
         # Kept on the request only, for response_add; never persisted, never in a message.
-        request._oarlock_new_secret = created.secret  # type: ignore[attr-defined]
+        request._oarlock_new_secret = created.secret  # type: ignore[attr-defined]  # our own attribute, read by response_add
 
     def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: Any = None) -> HttpResponse:
         secret = getattr(request, "_oarlock_new_secret", None)

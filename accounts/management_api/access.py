@@ -60,7 +60,7 @@ class AdminTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="oarlock-management"'
 
 
-class AdminTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class AdminTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]  # drf-spectacular's registering __init_subclass__ is unannotated
     """How the OpenAPI schema describes ``AdminTokenAuthentication``."""
 
     target_class = AdminTokenAuthentication

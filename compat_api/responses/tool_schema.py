@@ -15,7 +15,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from compat_api.responses.json_fields import JsonObjectField, StrictBooleanField, StrictCharField
-from compat_api.responses.request import FunctionToolSpec, ToolChoice
+from compat_api.responses.request import FunctionToolSpec, ToolChoice, ToolChoiceMode
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class ToolField(serializers.Field[FunctionToolSpec | None, Any, Any, Any]):
         return value
 
 
-_MODES = ("none", "auto", "required")
+_MODES: tuple[ToolChoiceMode, ...] = ("none", "auto", "required")
 
 
 class _AllowedToolsSerializer(SharedFieldsSerializer):
@@ -68,12 +68,13 @@ class ToolChoiceField(serializers.Field[ToolChoice, Any, Any, Any]):
 
     def to_internal_value(self, data: Any) -> ToolChoice:
         if isinstance(data, str):
-            if data not in _MODES:
-                raise serializers.ValidationError(
-                    f"Invalid value: {data!r}. Supported values are: 'none', 'auto' and 'required'.",
-                    code="invalid_choice",
-                )
-            return ToolChoice(data, echo=data)  # type: ignore[arg-type]
+            for mode in _MODES:
+                if mode == data:
+                    return ToolChoice(mode, echo=data)
+            raise serializers.ValidationError(
+                f"Invalid value: {data!r}. Supported values are: 'none', 'auto' and 'required'.",
+                code="invalid_choice",
+            )
         if not isinstance(data, dict):
             raise serializers.ValidationError("Invalid type: expected a string or an object.", code="invalid")
         choice_type = data.get("type")
