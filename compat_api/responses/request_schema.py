@@ -36,19 +36,17 @@ from compat_api.responses.json_fields import (
     StrictFloatField,
     StrictIntegerField,
 )
-from compat_api.responses.request import (
-    JsonObjectFormat,
-    JsonSchemaFormat,
-    PlainTextFormat,
-    ReasoningOptions,
-    ResponsesRequest,
-    TextFormat,
-    ToolChoice,
-)
+from compat_api.responses.request import ReasoningOptions, ResponsesRequest, ToolChoice
 from compat_api.responses.tool_schema import ToolChoiceField, ToolField
 from compat_api.schema_budget import SchemaBudget
 from compat_api.sendable_json import check_sendable_json
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
+from compat_api.structured_output_format import (
+    JsonObjectFormat,
+    JsonSchemaFormat,
+    PlainTextFormat,
+    StructuredOutputFormat,
+)
 
 _EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
@@ -209,7 +207,7 @@ def refuse_unsupported(data: dict[str, Any]) -> None:
         )
 
 
-def _text_format(text: dict[str, Any] | None) -> TextFormat:
+def _text_format(text: dict[str, Any] | None) -> StructuredOutputFormat:
     text_format = (text or {}).get("format") or {"type": "text"}
     if text_format["type"] == "json_schema":
         return JsonSchemaFormat(
