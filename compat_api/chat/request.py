@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from compat_api.reasoning_effort import ReasoningEffort
 from compat_api.structured_output_format import StructuredOutputFormat
 from compat_api.tool_call_rendering import AssistantToolCall
 
@@ -59,9 +60,6 @@ class ToolChoice:
 
     mode: ToolChoiceMode
     names: tuple[str, ...] | None = None
-
-
-ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from compat_api.chat.tool_schema import ToolChoiceField, ToolSerializer
 from compat_api.error_envelope import first_validation_error
 from compat_api.errors import InvalidRequest
 from compat_api.forwarded_schemas import check_grammar_schema, reduced_tool_parameters
+from compat_api.reasoning_effort import REASONING_EFFORTS
 from compat_api.request_limits import (
     MAX_OUTPUT_TOKENS,
     METADATA_KEY_MAX_LENGTH,
@@ -46,8 +47,6 @@ from compat_api.structured_output_format import (
     PlainTextFormat,
     StructuredOutputFormat,
 )
-
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 _NULLABLE: dict[str, Any] = {"required": False, "allow_null": True}
 

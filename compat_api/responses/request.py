@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from compat_api.reasoning_effort import ReasoningEffort
 from compat_api.responses.input_item import InputItem
 from compat_api.structured_output_format import PlainTextFormat, StructuredOutputFormat
 
@@ -39,9 +40,6 @@ class ToolChoice:
     mode: ToolChoiceMode
     names: tuple[str, ...] | None = None
     echo: str | dict[str, Any] = "auto"
-
-
-ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from compat_api.errors import InvalidRequest
 from compat_api.forwarded_schemas import check_grammar_schema, reduced_tool_parameters
+from compat_api.reasoning_effort import REASONING_EFFORTS
 from compat_api.request_limits import (
     MAX_OUTPUT_TOKENS,
     METADATA_KEY_MAX_LENGTH,
@@ -48,11 +49,9 @@ from compat_api.structured_output_format import (
     StructuredOutputFormat,
 )
 
-_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
-
 
 class _ReasoningSerializer(SharedFieldsSerializer):
-    effort = serializers.ChoiceField(choices=_EFFORTS, required=False, allow_null=True)
+    effort = serializers.ChoiceField(choices=REASONING_EFFORTS, required=False, allow_null=True)
     summary = serializers.ChoiceField(choices=["auto", "concise", "detailed"], required=False, allow_null=True)
     # Deprecated / newer knobs: accepted, nothing here to apply them to.
     generate_summary = AnyJsonField(required=False, allow_null=True)
