@@ -18,6 +18,7 @@ from compat_api.chat.request import (
     TextContent,
 )
 from compat_api.chat.schema_errors import invalid, missing, refuse
+from compat_api.input_only_field import InputOnlyField
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 from compat_api.tool_call_rendering import AssistantToolCall
 from foundation.compact_json import compact_json
@@ -80,7 +81,7 @@ class ContentPartSerializer(SharedFieldsSerializer):
                 )
 
 
-class MessageContentField(serializers.Field[str | tuple[TypedPart, ...], Any, Any, Any]):
+class MessageContentField(InputOnlyField[str | tuple[TypedPart, ...]]):
     """``content``: a string, or an array of content parts."""
 
     default_error_messages = {"invalid": "Expected a string or an array of content parts."}
@@ -102,11 +103,8 @@ class MessageContentField(serializers.Field[str | tuple[TypedPart, ...], Any, An
             raise serializers.ValidationError(errors)  # type: ignore[arg-type]  # DRF keys list errors by index, as its ListField does; the stubs want str keys
         return tuple(parts)
 
-    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
-        return value
 
-
-class ToolCallArgumentsField(serializers.Field[str, Any, Any, Any]):
+class ToolCallArgumentsField(InputOnlyField[str]):
     """``function.arguments`` is a JSON string; some clients replay the parsed object instead,
     so an object is accepted and serialised back."""
 
@@ -118,9 +116,6 @@ class ToolCallArgumentsField(serializers.Field[str, Any, Any, Any]):
         if not isinstance(data, str):
             self.fail("invalid")
         return data
-
-    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
-        return value
 
 
 class ToolCallFunctionSerializer(SharedFieldsSerializer):

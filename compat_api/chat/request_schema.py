@@ -25,6 +25,7 @@ from compat_api.chat.tool_schema import ToolChoiceField, ToolSerializer
 from compat_api.error_envelope import first_validation_error
 from compat_api.errors import InvalidRequest
 from compat_api.forwarded_schemas import check_grammar_schema, reduced_tool_parameters
+from compat_api.input_only_field import InputOnlyField
 from compat_api.reasoning_effort import REASONING_EFFORTS
 from compat_api.request_limits import (
     MAX_OUTPUT_TOKENS,
@@ -84,16 +85,13 @@ class ResponseFormatSerializer(SharedFieldsSerializer):
                 return JsonSchemaFormat(schema=spec.get("schema") or {"type": "object"}, name=spec["name"])
 
 
-class StopField(serializers.Field[Any, Any, Any, Any]):
+class StopField(InputOnlyField[Any]):
     default_error_messages = {"invalid": "Expected a string or an array of strings."}
 
     def to_internal_value(self, data: Any) -> Any:
         if not (isinstance(data, str) or (isinstance(data, list) and all(isinstance(s, str) for s in data))):
             self.fail("invalid")
         return data
-
-    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
-        return value
 
 
 class ChatCompletionRequestSerializer(SharedFieldsSerializer):

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from compat_api.chat.request import FunctionDefinition, ToolChoice
 from compat_api.chat.schema_errors import invalid, missing, refuse
+from compat_api.input_only_field import InputOnlyField
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
@@ -66,7 +67,7 @@ class AllowedToolsSerializer(SharedFieldsSerializer):
     tools = AllowedToolSerializer(many=True)
 
 
-class ToolChoiceField(serializers.Field[ToolChoice, Any, Any, Any]):
+class ToolChoiceField(InputOnlyField[ToolChoice]):
     """``"none"`` / ``"auto"`` / ``"required"``, a named function, or ``allowed_tools``."""
 
     default_error_messages = {
@@ -89,9 +90,6 @@ class ToolChoiceField(serializers.Field[ToolChoice, Any, Any, Any]):
         if "function" not in named:
             raise serializers.ValidationError({"function": missing("A named tool choice needs 'function'.").detail})
         return ToolChoice("required", (named["function"]["name"],))
-
-    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
-        return value
 
 
 def _allowed_tools(data: Any) -> ToolChoice:

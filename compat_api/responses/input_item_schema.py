@@ -16,6 +16,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from compat_api.input_only_field import InputOnlyField
 from compat_api.responses.input_item import (
     CustomToolCallItem,
     CustomToolCallOutputItem,
@@ -140,7 +141,7 @@ def _parse_list(values: Any, parse: Any) -> tuple[Any, ...]:
     return tuple(parsed)
 
 
-class MessageContentField(serializers.Field[str | tuple[MessagePart, ...], Any, Any, Any]):
+class MessageContentField(InputOnlyField[str | tuple[MessagePart, ...]]):
     """A string, or a list of content parts."""
 
     def to_internal_value(self, data: Any) -> str | tuple[MessagePart, ...]:
@@ -148,11 +149,8 @@ class MessageContentField(serializers.Field[str | tuple[MessagePart, ...], Any, 
             return data
         return _parse_list(data, parse_message_part)
 
-    def to_representation(self, value: Any) -> Any:
-        return value
 
-
-class FunctionOutputField(serializers.Field[str | tuple[InputText | InputImage, ...], Any, Any, Any]):
+class FunctionOutputField(InputOnlyField[str | tuple[InputText | InputImage, ...]]):
     """``function_call_output.output``: a string, or text and image parts."""
 
     def to_internal_value(self, data: Any) -> str | tuple[InputText | InputImage, ...]:
@@ -168,9 +166,6 @@ class FunctionOutputField(serializers.Field[str | tuple[InputText | InputImage, 
                 )
                 raise serializers.ValidationError({index: error.detail})  # type: ignore[dict-item]  # DRF keys list errors by index, as its ListField does; the stubs want str keys
         return parts
-
-    def to_representation(self, value: Any) -> Any:
-        return value
 
 
 # --- items ----------------------------------------------------------------------------------
@@ -278,13 +273,10 @@ def _output_text(output: str | tuple[InputText | InputImage, ...]) -> str:
     return "".join(part.text for part in output if isinstance(part, InputText))
 
 
-class InputField(serializers.Field[tuple[InputItem, ...], Any, Any, Any]):
+class InputField(InputOnlyField[tuple[InputItem, ...]]):
     """``input``: a string (one user message) or a list of items."""
 
     def to_internal_value(self, data: Any) -> tuple[InputItem, ...]:
         if isinstance(data, str):
             return (MessageItem("user", data),)
         return _parse_list(data, parse_input_item)
-
-    def to_representation(self, value: Any) -> Any:
-        return value

@@ -14,6 +14,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from compat_api.input_only_field import InputOnlyField
 from compat_api.responses.json_fields import JsonObjectField, StrictBooleanField, StrictCharField
 from compat_api.responses.request import FunctionToolSpec, ToolChoice, ToolChoiceMode
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
@@ -28,7 +29,7 @@ class _FunctionToolSerializer(SharedFieldsSerializer):
     strict = StrictBooleanField(required=False, allow_null=True)
 
 
-class ToolField(serializers.Field[FunctionToolSpec | None, Any, Any, Any]):
+class ToolField(InputOnlyField[FunctionToolSpec | None]):
     """One entry of ``tools``: a ``FunctionToolSpec``, or ``None`` for a skipped tool type."""
 
     def to_internal_value(self, data: Any) -> FunctionToolSpec | None:
@@ -51,9 +52,6 @@ class ToolField(serializers.Field[FunctionToolSpec | None, Any, Any, Any]):
             strict=values.get("strict"),
         )
 
-    def to_representation(self, value: Any) -> Any:
-        return value
-
 
 _MODES: tuple[ToolChoiceMode, ...] = ("none", "auto", "required")
 
@@ -63,7 +61,7 @@ class _AllowedToolsSerializer(SharedFieldsSerializer):
     tools = serializers.ListField(child=JsonObjectField())
 
 
-class ToolChoiceField(serializers.Field[ToolChoice, Any, Any, Any]):
+class ToolChoiceField(InputOnlyField[ToolChoice]):
     """``none``/``auto``/``required``, ``{type: function, name}`` or ``{type: allowed_tools}``."""
 
     def to_internal_value(self, data: Any) -> ToolChoice:
@@ -105,6 +103,3 @@ class ToolChoiceField(serializers.Field[ToolChoice, Any, Any, Any]):
                 ]
             }
         )
-
-    def to_representation(self, value: Any) -> Any:
-        return value
