@@ -348,7 +348,7 @@ class _FlushLoop:
             except CONNECTION_ERRORS as error:
                 self._failed(error)
                 return
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - refused data: the batch is bisected, lone refusals dead-lettered
                 if not self._isolate(batch, error):
                     return
                 continue
@@ -377,7 +377,7 @@ class _FlushLoop:
             except CONNECTION_ERRORS as outage:
                 self._failed(outage)
                 return False
-            except Exception as refusal:
+            except Exception as refusal:  # noqa: BLE001 - refused data: bisected further, or dead-lettered
                 if not self._refused(part, refusal, parts):
                     return False
                 continue
