@@ -2,7 +2,7 @@
 
 Saving each response in its own thread hop and transaction was ~22 % of a Responses stream's
 CPU (bench/RESULTS.md). The request now only queues the row; one thread per process takes
-whatever is queued and inserts it with one ``bulk_create``: while one transaction commits, the
+whatever is queued and inserts it with one statement (``save_responses``): while one transaction commits, the
 rows that arrive meanwhile gather for the next (group commit, no waiting on purpose).
 
 Read-your-writes, as before the batching: ``submit`` returns a future that the writer resolves
@@ -31,7 +31,7 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from compat_api.responses.response_store import save_responses
+from compat_api.responses.response_store import ResponseToStore, save_responses
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,7 @@ WAIT_FOR_PENDING_SECONDS = 5.0
 
 @dataclass(frozen=True, slots=True)
 class ResponseRow:
-    tenant_id: int
-    response: Mapping[str, Any]
-    input_items: Sequence[Mapping[str, Any]]
+    content: ResponseToStore
     stored: threading.Event = field(default_factory=threading.Event)
     # The submitting event loop's future, resolved from the writer thread once committed.
     loop: asyncio.AbstractEventLoop | None = None
@@ -52,7 +50,7 @@ class ResponseRow:
 
     @property
     def id(self) -> str:
-        return str(self.response["id"])
+        return str(self.content.response["id"])
 
 
 class _Stop:
@@ -67,19 +65,23 @@ class ResponseWriter:
         self._thread: threading.Thread | None = None
 
     def submit(
-        self, *, tenant_id: int, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]]
+        self,
+        *,
+        tenant_id: int,
+        response: Mapping[str, Any],
+        input_items: Sequence[Mapping[str, Any]],
+        response_json: str | None = None,
     ) -> asyncio.Future[None] | None:
         """Queue a finished response for storing. Never blocks, never touches the database.
 
+        ``response_json``: the response as already serialised for the client, stored as is.
         Called on an event loop, returns a future done once the row is committed (or failed)."""
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         row = ResponseRow(
-            tenant_id=tenant_id,
-            response=response,
-            input_items=input_items,
+            content=ResponseToStore(tenant_id, response, input_items, response_json),
             loop=loop,
             committed=loop.create_future() if loop is not None else None,
         )
@@ -157,7 +159,7 @@ class ResponseWriter:
         for attempt in range(1, CONNECTION_ATTEMPTS + 1):
             try:
                 close_old_connections()
-                save_responses([(row.tenant_id, row.response, row.input_items) for row in rows])
+                save_responses([row.content for row in rows])
                 return
             except (OperationalError, InterfaceError):
                 connections.close_all()
