@@ -88,6 +88,10 @@ class ResponsesStreamState:
     def on_message(self, message: PaddlerMessage) -> list[ResponsesEvent]:
         if self._final is not None:
             return []
+        open_item = self._open
+        if open_item is not None and type(message) is ContentToken and message.text and open_item.kind == "message":
+            # Nearly every message: one more token of the open message item, one delta.
+            return open_item.append(self._seq, message.text)
         events = self._start()
         match message:
             case ContentToken(text) | UndeterminableToken(text):
