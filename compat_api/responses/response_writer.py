@@ -153,13 +153,17 @@ class ResponseWriter:
                 except Exception:
                     logger.exception("storing response %s failed", row.id)
         finally:
+            # One wake-up per event loop and batch, not per row.
+            committed: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             with self._lock:
                 for row in batch:
                     self._pending.pop(row.id, None)
                     row.stored.set()
                     if row.loop is not None and row.committed is not None:
-                        with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
-                            row.loop.call_soon_threadsafe(_resolve, row.committed)
+                        committed.setdefault(row.loop, []).append(row.committed)
+            for loop, futures in committed.items():
+                with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
+                    loop.call_soon_threadsafe(_resolve, futures)
 
     def _commit(self, rows: list[ResponseRow]) -> None:
         for attempt in range(1, CONNECTION_ATTEMPTS + 1):
@@ -181,9 +185,10 @@ class ResponseWriter:
             self._checked_at = now
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
 
 
 # The process's writer: its thread starts with the first response to store.
