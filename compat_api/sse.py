@@ -16,7 +16,7 @@ def encode_json(payload: Mapping[str, Any]) -> bytes:
 
 
 def encode_sse(payload: Mapping[str, Any], event: str | None = None) -> bytes:
-    """One SSE event as its own bytes item, so it is flushed on its own.
+    """One SSE event's bytes (the relay sends the events of one upstream message together).
 
     Chat completions never name events (openai-node 4.x wraps named events); Responses
     always do, with the JSON ``type``.

@@ -142,7 +142,12 @@ class ResponseStream(RelayStream):
         try:
             # Committed in batches by the response writer's thread; awaited (not a thread hop)
             # so that the response is stored before the stream closes.
-            committed = store_response_later(tenant_id=self._tenant_id, response=final, input_items=self._input_items)
+            committed = store_response_later(
+                tenant_id=self._tenant_id,
+                response=final,
+                input_items=self._input_items,
+                response_json=self._state.final_response_json,
+            )
             if committed is not None:
                 await asyncio.wait_for(committed, STORE_WAIT_SECONDS)
         except Exception:

@@ -2,7 +2,7 @@
 
 Saving each response in its own thread hop and transaction was ~22 % of a Responses stream's
 CPU (bench/RESULTS.md). The request now only queues the row; one thread per process takes
-whatever is queued and inserts it with one ``bulk_create``: while one transaction commits, the
+whatever is queued and inserts it with one statement (``save_responses``): while one transaction commits, the
 rows that arrive meanwhile gather for the next (group commit, no waiting on purpose).
 
 Read-your-writes, as before the batching: ``submit`` returns a future that the writer resolves
@@ -31,20 +31,23 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from compat_api.responses.response_store import save_responses
+from compat_api.responses.response_store import ResponseToStore, save_responses
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 CONNECTION_ATTEMPTS = 4
 WAIT_FOR_PENDING_SECONDS = 5.0
+# How often the connection's age and health are checked (Django's close_old_connections).
+# Each check costs a ``SELECT 1`` round trip, which per batch of one or two rows under load
+# was a quarter of the writer's time; between checks a dead connection still fails over
+# through the retry below.
+CONNECTION_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseRow:
-    tenant_id: int
-    response: Mapping[str, Any]
-    input_items: Sequence[Mapping[str, Any]]
+    content: ResponseToStore
     stored: threading.Event = field(default_factory=threading.Event)
     # The submitting event loop's future, resolved from the writer thread once committed.
     loop: asyncio.AbstractEventLoop | None = None
@@ -52,7 +55,7 @@ class ResponseRow:
 
     @property
     def id(self) -> str:
-        return str(self.response["id"])
+        return str(self.content.response["id"])
 
 
 class _Stop:
@@ -65,21 +68,26 @@ class ResponseWriter:
         self._pending: dict[str, ResponseRow] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._checked_at = float("-inf")
 
     def submit(
-        self, *, tenant_id: int, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]]
+        self,
+        *,
+        tenant_id: int,
+        response: Mapping[str, Any],
+        input_items: Sequence[Mapping[str, Any]],
+        response_json: str | None = None,
     ) -> asyncio.Future[None] | None:
         """Queue a finished response for storing. Never blocks, never touches the database.
 
+        ``response_json``: the response as already serialised for the client, stored as is.
         Called on an event loop, returns a future done once the row is committed (or failed)."""
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         row = ResponseRow(
-            tenant_id=tenant_id,
-            response=response,
-            input_items=input_items,
+            content=ResponseToStore(tenant_id, response, input_items, response_json),
             loop=loop,
             committed=loop.create_future() if loop is not None else None,
         )
@@ -145,30 +153,42 @@ class ResponseWriter:
                 except Exception:
                     logger.exception("storing response %s failed", row.id)
         finally:
+            # One wake-up per event loop and batch, not per row.
+            committed: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             with self._lock:
                 for row in batch:
                     self._pending.pop(row.id, None)
                     row.stored.set()
                     if row.loop is not None and row.committed is not None:
-                        with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
-                            row.loop.call_soon_threadsafe(_resolve, row.committed)
+                        committed.setdefault(row.loop, []).append(row.committed)
+            for loop, futures in committed.items():
+                with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
+                    loop.call_soon_threadsafe(_resolve, futures)
 
     def _commit(self, rows: list[ResponseRow]) -> None:
         for attempt in range(1, CONNECTION_ATTEMPTS + 1):
             try:
-                close_old_connections()
-                save_responses([(row.tenant_id, row.response, row.input_items) for row in rows])
+                self._check_connection()
+                save_responses([row.content for row in rows])
                 return
             except (OperationalError, InterfaceError):
                 connections.close_all()
+                self._checked_at = float("-inf")
                 if attempt == CONNECTION_ATTEMPTS:
                     raise
                 time.sleep(0.1 * 2**attempt)
 
+    def _check_connection(self) -> None:
+        now = time.monotonic()
+        if now - self._checked_at >= CONNECTION_CHECK_SECONDS:
+            close_old_connections()
+            self._checked_at = now
 
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
 
 
 # The process's writer: its thread starts with the first response to store.

@@ -58,6 +58,7 @@ class ResponsesStreamState:
     _output: list[dict[str, Any]] = field(default_factory=list)
     _call_ids: set[str] = field(default_factory=set)
     _final: dict[str, Any] | None = None
+    _final_json: str | None = None
     _outcome: Outcome | None = None
     _failure: BaseException | None = None
 
@@ -65,6 +66,11 @@ class ResponsesStreamState:
     def final_response(self) -> dict[str, Any] | None:
         """The terminal snapshot (completed, incomplete or failed), once there is one."""
         return self._final
+
+    @property
+    def final_response_json(self) -> str | None:
+        """``final_response`` as its terminal event serialised it, for the stored copy."""
+        return self._final_json
 
     @property
     def outcome(self) -> Outcome | None:
@@ -82,6 +88,10 @@ class ResponsesStreamState:
     def on_message(self, message: PaddlerMessage) -> list[ResponsesEvent]:
         if self._final is not None:
             return []
+        open_item = self._open
+        if open_item is not None and type(message) is ContentToken and message.text and open_item.kind == "message":
+            # Nearly every message: one more token of the open message item, one delta.
+            return open_item.append(self._seq, message.text)
         events = self._start()
         match message:
             case ContentToken(text) | UndeterminableToken(text):
@@ -121,12 +131,12 @@ class ResponsesStreamState:
         description = describe_error(exc)
         events.append(event.error_event(self._seq.take(), description))
         code = description.code or description.type
-        self._final = self.builder.build(
-            status="failed", output=self._output, error=ResponseError(code, description.message)
+        self._set_final(
+            self.builder.build(status="failed", output=self._output, error=ResponseError(code, description.message))
         )
         self._outcome = "failed"
         self._failure = exc
-        events.append(event.response_failed(self._seq.take(), self._final))
+        events.append(event.response_failed(self._seq.take(), *self._final_pair()))
         return events
 
     def _start(self) -> list[ResponsesEvent]:
@@ -134,9 +144,10 @@ class ResponsesStreamState:
             return []
         self._started = True
         snapshot = self.builder.build(status="in_progress")
+        snapshot_json = event.response_json(snapshot)  # the same in both events
         return [
-            event.response_created(self._seq.take(), snapshot),
-            event.response_in_progress(self._seq.take(), snapshot),
+            event.response_created(self._seq.take(), snapshot, snapshot_json),
+            event.response_in_progress(self._seq.take(), snapshot, snapshot_json),
         ]
 
     def _append(self, kind: ItemKind, text: str) -> list[ResponsesEvent]:
@@ -178,21 +189,31 @@ class ResponsesStreamState:
         truncated = usage.max_tokens_counted >= self.max_tokens
         events = self._close_open("incomplete" if truncated else "completed")
         if truncated:
-            self._final = self.builder.build(
-                status="incomplete",
-                output=self._output,
-                usage=usage,
-                incomplete_reason="max_output_tokens",
+            self._set_final(
+                self.builder.build(
+                    status="incomplete",
+                    output=self._output,
+                    usage=usage,
+                    incomplete_reason="max_output_tokens",
+                )
             )
             self._outcome = "incomplete"
-            events.append(event.response_incomplete(self._seq.take(), self._final))
+            events.append(event.response_incomplete(self._seq.take(), *self._final_pair()))
         else:
-            self._final = self.builder.build(
-                status="completed", output=self._output, usage=usage, completed_at=self.now()
+            self._set_final(
+                self.builder.build(status="completed", output=self._output, usage=usage, completed_at=self.now())
             )
             self._outcome = "completed"
-            events.append(event.response_completed(self._seq.take(), self._final))
+            events.append(event.response_completed(self._seq.take(), *self._final_pair()))
         return events
+
+    def _set_final(self, response: dict[str, Any]) -> None:
+        self._final = response
+        self._final_json = event.response_json(response)
+
+    def _final_pair(self) -> tuple[dict[str, Any], str]:
+        assert self._final is not None and self._final_json is not None
+        return self._final, self._final_json
 
     def _item_id(self, kind: ItemKind) -> str:
         return self.new_id(_ID_PREFIXES[kind])

@@ -40,6 +40,28 @@ def test_a_streamed_response_is_stored_with_the_ids_the_stream_used(
     assert retrieved.status == "completed"
 
 
+def test_a_streamed_response_reads_back_exactly_as_its_terminal_event_carried_it(
+    live_server: LiveServer, api_key: tuple[object, str], fake_paddler: FakePaddlerServer
+) -> None:
+    fake_paddler.script(plain_content("Grüße, ", '"quoted" \\ ', "✓\n"))
+    headers = {"Authorization": f"Bearer {api_key[1]}"}
+    body = httpx.post(
+        live_server.base_url + "/responses",
+        json={"model": "default", "input": "Hi ü", "stream": True, "metadata": {"k": "é"}},
+        headers=headers,
+        timeout=10,
+    ).text
+    completed = json.loads(body.rstrip("\n").rsplit("\n", 1)[-1].removeprefix("data: "))
+    assert completed["type"] == "response.completed"
+
+    retrieved = httpx.get(
+        f"{live_server.base_url}/responses/{completed['response']['id']}", headers=headers, timeout=10
+    )
+
+    assert retrieved.json() == completed["response"]
+    assert retrieved.json()["output"][0]["content"][0]["text"] == 'Grüße, "quoted" \\ ✓\n'
+
+
 def test_a_deleted_response_is_gone(openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer) -> None:
     fake_paddler.script(plain_content("Hello"))
     created = openai_client.responses.create(model="default", input="Hi")

@@ -13,13 +13,16 @@ from django.utils import timezone
 from compat_api.errors import InvalidRequest, NotFoundError
 from compat_api.models import StoredResponse
 from compat_api.responses.response_store import (
+    ResponseToStore,
     delete_response,
     get_response,
     list_input_items,
     previous_conversation,
     purge_responses,
     save_response,
+    save_responses,
 )
+from foundation.compact_json import compact_json
 from tests.factories import make_tenant
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +47,24 @@ def test_a_saved_response_reads_back_exactly():
     stored(tenant.id)
 
     assert get_response(tenant_id=tenant.id, response_id="resp_1") == response()
+
+
+def test_a_batch_stores_each_response_as_streamed_with_its_own_input():
+    tenant = make_tenant()
+    streamed = response("resp_a", instructions="Réponds « vite » \u2028", metadata={"k": ["v", 1.5, None]})
+    items_b = [{"id": "msg_b", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "ü"}]}]
+
+    save_responses(
+        [
+            ResponseToStore(tenant.id, streamed, ITEMS, response_json=compact_json(streamed)),
+            ResponseToStore(tenant.id, response("resp_b"), items_b),
+        ]
+    )
+
+    assert get_response(tenant_id=tenant.id, response_id="resp_a") == streamed
+    assert get_response(tenant_id=tenant.id, response_id="resp_b") == response("resp_b")
+    assert previous_conversation(tenant_id=tenant.id, response_id="resp_b") == (*items_b, *OUTPUT)
+    assert StoredResponse.objects.get(id="resp_a").status == "completed"
 
 
 def test_another_tenants_response_is_not_found():

@@ -89,7 +89,10 @@ def make_stream(upstream: ScriptedUpstream, *, store: bool = True, max_tokens: i
 
 
 async def read_all(stream: ResponseStream) -> list[bytes]:
-    return [chunk async for chunk in stream.sse_bytes()]
+    """The body's SSE events, each ``event:`` and ``data:`` line with its blank line."""
+    body = b"".join([chunk async for chunk in stream.sse_bytes()])
+    assert body.endswith(b"\n\n")
+    return [block + b"\n\n" for block in body.split(b"\n\n")[:-1]]
 
 
 async def test_a_completed_stream_finishes_the_meter_closes_upstream_and_stores_once(saved):

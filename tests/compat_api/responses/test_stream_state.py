@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from itertools import count
 from typing import Any
@@ -10,6 +11,7 @@ from compat_api.responses.event import ResponsesEvent
 from compat_api.responses.request import ResponsesRequest
 from compat_api.responses.response_object import ResponseObjectBuilder
 from compat_api.responses.stream_state import ResponsesStreamState
+from compat_api.sse import encode_sse
 from inference.errors import UpstreamTimeout
 from paddler_protocol.errors import UpstreamErrorReply
 from paddler_protocol.paddler_message import (
@@ -477,3 +479,18 @@ def test_the_response_object_echoes_the_request_settings():
         "created_at": 1700000000,
         "object": "response",
     }
+
+
+def test_every_event_is_sent_as_its_json_under_its_type_and_the_stored_copy_is_the_terminal_one():
+    state = new_state(metadata={"note": "é \u2028"})
+    events = [
+        *state.on_message(ReasoningToken('why "so" \\')),
+        *state.on_message(ContentToken("Grüße\n")),
+        *state.on_message(ToolCallParsed((ParsedToolCall("call_a", "f", '{"x":1}'),))),
+        *state.on_message(Done(USAGE)),
+    ]
+
+    for event in events:
+        assert event.to_sse() == encode_sse(event.to_json(), event=event.type)
+    assert json.loads(events[-1].to_sse().split(b"data: ", 1)[1])["response"] == state.final_response
+    assert json.loads(state.final_response_json or "") == state.final_response
