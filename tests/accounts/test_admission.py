@@ -198,3 +198,54 @@ async def test_a_request_cancelled_during_its_admission_gives_its_slot_back() ->
     await asyncio.sleep(0.1)
     admission = await controller.admit(key=key, model="m", estimated_tokens=1)
     await admission.release(used_tokens=1)
+
+
+class LostReplyStore(MemoryLimitStore):
+    """Runs the admission, then loses its reply: a command timeout on a busy event loop, or a
+    connection Redis cut (a restart) after the script ran."""
+
+    def __init__(self, lost: int) -> None:
+        super().__init__()
+        self.lost = lost
+        self.executed_releases = 0
+
+    async def admit(self, plan: Any) -> Any:
+        verdict = await super().admit(plan)
+        if self.lost:
+            self.lost -= 1
+            raise LimitStoreUnavailable("Redis: Timeout reading from socket")
+        return verdict
+
+    async def release(self, plan: Any, *, used_tokens: int, only_if_reserved: bool = False) -> None:
+        await super().release(plan, used_tokens=used_tokens, only_if_reserved=only_if_reserved)
+        self.executed_releases += 1
+        if self.executed_releases == 1 and used_tokens:
+            raise LimitStoreUnavailable("Redis: Timeout reading from socket")
+
+
+async def test_an_admission_whose_reply_was_lost_does_not_keep_its_slot(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    store = LostReplyStore(lost=1)
+    controller = AdmissionController(store=store)
+    key = make_key(max_concurrent=1)
+    # Failed open (no budget on the key): the request is served without a lease of its own.
+    unlimited = await controller.admit_call(key=key)
+    assert unlimited.plan is None
+    await asyncio.sleep(0.05)
+    # The slot Redis took for it was given back: the key's next request is admitted.
+    admission = await controller.admit_call(key=key)
+    await admission.release()
+
+
+async def test_a_release_whose_reply_was_lost_charges_the_usage_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    store = LostReplyStore(lost=0)
+    controller = AdmissionController(store=store)
+    key = make_key(token_budget=1000)
+    admission = await controller.admit(key=key, model="m", estimated_tokens=300)
+    await admission.release(used_tokens=40)
+    assert admission.plan is not None and store.executed_releases == 2
+    label = admission.plan.scopes[0].budget_label
+    assert await store.budget_used(tenant_id=key.tenant_id, scope="key", scope_id=key.key_id, label=label) == 40
