@@ -81,7 +81,6 @@ class RedisLimitStore:
                     _or_none(scope.max_concurrent),
                     _or_none(scope.token_budget),
                     scope.budget_ttl_seconds,
-                    int(scope.tracks_leases),
                 )
             )
         reply = await self._run(self._admit, keys, args)
@@ -120,7 +119,8 @@ class RedisLimitStore:
 def _scope_keys(prefix: str, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> tuple[str, ...]:
     """The counter names of a scope (built once: admission is on every request's path)."""
     return tuple(
-        counter_key(prefix, tenant_id, scope, scope_id, name) for name in ("rate", "leases", f"budget:{label}")
+        counter_key(prefix, tenant_id, scope, scope_id, name)
+        for name in ("rate", "leases", f"budget:{label}", "reservations")
     )
 
 

@@ -14,7 +14,8 @@ import redis
 from bench.chaos_client import ChaosRequest, ClientLog
 from usage.usage_inflight_journal import read_open_entries
 
-LEASE_PATTERN = "oarlock:limits:*:leases"
+# Request slots and budget reservations, each a zset of admission id → lease deadline.
+LEASE_PATTERNS = ("oarlock:limits:*:leases", "oarlock:limits:*:reservations")
 BUDGET_PATTERN = "oarlock:limits:*:k{key_id}:budget:*"
 
 
@@ -177,7 +178,8 @@ def _count_leases(figures: ChaosFigures, client: redis.Redis) -> None:
     came, whether or not its deadline has passed (expired ones are purged lazily)."""
     seconds, micros = client.time()
     now_ms = seconds * 1000 + micros / 1000
-    for name in client.scan_iter(LEASE_PATTERN):
+    names = [name for pattern in LEASE_PATTERNS for name in client.scan_iter(pattern)]
+    for name in names:
         for member, deadline_ms in client.zrange(name, 0, -1, withscores=True):
             left = (deadline_ms - now_ms) / 1000
             figures.leases_left += 1

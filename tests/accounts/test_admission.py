@@ -249,3 +249,14 @@ async def test_a_release_whose_reply_was_lost_charges_the_usage_once(monkeypatch
     assert admission.plan is not None and store.executed_releases == 2
     label = admission.plan.scopes[0].budget_label
     assert await store.budget_used(tenant_id=key.tenant_id, scope="key", scope_id=key.key_id, label=label) == 40
+
+
+async def test_a_key_with_a_budget_serves_as_many_requests_at_once_as_its_concurrency_limit(
+    controller: AdmissionController,
+) -> None:
+    key = make_key(max_concurrent=2, token_budget=10_000)
+    for _ in range(2):
+        await controller.admit_call(key=key)
+        await controller.reserve_tokens(key=key, model="m", estimated_tokens=10)
+    with pytest.raises(RateLimited, match="Limit 2 at a time"):
+        await controller.admit_call(key=key)
