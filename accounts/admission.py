@@ -17,7 +17,8 @@ plan before the store takes anything (``before_store``): a worker killed during 
 leaves the plan for the next start to settle. An admission whose reply was lost (a command
 timeout on a busy loop, a connection cut by a Redis restart) may still have been taken in
 Redis: it is given back, repeat-safe, whatever was decided for the request. A lease that all of
-this still misses holds its slot for at most ``OARLOCK_ADMISSION_LEASE_SECONDS``.
+this still misses holds its slot for at most ``OARLOCK_SLOT_LEASE_SECONDS`` (renewed while the
+request runs: ``lease_renewal``) and its budget reservation ``OARLOCK_ADMISSION_LEASE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from accounts.errors import (
     ModelNotAllowed,
     RateLimited,
 )
+from accounts.lease_renewal import lease_renewal
 from accounts.limit_store import (
     AdmissionPlan,
     Denial,
@@ -99,6 +101,7 @@ class Admission:
         self.released = True
         if self.plan is None or self.store is None or not self.plan.needs_release:
             return
+        lease_renewal.drop(self.plan)
         used = self.reserved_tokens if used_tokens is None else max(used_tokens, 0)
         unfinished_releases.begin(self.plan, used)
         for attempt, pause in enumerate((*RELEASE_RETRY_SECONDS, None)):
@@ -184,7 +187,12 @@ class AdmissionController:
             tenant_id=key.tenant_id,
             scopes=scopes,
             tokens=max(tokens, 0),
-            lease_seconds=settings.OARLOCK_ADMISSION_LEASE_SECONDS,
+            # A slot alone is renewed while the request runs: a short lease bounds a lost one.
+            # A reservation is not: its lease also covers a dead worker's restart, which
+            # settles it (accounts/abandoned_admission.py).
+            lease_seconds=settings.OARLOCK_ADMISSION_LEASE_SECONDS
+            if "budget" in limits
+            else settings.OARLOCK_SLOT_LEASE_SECONDS,
         )
         store = self.store
         if before_store is not None:
@@ -198,6 +206,7 @@ class AdmissionController:
         if verdict.denial is not None:
             raise self._refusal(verdict.denial, key=key, model=model, plan=plan)
         headers = rate_limit_headers(requests=verdict.requests, tokens=verdict.tokens)
+        lease_renewal.hold(store, plan)
         return Admission(
             key=key,
             model=model,

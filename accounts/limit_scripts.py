@@ -16,6 +16,8 @@ Layout, per scope i (the key, then its tenant), -1 meaning "no such limit":
           (a slot is leased when max_concurrent >= 0, a reservation when budget >= 0)
           → {0, kind, scope_index, limit, retry_ms}  kind 1 requests, 2 tokens, 3 concurrency, 4 budget
           → {1, req_limit, req_remaining, req_reset_ms, tok_limit, tok_remaining, tok_reset_ms}
+  renew   KEYS the leases (slot) sets of one tenant's scopes, ARGV admission_id, lease_ms
+          (a lease no longer there — released, purged, Redis restarted — is not brought back)
   release ARGV admission_id, reserved_tokens, used_tokens, scope_count,
                then per scope tpm, has_budget, tracks_leases,
                then settle_only_reserved (1: a budget whose reservation is gone is left alone)
@@ -190,3 +192,15 @@ end
 return 1
 """
 )
+
+RENEW: Final = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
+local lease_ms = tonumber(ARGV[2])
+for _, name in ipairs(KEYS) do
+  if redis.call('ZADD', name, 'XX', 'CH', now + lease_ms, ARGV[1]) == 1 then
+    if redis.call('PTTL', name) < lease_ms + 1000 then redis.call('PEXPIRE', name, lease_ms + 1000) end
+  end
+end
+return 1
+"""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from accounts import rate_window
@@ -63,6 +63,15 @@ class MemoryLimitStore:
     async def release(self, plan: AdmissionPlan, *, used_tokens: int, only_if_reserved: bool = False) -> None:
         with self._lock:
             self._release(plan, used_tokens, self._clock(), only_if_reserved)
+
+    async def renew(self, plans: Sequence[AdmissionPlan]) -> None:
+        with self._lock:
+            deadline_base = self._clock()
+            for plan in plans:
+                for scope in plan.scopes:
+                    slots = self._leases.get(self._key(plan, scope, "leases"), {})
+                    if scope.max_concurrent is not None and plan.admission_id in slots:
+                        slots[plan.admission_id] = deadline_base + plan.lease_seconds * 1000
 
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
         with self._lock:

@@ -18,8 +18,11 @@ from accounts.errors import (
     ModelNotAllowed,
     RateLimited,
 )
+from accounts.lease_renewal import lease_renewal
 from accounts.limit_store import LimitStoreUnavailable
 from accounts.memory_limit_store import MemoryLimitStore
+from accounts.redis_limit_store import RedisLimitStore
+from tests.limit_redis import limits_redis  # noqa: F401  (fixture)
 
 _ids = itertools.count(100)
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
@@ -260,3 +263,21 @@ async def test_a_key_with_a_budget_serves_as_many_requests_at_once_as_its_concur
         await controller.reserve_tokens(key=key, model="m", estimated_tokens=10)
     with pytest.raises(RateLimited, match="Limit 2 at a time"):
         await controller.admit_call(key=key)
+
+
+async def test_a_slot_is_kept_while_its_request_runs_and_freed_a_lease_after_its_worker_died(
+    limits_redis: str, settings: Any
+) -> None:
+    settings.OARLOCK_SLOT_LEASE_SECONDS = 1
+    worker_a = AdmissionController(store=RedisLimitStore(limits_redis))
+    worker_b = AdmissionController(store=RedisLimitStore(limits_redis))
+    key = make_key(max_concurrent=1)
+    streaming = await worker_a.admit_call(key=key)
+    await asyncio.sleep(1.5)  # longer than the lease: still in flight, still counted
+    with pytest.raises(RateLimited, match="Too many requests in flight"):
+        await worker_b.admit_call(key=key)
+    assert streaming.plan is not None
+    lease_renewal.drop(streaming.plan)  # worker A is killed: nothing renews or releases it
+    await asyncio.sleep(1.1)
+    admission = await worker_b.admit_call(key=key)
+    await admission.release()

@@ -209,6 +209,25 @@ async def test_an_expired_reservation_is_given_back_while_the_slots_stay_counted
     assert not await admitted(store, plan(key_scope(max_concurrent=1)))
 
 
+async def test_a_renewed_slot_outlives_its_lease_and_one_no_longer_renewed_ends_with_it(store: LimitStore) -> None:
+    running = plan(key_scope(max_concurrent=1), lease_seconds=1)
+    assert await admitted(store, running)
+    await asyncio.sleep(0.6)
+    await store.renew([running])
+    await asyncio.sleep(0.6)  # past the first lease, within the renewed one
+    assert not await admitted(store, plan(key_scope(max_concurrent=1)))
+    await asyncio.sleep(0.6)  # its worker stopped renewing it: the slot is free
+    assert await admitted(store, plan(key_scope(max_concurrent=1)))
+
+
+async def test_a_renewal_never_brings_back_a_released_slot(store: LimitStore) -> None:
+    done = plan(key_scope(max_concurrent=1))
+    assert await admitted(store, done)
+    await store.release(done, used_tokens=0)
+    await store.renew([done])
+    assert await admitted(store, plan(key_scope(max_concurrent=1)))
+
+
 def test_only_token_limits_budgets_and_slots_need_a_release() -> None:
     assert not plan(key_scope(rpm=5), tenant_scope(rpm=50)).needs_release
     for limits in ({"tpm": 5}, {"max_concurrent": 1}, {"token_budget": 10}):
