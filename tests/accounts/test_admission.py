@@ -269,15 +269,19 @@ async def test_a_slot_is_kept_while_its_request_runs_and_freed_a_lease_after_its
     limits_redis: str, settings: Any
 ) -> None:
     settings.OARLOCK_SLOT_LEASE_SECONDS = 1
-    worker_a = AdmissionController(store=RedisLimitStore(limits_redis))
-    worker_b = AdmissionController(store=RedisLimitStore(limits_redis))
+    stores = [RedisLimitStore(limits_redis), RedisLimitStore(limits_redis)]
+    worker_a, worker_b = (AdmissionController(store=store) for store in stores)
     key = make_key(max_concurrent=1)
-    streaming = await worker_a.admit_call(key=key)
-    await asyncio.sleep(1.5)  # longer than the lease: still in flight, still counted
-    with pytest.raises(RateLimited, match="Too many requests in flight"):
-        await worker_b.admit_call(key=key)
-    assert streaming.plan is not None
-    lease_renewal.drop(streaming.plan)  # worker A is killed: nothing renews or releases it
-    await asyncio.sleep(1.1)
-    admission = await worker_b.admit_call(key=key)
-    await admission.release()
+    try:
+        streaming = await worker_a.admit_call(key=key)
+        await asyncio.sleep(1.5)  # longer than the lease: still in flight, still counted
+        with pytest.raises(RateLimited, match="Too many requests in flight"):
+            await worker_b.admit_call(key=key)
+        assert streaming.plan is not None
+        lease_renewal.drop(streaming.plan)  # worker A is killed: nothing renews or releases it
+        await asyncio.sleep(1.1)
+        admission = await worker_b.admit_call(key=key)
+        await admission.release()
+    finally:
+        for store in stores:
+            await store.aclose()
