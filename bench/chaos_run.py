@@ -88,7 +88,7 @@ class ChaosRun:
         self.restart_services = restart_services
         self.random = random.Random(seed)
         self.var_dir = Path(tempfile.mkdtemp(prefix="oarlock-chaos-"))
-        self.redis = PrivateRedis()
+        self.redis = PrivateRedis(self.var_dir / "redis")
         self.postgres = PrivatePostgres()
         self.env = _environment(self.var_dir, database_url=self.postgres.url(DATABASE), redis_url=self.redis.url())
         self.events: list[str] = []

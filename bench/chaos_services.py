@@ -1,7 +1,7 @@
 """The chaos run's own Redis and PostgreSQL: restarted at will without touching anyone else's.
 
-Redis is a ``redis-server`` on a free loopback port, without persistence, in a temporary
-directory (a restart forgets everything, as the shared one restarted with ``nosave`` did).
+Redis is a ``redis-server`` on a free loopback port, without persistence, in a directory of
+the run (its log beside the workers') (a restart forgets everything, as the shared one restarted with ``nosave`` did).
 PostgreSQL is a Debian cluster of its own (``pg_createcluster``, trust on loopback) on a free
 port, dropped at the end. Both are started and stopped by their own pid or cluster name.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +22,10 @@ _READY_TIMEOUT_SECONDS: Final = 30.0
 
 
 class PrivateRedis:
-    def __init__(self) -> None:
+    def __init__(self, directory: Path) -> None:
         self.port = free_port()
-        self.directory = Path(tempfile.mkdtemp(prefix="oarlock-chaos-redis-"))
+        self.directory = directory
+        self.directory.mkdir(parents=True, exist_ok=True)
         self.process: subprocess.Popen[bytes] | None = None
 
     def url(self, db: int = 0) -> str:
