@@ -36,7 +36,7 @@ from accounts.tenant_changes import create_tenant, update_tenant
 from accounts.tenant_membership import add_member, change_member_role, remove_member
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(admin.TabularInline):  # type: ignore[type-arg]  # generic only in django-stubs: the runtime class takes no subscript
     model = ApiKey
     fields = ("name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at")
     readonly_fields = fields
@@ -48,7 +48,7 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]  # generic only in django-stubs: the runtime class takes no subscript
     model = TenantMembership
     fields = ("user", "role")
     autocomplete_fields = ("user",)
@@ -56,7 +56,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in django-stubs: the runtime class takes no subscript
     list_display = ("name", "is_active", "rpm", "tpm", "max_concurrent", "token_budget", "created_at")
     search_fields = ("name",)
     fields = ("name", "is_active", *LIMIT_FIELDS)
@@ -73,7 +73,9 @@ class TenantAdmin(admin.ModelAdmin):
         obj.pk = created.pk
         obj._state.adding = False
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: BaseInlineFormSet, change: bool) -> None:
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: BaseInlineFormSet[Any, Any, Any], change: bool
+    ) -> None:
         if formset.model is not TenantMembership:
             super().save_formset(request, form, formset, change)
             return
@@ -91,7 +93,7 @@ class TenantAdmin(admin.ModelAdmin):
             add_member(tenant=form.instance, user=membership.user, role=membership.role, actor=request.user)
 
 
-class ApiKeyForm(forms.ModelForm):
+class ApiKeyForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in django-stubs: the runtime class takes no subscript
     class Meta:
         model = ApiKey
         fields = "__all__"
@@ -107,7 +109,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in django-stubs: the runtime class takes no subscript
     form = ApiKeyForm
     list_display = ("name", "tenant", "prefix", "owner", "created_at", "last_used_at", "expires_at", "revoked_at")
     list_filter = ("tenant",)
@@ -138,7 +140,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
         obj.pk = created.api_key.pk
         # Kept on the request only, for response_add; never persisted, never in a message.
-        request._oarlock_new_secret = created.secret  # type: ignore[attr-defined]
+        request._oarlock_new_secret = created.secret  # type: ignore[attr-defined]  # our own attribute, read by response_add
 
     def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: Any = None) -> HttpResponse:
         secret = getattr(request, "_oarlock_new_secret", None)
@@ -205,7 +207,7 @@ class AuditLogEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AdminToken)
-class AdminTokenAdmin(admin.ModelAdmin):
+class AdminTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in django-stubs: the runtime class takes no subscript
     """People make their own tokens at /api/admin-tokens/; staff can see and revoke them here."""
 
     list_display = ("name", "user", "prefix", "scope", "created_at", "last_used_at", "expires_at", "revoked_at")

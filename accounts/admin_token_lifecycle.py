@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -77,7 +77,7 @@ def _checked_scope(scope: str, *, made_with: AdminToken | None) -> str:
 
 def create_admin_token(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     expires_at: datetime | None = None,
     scope: str = AdminTokenScope.WRITE,

@@ -51,7 +51,7 @@ def bearer_token(authorization: str) -> str:
 class ApiKeyAuthentication(BaseAuthentication):
     """Async (awaited directly by ``OpenAIApiView``, no thread hop)."""
 
-    async def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, AuthenticatedKey]:
+    async def authenticate(self, request: Request) -> tuple[ApiKeyPrincipal, AuthenticatedKey]:  # type: ignore[override]  # awaited by RequestLifecycle, never called by DRF's sync loop
         authorization = request.META.get("HTTP_AUTHORIZATION", "")
         if not authorization:
             raise MissingApiKey()

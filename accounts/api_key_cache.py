@@ -37,6 +37,7 @@ async def find_authenticated_key(secret_hash: str) -> AuthenticatedKey | None:
     if local is not None and now - local[0] < LOCAL_TTL_SECONDS:
         return local[1]
     cached = await cache.aget(_cache_key(secret_hash))
+    found: AuthenticatedKey | None
     if cached is None:
         found = await _load_from_database(secret_hash)
         await cache.aset(_cache_key(secret_hash), found or _MISSING, settings.OARLOCK_API_KEY_CACHE_SECONDS)
@@ -68,8 +69,12 @@ def forget_on_commit(secret_hashes: Iterable[str | None]) -> None:
     transaction.on_commit(forget)
 
 
-@database_sync_to_async
-def _load_from_database(secret_hash: str) -> AuthenticatedKey | None:
+async def _load_from_database(secret_hash: str) -> AuthenticatedKey | None:
+    found: AuthenticatedKey | None = await database_sync_to_async(_find_in_database)(secret_hash)
+    return found
+
+
+def _find_in_database(secret_hash: str) -> AuthenticatedKey | None:
     key = ApiKey.objects.select_related("tenant", "owner").filter(secret_hash=secret_hash).first()
     if key is not None:
         return snapshot_of(key)
@@ -86,8 +91,9 @@ def find_key_by_previous_hash(secret_hash: str) -> AuthenticatedKey | None:
 
 def snapshot_of(key: ApiKey) -> AuthenticatedKey:
     tenant: Tenant = key.tenant
-    owner_has_access = key.owner_id is None or (
-        key.owner.is_active and TenantMembership.objects.filter(user_id=key.owner_id, tenant=tenant).exists()
+    owner = key.owner
+    owner_has_access = owner is None or (
+        owner.is_active and TenantMembership.objects.filter(user_id=owner.pk, tenant=tenant).exists()
     )
     return AuthenticatedKey(
         key_id=key.pk,

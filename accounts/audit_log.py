@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import models
 
 from accounts.models import AuditLogEntry, Tenant
@@ -30,7 +30,8 @@ TENANT_FIELDS: Final = ("name", "is_active", *LIMIT_FIELDS)
 MEMBERSHIP_FIELDS: Final = ("user", "role")
 ADMIN_TOKEN_FIELDS: Final = ("user", "name", "prefix", "scope", "expires_at", "revoked_at")
 
-Actor = AbstractBaseUser | AnonymousUser | None
+# Who made a change: the signed-in person (``request.user``), or None for the system.
+Actor = User | AnonymousUser | None
 Snapshot = dict[str, Any]
 
 
@@ -54,7 +55,8 @@ def record_change(
         for name in dict.fromkeys([*before, *after])
         if before.get(name) != after.get(name)
     }
-    person = actor if actor is not None and actor.is_authenticated else None
+    # Only a signed-in person is stored; the anonymous user and the system read as "system".
+    person = actor if isinstance(actor, User) and actor.is_authenticated else None
     return AuditLogEntry.objects.create(
         actor=person,
         actor_label=person.get_username() if person is not None else "system",

@@ -23,7 +23,7 @@ def _failures(attempts: QuerySet[Any]) -> int:
     return int(attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0)
 
 
-class LoginLockoutHandler(AxesDatabaseHandler):  # type: ignore[misc]
+class LoginLockoutHandler(AxesDatabaseHandler):  # type: ignore[misc]  # django-axes has no type hints
     """Axes' database handler (attempts and lockouts visible in the admin), two limits."""
 
     def get_failures(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:

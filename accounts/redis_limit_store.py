@@ -125,7 +125,8 @@ class RedisLimitStore:
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
         key = counter_key(self.prefix, tenant_id, scope, scope_id, f"budget:{label}")
         try:
-            used = await self.client().hget(key, "used")
+            # redis-py types its asyncio commands as the sync ones: ``Awaitable[str | None] | str | None``.
+            used = await self.client().hget(key, "used")  # type: ignore[misc]  # awaitable at runtime, see above
         except (RedisError, OSError) as error:
             raise LimitStoreUnavailable(f"Redis: {error}") from error
         return int(used or 0)

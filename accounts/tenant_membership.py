@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from accounts.audit_log import MEMBERSHIP_FIELDS, Actor, record_change, snapshot
 from accounts.models import Tenant, TenantMembership, TenantRole
 
 
-def add_member(
-    *, tenant: Tenant, user: AbstractBaseUser, role: str = TenantRole.MEMBER, actor: Actor = None
-) -> TenantMembership:
+def add_member(*, tenant: Tenant, user: User, role: str = TenantRole.MEMBER, actor: Actor = None) -> TenantMembership:
     with transaction.atomic():
         membership = TenantMembership.objects.create(tenant=tenant, user=user, role=role)
         record_change(

@@ -2,7 +2,8 @@
 
 A configuration is a storage choice (PostgreSQL + Redis, or the embedded defaults: SQLite in a
 temporary ``OARLOCK_VAR_DIR`` and in-process cache) and an ASGI server (Daphne, uvicorn,
-granian). Either way: DEBUG off, authentication on (a key made by ``manage.py create_api_key``),
+granian). Either way: DEBUG off, authentication and limits on (a key made by ``manage.py
+create_api_key`` with every limit set),
 usage recording on, metrics on (``OARLOCK_METRICS_TOKEN`` set: every request is counted),
 default logging, one worker process — or, for the comparisons, the same without metrics
 (``daphne-no-metrics``) and two Daphne workers on one port under the worker pool
@@ -63,7 +64,18 @@ class Deployment:
             env["REDIS_URL"] = REDIS_BENCH_URL
         deployment = cls(storage=storage, env=env, var_dir=var_dir)
         deployment.manage("migrate", "--noinput")
-        output = deployment.manage("create_api_key", "bench", "--create-tenant", "--name", f"bench-{os.getpid()}")
+        # Every limit set, far above what a run reaches: each request pays for the rate, in-flight,
+        # tokens-per-minute and budget checks (Redis round trips with PostgreSQL + Redis), as a
+        # tenant's key with limits does.
+        output = deployment.manage(
+            "create_api_key",
+            "bench",
+            "--create-tenant",
+            "--name",
+            f"bench-{os.getpid()}",
+            *("--rpm", "100000000", "--tpm", "2000000000", "--max-concurrent", "100000"),
+            *("--token-budget", "2000000000", "--budget-period", "month"),
+        )
         deployment.api_key = output.strip().splitlines()[-1]
         return deployment
 

@@ -10,6 +10,7 @@ report compare numbers taken minutes apart on the same machine. Raw numbers go t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.bench_profile import PROFILES, BenchProfile
+from bench.bench_profile import PROFILES, SERVER_SETUPS, BenchProfile
 from bench.dashboard_scenario import dashboard
 from bench.deployment import PROJECT_DIR, Deployment, Storage
 from bench.litellm_proxy import litellm_process
@@ -96,6 +97,7 @@ def run(
     litellm: bool,
     write_markdown: bool,
     skip_dashboard: bool = False,
+    open_streams_scenario: bool = True,
 ) -> dict[str, Any]:
     wrk = ensure_wrk() if profile.wrk else None
     if profile.wrk and wrk is None:
@@ -138,7 +140,7 @@ def run(
                 report["targets"][name] = measure_target(target, profile, wrk)
                 report["targets"][name]["rss_mb_at_start"] = rss_idle / 2**20
                 report["targets"][name]["rss_mb_after_load"] = tree_rss_bytes(server.pid) / 2**20
-            if index == 0:
+            if index == 0 and open_streams_scenario:
                 logger.info("scenario 4: %s open streams on %s", profile.open_streams, name)
                 with deployment.server(server_kind, log_dir=log_dir, app="bench.probed_asgi:application") as server:
                     target = Target(name, server.url, deployment.api_key, watched={})
@@ -184,12 +186,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-dashboard", action="store_true", help="skip scenario 5 (its first run seeds 10M records for ~16 min)"
     )
+    parser.add_argument(
+        "--setups",
+        help="only these Oarlock setups, e.g. daphne:postgres,daphne-2-workers:postgres (for exploring; "
+        "a run meant for RESULTS.md measures them all)",
+    )
+    parser.add_argument("--no-open-streams", action="store_true", help="skip scenario 4 (1,000 open streams)")
     parser.add_argument("--output", type=Path, help="where to write the JSON (default: bench/results/)")
     parser.add_argument(
         "--write-markdown", action="store_true", help="rewrite bench/RESULTS.md's tables (default for the full profile)"
     )
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile or "full"]
+    if args.setups:
+        chosen_setups = tuple(tuple(setup.split(":", 1)) for setup in args.setups.split(","))
+        unknown = [":".join(setup) for setup in chosen_setups if setup not in SERVER_SETUPS]
+        if unknown:
+            parser.error(f"unknown setups {unknown}; known: {[':'.join(s) for s in SERVER_SETUPS]}")
+        profile = dataclasses.replace(profile, setups=chosen_setups)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -203,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         litellm=profile.litellm and not args.no_litellm,
         write_markdown=args.write_markdown or profile.name == "full",
         skip_dashboard=args.no_dashboard,
+        open_streams_scenario=not args.no_open_streams,
     )
 
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
-from django.http import HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 
 from compat_api.error_envelope import SERVER_ERROR_MESSAGE, ErrorDescription, error_body
@@ -97,7 +97,9 @@ class _Exchange:
             response = _error_response(ErrorDescription(500, "server_error", SERVER_ERROR_MESSAGE))
         await self.send_response(response, lifecycle.response_headers)
 
-    async def send_response(self, response: HttpResponseBase, extra_headers: dict[str, str] | None = None) -> None:
+    async def send_response(
+        self, response: HttpResponse | StreamingHttpResponse, extra_headers: dict[str, str] | None = None
+    ) -> None:
         if hasattr(response, "render") and not getattr(response, "is_rendered", True):
             response.render()
         for name, value in (extra_headers or {}).items():
@@ -116,7 +118,8 @@ class _Exchange:
     async def _send_stream(self, response: StreamingHttpResponse) -> None:
         # sse_response() keeps its body here; closing Django's streaming_content wrapper instead
         # would not close the body, so a cancelled send would leave the upstream open.
-        chunks: AsyncIterator[bytes] = getattr(response, "body_iterator", None) or response.streaming_content
+        # Every /v1 stream has an async body, so Django's wrapper is async too.
+        chunks: AsyncIterator[bytes] = getattr(response, "body_iterator", None) or response.streaming_content  # type: ignore[assignment]  # see above
         try:
             await self._send(
                 {

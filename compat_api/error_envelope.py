@@ -253,7 +253,7 @@ def _describe_drf_exception(exc: drf.APIException) -> ErrorDescription:
     if isinstance(exc, drf.MethodNotAllowed):
         return ErrorDescription(405, "invalid_request_error", str(exc.detail))
     if isinstance(exc, drf.Throttled):
-        wait = exc.wait or 1
+        wait = exc.wait or 1  # type: ignore[attr-defined]  # set by Throttled.__init__; the stubs omit it
         return ErrorDescription(
             429,
             "requests",

@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from rest_framework.request import Request
 
 from compat_api.openai_api_view import OpenAIApiView
+from compat_api.request_lifecycle import authenticated_key, lifecycle_of
 from inference.errors import ModelNotFound
 from inference.upstream_registry import ModelEntry, upstream_registry
 
@@ -15,7 +16,8 @@ def _model_json(entry: ModelEntry) -> dict[str, object]:
 
 
 def _visible(request: Request, entries: list[ModelEntry]) -> list[ModelEntry]:
-    return [entry for entry in entries if request.auth.allows_model(entry.id)]
+    key = authenticated_key(lifecycle_of(request))
+    return [entry for entry in entries if key.allows_model(entry.id)]
 
 
 class ModelListView(OpenAIApiView):
@@ -31,6 +33,6 @@ class ModelDetailView(OpenAIApiView):
                 return JsonResponse(_model_json(entry))
         # An alias routes like its model: answer it under the name the client used.
         await upstream_registry.resolve(model_id)
-        if not request.auth.allows_model(model_id):
+        if not authenticated_key(lifecycle_of(request)).allows_model(model_id):
             raise ModelNotFound(model_id)
         return JsonResponse({"id": model_id, "object": "model", "created": 0, "owned_by": "oarlock"})

@@ -31,7 +31,7 @@ class DecodedJsonParser(JSONParser):
         return parser_context["request"].lifecycle.body_json
 
 
-class OpenAIApiView(APIView):
+class OpenAIApiView(APIView):  # type: ignore[misc]  # adrf has no type hints
     authentication_classes = [ApiKeyAuthentication]
     permission_classes: ClassVar[list[Any]] = []
     throttle_classes: ClassVar[list[Any]] = []
@@ -75,10 +75,13 @@ class OpenAIApiView(APIView):
         lifecycle.refused(exc, status=response.status_code, upstream_failed=isinstance(exc, UpstreamError))
         return response
 
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def finalize_response(
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         if isinstance(response, (JsonResponse, CompactJsonResponse)) or getattr(response, "streaming", False):
             # Already final: skip DRF's renderer negotiation and Vary handling.
             for name, value in self.headers.items():
                 response[name] = value
             return response
-        return super().finalize_response(request, response, *args, **kwargs)
+        finalized: HttpResponseBase = super().finalize_response(request, response, *args, **kwargs)
+        return finalized

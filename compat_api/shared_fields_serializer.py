@@ -20,7 +20,7 @@ are DRF's, field for field and in the declared order.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -29,9 +29,12 @@ from rest_framework.utils import html
 from rest_framework.utils.serializer_helpers import BindingDict
 
 
-class SharedFieldsSerializer(serializers.Serializer):  # type: ignore[type-arg]  # validates plain dicts
+class SharedFieldsSerializer(serializers.Serializer[Any]):
+    # Bound by the first instance of each class (see ``fields``), never per instance.
+    _shared_fields: ClassVar[BindingDict]
+
     @property
-    def fields(self) -> BindingDict:  # type: ignore[override]  # DRF's is a cached_property; same value
+    def fields(self) -> BindingDict:
         shared: BindingDict | None = type(self).__dict__.get("_shared_fields")
         if shared is None:
             shared = type(self)._bind_shared_fields()
@@ -54,18 +57,19 @@ class SharedFieldsSerializer(serializers.Serializer):  # type: ignore[type-arg] 
             return super().to_internal_value(data)
         validated: dict[str, Any] = {}
         errors: dict[str, Any] = {}
-        for field in self.fields.values():
-            if field.read_only or (field.field_name not in data and not _matters_when_absent(field)):
+        # A bound field's name is its key here (``BindingDict`` binds it so).
+        for name, field in self.fields.items():
+            if field.read_only or (name not in data and not _matters_when_absent(field)):
                 continue
-            check = getattr(self, "validate_" + field.field_name, None)
+            check = getattr(self, "validate_" + name, None)
             try:
                 value = field.run_validation(field.get_value(data))
                 if check is not None:
                     value = check(value)
             except serializers.ValidationError as exc:
-                errors[field.field_name] = exc.detail
+                errors[name] = exc.detail
             except DjangoValidationError as exc:
-                errors[field.field_name] = get_error_detail(exc)
+                errors[name] = get_error_detail(exc)
             except SkipField:
                 pass
             else:
@@ -75,6 +79,6 @@ class SharedFieldsSerializer(serializers.Serializer):  # type: ignore[type-arg] 
         return validated
 
 
-def _matters_when_absent(field: serializers.Field) -> bool:  # type: ignore[type-arg]
+def _matters_when_absent(field: serializers.Field[Any, Any, Any, Any]) -> bool:
     """An absent field is an error (required) or takes its default; any other is skipped."""
     return bool(field.required) or field.default is not empty

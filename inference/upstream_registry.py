@@ -82,7 +82,7 @@ class UpstreamRegistry:
     async def _refresh(self) -> None:
         if time.monotonic() - self._loaded_at < settings.OARLOCK_UPSTREAM_REFRESH_SECONDS:
             return
-        rows = await _enabled_rows()
+        rows: list[UpstreamRow] = await database_sync_to_async(_enabled_rows)()
         routes: dict[str, Upstream] = {}
         models: list[Upstream] = []
         default_url = settings.PADDLER_INFERENCE_URL
@@ -111,7 +111,6 @@ class UpstreamRegistry:
         self._loaded_at = time.monotonic()
 
 
-@database_sync_to_async
 def _enabled_rows() -> list[UpstreamRow]:
     return list(UpstreamRow.objects.filter(is_enabled=True))
 

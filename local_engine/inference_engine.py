@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -91,7 +91,7 @@ class InferenceEngine:
 
     async def stream(
         self, params: ConversationParams | RawPromptParams, *, request_id: str
-    ) -> AsyncIterator[PaddlerMessage]:
+    ) -> AsyncGenerator[PaddlerMessage, None]:
         try:
             slot = await self._pool.acquire()
         except (BufferedRequestsOverflow, SlotWaitTimedOut) as refusal:

@@ -111,7 +111,7 @@ class LlamaRuntime:
 
     def evaluate(self, tokens: list[int], *, fresh: bool) -> None:
         if fresh:
-            self._llama.reset()
+            self._llama.reset()  # type: ignore[no-untyped-call]  # llama-cpp-python leaves it unannotated
         self._llama.eval(tokens)
 
     def new_sampler(self, grammar: GrammarConstraint | None) -> ChainSampler:
@@ -150,7 +150,9 @@ class LlamaRuntime:
         else:
             assert isinstance(grammar, GbnfGrammar)
             gbnf, root = grammar.grammar, grammar.root
-        sampler = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), root.encode("utf-8"))
+        sampler: llama_cpp.llama_sampler_p = llama_cpp.llama_sampler_init_grammar(
+            self._vocab, gbnf.encode("utf-8"), root.encode("utf-8")
+        )
         if not sampler:
             raise GenerationFailure(
                 "GrammarInitializationFailed",

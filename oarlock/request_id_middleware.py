@@ -27,7 +27,7 @@ class RequestIdMiddleware:
         request_id = new_request_id()
         token = current_request_id.set(request_id)
         try:
-            response = self.get_response(request)
+            response: HttpResponseBase = self.get_response(request)
         finally:
             current_request_id.reset(token)
         response["x-request-id"] = request_id
@@ -37,7 +37,7 @@ class RequestIdMiddleware:
         request_id = new_request_id()
         token = current_request_id.set(request_id)
         try:
-            response = await self.get_response(request)
+            response: HttpResponseBase = await self.get_response(request)
         finally:
             current_request_id.reset(token)
         response["x-request-id"] = request_id

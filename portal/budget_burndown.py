@@ -54,7 +54,7 @@ def burn_down(
 ) -> BurnDown:
     """``by_day``: the holder's usage grouped by day (at least over the current period)."""
     now = now or timezone.now()
-    window = budget_window(period, now, timezone.get_current_timezone())  # type: ignore[arg-type]
+    window = budget_window(period, now, timezone.get_current_timezone())  # type: ignore[arg-type]  # a BudgetPeriod choice of the model
     first, last = window.start.date(), window.end.date() - timedelta(days=1)
     today = timezone.localdate(now)
     daily = {row.day: row.totals.total_tokens for row in by_day if row.day and first <= row.day <= today}

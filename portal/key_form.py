@@ -41,8 +41,8 @@ class CreateKeyForm(forms.Form):
 
     def __init__(self, *args: Any, tenants: QuerySet[Tenant], models: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = tenants  # type: ignore[attr-defined]
-        self.fields["allowed_models"].choices = [(model, model) for model in models]  # type: ignore[attr-defined]
+        self.fields["tenant"].queryset = tenants  # type: ignore[attr-defined]  # a ModelChoiceField, typed as a Field
+        self.fields["allowed_models"].choices = [(model, model) for model in models]  # type: ignore[attr-defined]  # a choice field, typed as a Field
         today = timezone.localdate()
         self.fields["expires_on"].initial = today + DEFAULT_LIFETIME
         self.fields["expires_on"].widget.attrs.update(

@@ -40,7 +40,7 @@ class EditKeyLimitsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.initial = {**initial, **self.initial}
         self.api_key = api_key
-        self.fields["allowed_models"].choices = [(model, model) for model in models]  # type: ignore[attr-defined]
+        self.fields["allowed_models"].choices = [(model, model) for model in models]  # type: ignore[attr-defined]  # a choice field, typed as a Field
         today = timezone.localdate()
         self.fields["expires_on"].widget.attrs.update(
             min=(today + timedelta(days=1)).isoformat(), max=(today + MAX_LIFETIME).isoformat()

@@ -111,7 +111,7 @@ def _render_keys(
         "created": created,
         "rotated": rotated,
         "listing": key_listing(request.user),
-        "can_create": form.fields["tenant"].queryset.exists(),  # type: ignore[attr-defined]
+        "can_create": form.fields["tenant"].queryset.exists(),  # type: ignore[attr-defined]  # a ModelChoiceField, typed as a Field
         "rotate_form": RotateKeyForm(),
         "editable_tenant_ids": editable_tenant_ids(request.user),
         "base_url": request.build_absolute_uri("/v1"),

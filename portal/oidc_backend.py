@@ -31,13 +31,13 @@ def _setting(attr: str, *args: Any) -> Any:
     return getattr(settings, attr, *args)
 
 
-class DiscoveringRequestView(OIDCAuthenticationRequestView):  # type: ignore[misc]
+class DiscoveringRequestView(OIDCAuthenticationRequestView):  # type: ignore[misc]  # mozilla-django-oidc has no type hints
     """The redirect to the provider, with its authorization endpoint from discovery."""
 
     get_settings = staticmethod(_setting)
 
 
-class GroupMappedOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+class GroupMappedOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # mozilla-django-oidc has no type hints
     get_settings = staticmethod(_setting)
 
     @cached_property

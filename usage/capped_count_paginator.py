@@ -9,13 +9,18 @@ the filter, and the dashboard (which reads rollups) is where the full totals liv
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 
 CAP = 10_000
 
 
-class CappedCountPaginator(Paginator):
+class CappedCountPaginator(Paginator):  # type: ignore[type-arg]  # generic only in django-stubs: the runtime class takes no subscript
+    # The admin's changelist pages a queryset.
+    object_list: QuerySet[Any]
+
     @cached_property
     def count(self) -> int:
         # Unordered: the database may stop at the first CAP + 1 matches in any order.

@@ -53,7 +53,7 @@ class RefusedDrafts:
             except CONNECTION_ERRORS as outage:
                 self._backoff.failed(outage, pending=len(pending))
                 return False
-            except Exception as refusal:  # noqa: BLE001 - any refusal of the data is bisected
+            except Exception as refusal:  # noqa: BLE001 - refused data: bisected further, or dead-lettered
                 if not self._refused(pending, part, refusal, parts):
                     return False
                 continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec
 
 from django.conf import settings
 from prometheus_client import Counter, Gauge, Histogram
@@ -62,18 +62,18 @@ USAGE_DEAD_LETTERS = Counter(
 )
 
 TOKEN_KINDS = ("prompt", "cached", "completion", "reasoning")
-Hook = TypeVar("Hook", bound=Callable[..., None])
+HookArguments = ParamSpec("HookArguments")
 
 
-def _when_served(hook: Hook) -> Hook:
+def _when_served(hook: Callable[HookArguments, None]) -> Callable[HookArguments, None]:
     """Skip the hook when /metrics is off (no token): samples nobody can read cost CPU."""
 
     @functools.wraps(hook)
-    def guarded(*args: Any, **kwargs: Any) -> None:
+    def guarded(*args: HookArguments.args, **kwargs: HookArguments.kwargs) -> None:
         if settings.OARLOCK_METRICS_TOKEN:
             hook(*args, **kwargs)
 
-    return guarded  # type: ignore[return-value]
+    return guarded
 
 
 @functools.lru_cache(maxsize=4096)

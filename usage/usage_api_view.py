@@ -9,7 +9,7 @@ tenant), ``since``/``until`` (YYYY-MM-DD, inclusive), optional ``tenant``, ``key
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -34,8 +34,8 @@ class CanViewUsageRecords(BasePermission):
 
 
 class UsageReportApiView(APIView):
-    authentication_classes: ClassVar[list[Any]] = [AdminTokenAuthentication, SessionAuthentication]
-    permission_classes: ClassVar[list[Any]] = [CanViewUsageRecords]
+    authentication_classes = [AdminTokenAuthentication, SessionAuthentication]
+    permission_classes = [CanViewUsageRecords]
 
     @extend_schema(
         parameters=[

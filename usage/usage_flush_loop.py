@@ -199,7 +199,7 @@ class FlushLoop:
             except CONNECTION_ERRORS as error:
                 self._backoff.failed(error, pending=len(self._pending))
                 return
-            except Exception as error:  # noqa: BLE001 - a poison batch must not stall metering
+            except Exception as error:  # noqa: BLE001 - refused data: the batch is bisected, lone refusals dead-lettered
                 if not self._refused.isolate(self._pending, batch, error):
                     return
                 continue

@@ -114,7 +114,7 @@ def _insert_records(cursor: Any, records: Sequence[UsageRecord]) -> set[str]:
         raise RuntimeError("usage records need INSERT … RETURNING (PostgreSQL, or SQLite ≥ 3.35)")
     qn = connection.ops.quote_name
     fields = [field for field in UsageRecord._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(qn(field.column) for field in fields)
+    columns = ", ".join(qn(field.column) for field in fields)  # type: ignore[arg-type]  # a concrete field has a column
     if connection.vendor == "postgresql":
         return _insert_columns(cursor, records, fields, columns)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Max, Min
+from django.db.models import Field, Max, Min
 
 from usage.models import (
     ROLLUP_COUNTERS,
@@ -77,7 +77,7 @@ def upsert_rollup_deltas(cursor: CursorWrapper, deltas: Sequence[RollupDelta]) -
     """Add ``deltas`` to their cells: one statement (per chunk the backend's limit allows)."""
     if not deltas:
         return
-    fields = [UsageRollup._meta.get_field(name) for name in (*CELL_FIELDS, *NAME_FIELDS, *ROLLUP_COUNTERS)]
+    fields = _rollup_fields()
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     chunk_size = max(1, connection.ops.bulk_batch_size(fields, deltas))
     for start in range(0, len(deltas), chunk_size):
@@ -99,7 +99,7 @@ def add_rollups_from_records(cursor: CursorWrapper, where: str, params: Sequence
     names = ", ".join(f"MAX({qn(name)})" for name in NAME_FIELDS)
     token_sums = ", ".join(f"SUM({qn(name)})" for name in TOKEN_FIELDS)
     cell_columns = ", ".join(qn(name) for name in CELL_FIELDS)
-    fields = [UsageRollup._meta.get_field(name) for name in (*CELL_FIELDS, *NAME_FIELDS, *ROLLUP_COUNTERS)]
+    fields = _rollup_fields()
     cursor.execute(
         f"INSERT INTO {_table()} ({_columns(fields)}) "
         f"SELECT {cell_columns}, {names}, COUNT(*), "
@@ -139,6 +139,12 @@ def rebuild_usage_rollups(*, since: date | None = None, until: date | None = Non
         cursor.execute(f"DELETE FROM {_table()} WHERE {qn('day')} BETWEEN %s AND %s", day_range)
         add_rollups_from_records(cursor, f"{qn('day')} BETWEEN %s AND %s", day_range)
     return UsageRollup.objects.filter(day__range=(since, until)).count()
+
+
+def _rollup_fields() -> list[Field[Any, Any]]:
+    """The rollup's columns in the order the upserts write them."""
+    by_name = {field.name: field for field in UsageRollup._meta.concrete_fields}
+    return [by_name[name] for name in (*CELL_FIELDS, *NAME_FIELDS, *ROLLUP_COUNTERS)]
 
 
 def _table() -> str:

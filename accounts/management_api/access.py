@@ -7,7 +7,8 @@ message, and the inference API never accepts an admin token.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,9 +16,12 @@ from django.db.models import Model
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.serializers import as_serializer_error
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass  # the stubs' name for what permission_classes holds
 
 from accounts.admin_token_lifecycle import TOKEN_PREFIX, find_admin_token
 from accounts.api_key_secret import SECRET_PREFIX
@@ -56,7 +60,7 @@ class AdminTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="oarlock-management"'
 
 
-class AdminTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class AdminTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]  # drf-spectacular's registering __init_subclass__ is unannotated
     """How the OpenAPI schema describes ``AdminTokenAuthentication``."""
 
     target_class = AdminTokenAuthentication
@@ -150,9 +154,10 @@ class ManagementPagination(PageNumberPagination):
 class ManagementApiMixin:
     """Settings every management viewset shares."""
 
-    authentication_classes = [AdminTokenAuthentication, SessionAuthentication]
-    permission_classes: list[type[permissions.BasePermission]] = PERSON_PERMISSIONS
-    pagination_class = ManagementPagination
+    # Typed as APIView and GenericAPIView declare them, which this mixin is combined with.
+    authentication_classes: Sequence[type[BaseAuthentication]] = [AdminTokenAuthentication, SessionAuthentication]
+    permission_classes: Sequence[_PermissionClass] = PERSON_PERMISSIONS
+    pagination_class: type[BasePagination] | None = ManagementPagination
 
 
 def call_service(service: Any, **arguments: Any) -> Any:

@@ -22,7 +22,16 @@ from accounts.models import AdminToken
 class AdminTokenSerializer(serializers.ModelSerializer[AdminToken]):
     class Meta:
         model = AdminToken
-        fields = ("id", "name", "prefix", "scope", "created_at", "last_used_at", "expires_at", "revoked_at")
+        fields: tuple[str, ...] = (
+            "id",
+            "name",
+            "prefix",
+            "scope",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+        )
         read_only_fields = ("id", "prefix", "created_at", "last_used_at", "revoked_at")
         extra_kwargs = {
             "expires_at": {"help_text": "Default and latest: the lifetime limit, or the expiry of the token used."},
@@ -42,14 +51,15 @@ class AdminTokenViewSet(
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[AdminToken],
 ):
     serializer_class = AdminTokenSerializer
 
     def get_queryset(self) -> QuerySet[AdminToken]:
         if getattr(self, "swagger_fake_view", False):
             return AdminToken.objects.none()
-        return AdminToken.objects.filter(user=self.request.user).order_by("-created_at")
+        # IsPerson (PERSON_PERMISSIONS) has let only a signed-in person this far.
+        return AdminToken.objects.filter(user=self.request.user).order_by("-created_at")  # type: ignore[misc]  # see above
 
     @extend_schema(responses={201: NewAdminTokenSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -51,7 +51,7 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
 
     class Meta:
         model = ApiKey
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "tenant",
             "name",
@@ -78,12 +78,13 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         tenant_field = self.fields["tenant"]
-        tenant_field.queryset = administered_tenants(getattr(request, "user", None), action="add")
+        tenant_field.queryset = administered_tenants(getattr(request, "user", None), action="add")  # type: ignore[attr-defined]  # the PrimaryKeyRelatedField declared above, typed as a Field
         if self.instance is not None:
             tenant_field.read_only = True  # a key never moves to another tenant
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        tenant: Tenant = attrs.get("tenant") or self.instance.tenant  # type: ignore[union-attr]
+        # Creating needs a tenant; an existing key keeps its own (the field is read-only then).
+        tenant: Tenant = attrs["tenant"] if self.instance is None else attrs.get("tenant") or self.instance.tenant
         values = {name: attrs.get(name, getattr(self.instance, name, None)) for name in LIMIT_FIELDS}
         errors: dict[str, Any] = dict(key_limit_errors(tenant, values))
         owner = attrs.get("owner")
@@ -118,7 +119,7 @@ class ApiKeyViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[ApiKey],
 ):
     serializer_class = ApiKeySerializer
     permission_classes = [*PERSON_PERMISSIONS, ManagesTenantObjects]

@@ -34,7 +34,7 @@ class AuditLogEntrySerializer(serializers.ModelSerializer[AuditLogEntry]):
         read_only_fields = fields
 
 
-class AuditLogViewSet(ManagementApiMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+class AuditLogViewSet(ManagementApiMixin, viewsets.ReadOnlyModelViewSet[AuditLogEntry]):
     serializer_class = AuditLogEntrySerializer
 
     def get_queryset(self) -> QuerySet[AuditLogEntry]:

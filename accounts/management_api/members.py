@@ -47,7 +47,7 @@ class MembershipViewSet(
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[TenantMembership],
 ):
     serializer_class = MembershipSerializer
 
@@ -67,7 +67,7 @@ class MembershipViewSet(
         return TenantMembership.objects.filter(tenant=self.tenant()).select_related("user").order_by("user__username")
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         if not getattr(self, "swagger_fake_view", False) and "tenant_pk" in self.kwargs:
             context["tenant"] = self.tenant()
         return context

@@ -38,7 +38,7 @@ class TenantViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Tenant],
 ):
     serializer_class = TenantSerializer
     permission_classes = [*PERSON_PERMISSIONS, HasModelPermission]

@@ -18,6 +18,7 @@ from compat_api.chat.request import (
     TextContent,
 )
 from compat_api.chat.schema_errors import invalid, missing, refuse
+from compat_api.input_only_field import InputOnlyField
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 from compat_api.tool_call_rendering import AssistantToolCall
 from foundation.compact_json import compact_json
@@ -80,7 +81,7 @@ class ContentPartSerializer(SharedFieldsSerializer):
                 )
 
 
-class MessageContentField(serializers.Field):
+class MessageContentField(InputOnlyField[str | tuple[TypedPart, ...]]):
     """``content``: a string, or an array of content parts."""
 
     default_error_messages = {"invalid": "Expected a string or an array of content parts."}
@@ -99,14 +100,11 @@ class MessageContentField(serializers.Field):
             else:
                 errors[index] = part.errors
         if errors:
-            raise serializers.ValidationError(errors)
+            raise serializers.ValidationError(errors)  # type: ignore[arg-type]  # DRF keys list errors by index, as its ListField does; the stubs want str keys
         return tuple(parts)
 
-    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
-        return value
 
-
-class ToolCallArgumentsField(serializers.Field):
+class ToolCallArgumentsField(InputOnlyField[str]):
     """``function.arguments`` is a JSON string; some clients replay the parsed object instead,
     so an object is accepted and serialised back."""
 
@@ -118,9 +116,6 @@ class ToolCallArgumentsField(serializers.Field):
         if not isinstance(data, str):
             self.fail("invalid")
         return data
-
-    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
-        return value
 
 
 class ToolCallFunctionSerializer(SharedFieldsSerializer):
@@ -148,7 +143,9 @@ class MessageSerializer(SharedFieldsSerializer):
     # Participant names have no place in Paddler's two-key messages; accepted and dropped.
     name = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     # Built as a list explicitly: ``many=True, allow_null=True`` would let each *call* be null too.
-    tool_calls = serializers.ListSerializer(child=ReplayedToolCallSerializer(), required=False, allow_null=True)
+    tool_calls: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=ReplayedToolCallSerializer(), required=False, allow_null=True
+    )
     tool_call_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     refusal = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
     # Earlier reasoning replayed by "interleaved thinking" clients (both names in use);
@@ -195,6 +192,6 @@ def _checked_parts(role: str, content: str | tuple[TypedPart, ...] | None) -> st
     for index, (kind, _) in enumerate(content):
         if kind not in allowed:
             raise serializers.ValidationError(
-                {"content": {index: invalid(f"A {role} message cannot contain {kind} parts.").detail}}
+                {"content": {index: invalid(f"A {role} message cannot contain {kind} parts.").detail}}  # type: ignore[dict-item]  # DRF keys list errors by index, as its ListField does; the stubs want str keys
             )
     return tuple(part for _, part in content)

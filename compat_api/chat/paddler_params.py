@@ -22,10 +22,7 @@ from compat_api.chat.request import (
     ChatMessage,
     FunctionDefinition,
     ImageContent,
-    JsonObjectFormat,
-    JsonSchemaFormat,
     TextContent,
-    TextFormat,
 )
 from compat_api.conversation_merging import (
     CALL_SEPARATOR,
@@ -34,7 +31,7 @@ from compat_api.conversation_merging import (
     merge_consecutive_turns,
 )
 from compat_api.reasoning_effort import THINKING_OFF_EFFORTS
-from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_schema_grammar
+from compat_api.structured_output_grammar import structured_output_grammar
 from compat_api.tool_call_rendering import render_tool_call, render_tool_result
 from compat_api.upstream_body_size import check_upstream_body_size
 from paddler_protocol.conversation_params import (
@@ -43,14 +40,13 @@ from paddler_protocol.conversation_params import (
     ConversationParams,
     FunctionTool,
     ImagePart,
-    JsonSchemaGrammar,
     TextPart,
 )
 
 
 def build_paddler_params(request: ChatCompletionRequest) -> ConversationParams:
     tools = _tools_to_send(request)
-    grammar = _grammar(request)
+    grammar = structured_output_grammar(request.response_format)
     params = ConversationParams(
         conversation_history=merge_consecutive_turns(_turns(request.messages), skip_empty_texts=True),
         max_tokens=request.max_tokens if request.max_tokens is not None else settings.OARLOCK_DEFAULT_MAX_TOKENS,
@@ -93,18 +89,6 @@ def _tools_to_send(request: ChatCompletionRequest) -> tuple[FunctionTool, ...]:
 def _function_tool(tool: FunctionDefinition) -> FunctionTool:
     # Already reduced to Paddler's four keys by the request's parse (forwarded_schemas.py).
     return FunctionTool(name=tool.name, description=tool.description or "", parameters=tool.parameters)
-
-
-def _grammar(request: ChatCompletionRequest) -> JsonSchemaGrammar | None:
-    match request.response_format:
-        case None | TextFormat():
-            return None
-        case JsonObjectFormat():
-            return ANY_JSON_OBJECT_GRAMMAR
-        case JsonSchemaFormat(schema=schema):
-            return json_schema_grammar(schema)
-        case _:
-            assert_never(request.response_format)
 
 
 def _turns(messages: Iterable[ChatMessage]) -> Iterable[Turn]:

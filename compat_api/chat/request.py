@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
+from compat_api.reasoning_effort import ReasoningEffort
+from compat_api.structured_output_format import StructuredOutputFormat
 from compat_api.tool_call_rendering import AssistantToolCall
 
 MessageRole: TypeAlias = Literal["system", "developer", "user", "assistant", "tool"]
@@ -61,27 +63,6 @@ class ToolChoice:
 
 
 @dataclass(frozen=True, slots=True)
-class TextFormat:
-    """``response_format: {"type": "text"}``: the default, no constraint."""
-
-
-@dataclass(frozen=True, slots=True)
-class JsonObjectFormat:
-    """``response_format: {"type": "json_object"}``: any JSON object."""
-
-
-@dataclass(frozen=True, slots=True)
-class JsonSchemaFormat:
-    name: str
-    schema: dict[str, Any]
-
-
-ResponseFormat: TypeAlias = TextFormat | JsonObjectFormat | JsonSchemaFormat
-
-ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
-
-
-@dataclass(frozen=True, slots=True)
 class ChatCompletionRequest:
     model: str
     messages: tuple[ChatMessage, ...]
@@ -92,7 +73,7 @@ class ChatCompletionRequest:
     tools: tuple[FunctionDefinition, ...] = ()
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool = True
-    response_format: ResponseFormat | None = None
+    response_format: StructuredOutputFormat | None = None
     reasoning_effort: ReasoningEffort | None = None
     # ``chat_template_kwargs.enable_thinking`` (vLLM/Qwen convention), the one template
     # variable Paddler lets a request set.

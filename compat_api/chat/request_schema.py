@@ -19,19 +19,14 @@ from typing import Any
 from rest_framework import serializers
 
 from compat_api.chat.message_schema import MessageSerializer
-from compat_api.chat.request import (
-    ChatCompletionRequest,
-    JsonObjectFormat,
-    JsonSchemaFormat,
-    ResponseFormat,
-    TextFormat,
-    ToolChoice,
-)
+from compat_api.chat.request import ChatCompletionRequest, ToolChoice
 from compat_api.chat.schema_errors import VERBATIM_CODES, invalid, refuse
 from compat_api.chat.tool_schema import ToolChoiceField, ToolSerializer
 from compat_api.error_envelope import first_validation_error
 from compat_api.errors import InvalidRequest
 from compat_api.forwarded_schemas import check_grammar_schema, reduced_tool_parameters
+from compat_api.input_only_field import InputOnlyField
+from compat_api.reasoning_effort import REASONING_EFFORTS
 from compat_api.request_limits import (
     MAX_OUTPUT_TOKENS,
     METADATA_KEY_MAX_LENGTH,
@@ -47,8 +42,12 @@ from compat_api.request_limits import (
 from compat_api.schema_budget import SchemaBudget
 from compat_api.sendable_json import check_sendable_json
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
-
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+from compat_api.structured_output_format import (
+    JsonObjectFormat,
+    JsonSchemaFormat,
+    PlainTextFormat,
+    StructuredOutputFormat,
+)
 
 _NULLABLE: dict[str, Any] = {"required": False, "allow_null": True}
 
@@ -70,10 +69,10 @@ class ResponseFormatSerializer(SharedFieldsSerializer):
     type = serializers.ChoiceField(["text", "json_object", "json_schema"])
     json_schema = JsonSchemaSerializer(required=False)
 
-    def validate(self, attrs: dict[str, Any]) -> ResponseFormat:
+    def validate(self, attrs: dict[str, Any]) -> StructuredOutputFormat:
         match attrs["type"]:
             case "text":
-                return TextFormat()
+                return PlainTextFormat()
             case "json_object":
                 return JsonObjectFormat()
             case _:
@@ -83,19 +82,16 @@ class ResponseFormatSerializer(SharedFieldsSerializer):
                         {"json_schema": serializers.ErrorDetail("This field is required.", code="required")}
                     )
                 # No schema at all means "some JSON object".
-                return JsonSchemaFormat(spec["name"], spec.get("schema") or {"type": "object"})
+                return JsonSchemaFormat(schema=spec.get("schema") or {"type": "object"}, name=spec["name"])
 
 
-class StopField(serializers.Field):
+class StopField(InputOnlyField[Any]):
     default_error_messages = {"invalid": "Expected a string or an array of strings."}
 
     def to_internal_value(self, data: Any) -> Any:
         if not (isinstance(data, str) or (isinstance(data, list) and all(isinstance(s, str) for s in data))):
             self.fail("invalid")
         return data
-
-    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
-        return value
 
 
 class ChatCompletionRequestSerializer(SharedFieldsSerializer):

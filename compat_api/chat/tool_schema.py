@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from compat_api.chat.request import FunctionDefinition, ToolChoice
 from compat_api.chat.schema_errors import invalid, missing, refuse
+from compat_api.input_only_field import InputOnlyField
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 TOOL_NAME_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
@@ -66,7 +67,7 @@ class AllowedToolsSerializer(SharedFieldsSerializer):
     tools = AllowedToolSerializer(many=True)
 
 
-class ToolChoiceField(serializers.Field):
+class ToolChoiceField(InputOnlyField[ToolChoice]):
     """``"none"`` / ``"auto"`` / ``"required"``, a named function, or ``allowed_tools``."""
 
     default_error_messages = {
@@ -90,9 +91,6 @@ class ToolChoiceField(serializers.Field):
             raise serializers.ValidationError({"function": missing("A named tool choice needs 'function'.").detail})
         return ToolChoice("required", (named["function"]["name"],))
 
-    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
-        return value
-
 
 def _allowed_tools(data: Any) -> ToolChoice:
     if data is None:
@@ -105,13 +103,13 @@ def _allowed_tools(data: Any) -> ToolChoice:
     for index, tool in enumerate(allowed["tools"]):
         if tool["type"] != "function" or "function" not in tool:
             raise serializers.ValidationError(
-                {"allowed_tools": {"tools": {index: invalid("Only function tools can be allowed.").detail}}}
+                {"allowed_tools": {"tools": {index: invalid("Only function tools can be allowed.").detail}}}  # type: ignore[dict-item]  # DRF keys list errors by index, as its ListField does; the stubs want str keys
             )
         names.append(tool["function"]["name"])
     return ToolChoice(allowed["mode"], tuple(names))
 
 
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+def _validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     validated: dict[str, Any] = serializer.validated_data

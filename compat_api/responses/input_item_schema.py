@@ -16,6 +16,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from compat_api.input_only_field import InputOnlyField
 from compat_api.responses.input_item import (
     CustomToolCallItem,
     CustomToolCallOutputItem,
@@ -53,7 +54,7 @@ def _object(value: Any) -> Mapping[str, Any]:
 
 
 def _run(
-    serializer_class: type[serializers.Serializer],  # type: ignore[type-arg]
+    serializer_class: type[serializers.Serializer[Any]],
     value: Any,
 ) -> dict[str, Any]:
     serializer = serializer_class(data=value)
@@ -136,11 +137,11 @@ def _parse_list(values: Any, parse: Any) -> tuple[Any, ...]:
         except serializers.ValidationError as error:
             errors[index] = error.detail
     if errors:
-        raise serializers.ValidationError(errors)
+        raise serializers.ValidationError(errors)  # type: ignore[arg-type]  # DRF keys list errors by index, as its ListField does; the stubs want str keys
     return tuple(parsed)
 
 
-class MessageContentField(serializers.Field):  # type: ignore[type-arg]
+class MessageContentField(InputOnlyField[str | tuple[MessagePart, ...]]):
     """A string, or a list of content parts."""
 
     def to_internal_value(self, data: Any) -> str | tuple[MessagePart, ...]:
@@ -148,11 +149,8 @@ class MessageContentField(serializers.Field):  # type: ignore[type-arg]
             return data
         return _parse_list(data, parse_message_part)
 
-    def to_representation(self, value: Any) -> Any:
-        return value
 
-
-class FunctionOutputField(serializers.Field):  # type: ignore[type-arg]
+class FunctionOutputField(InputOnlyField[str | tuple[InputText | InputImage, ...]]):
     """``function_call_output.output``: a string, or text and image parts."""
 
     def to_internal_value(self, data: Any) -> str | tuple[InputText | InputImage, ...]:
@@ -166,11 +164,8 @@ class FunctionOutputField(serializers.Field):  # type: ignore[type-arg]
                     "A function_call_output holds input_text and input_image parts only.",
                     "unsupported",
                 )
-                raise serializers.ValidationError({index: error.detail})
+                raise serializers.ValidationError({index: error.detail})  # type: ignore[dict-item]  # DRF keys list errors by index, as its ListField does; the stubs want str keys
         return parts
-
-    def to_representation(self, value: Any) -> Any:
-        return value
 
 
 # --- items ----------------------------------------------------------------------------------
@@ -203,7 +198,9 @@ class _TypedTextSerializer(SharedFieldsSerializer):
 class _ReasoningItemSerializer(SharedFieldsSerializer):
     summary = _TypedTextSerializer(many=True, required=False)
     # Built as a list explicitly: ``many=True, allow_null=True`` would let each *part* be null too.
-    content = serializers.ListSerializer(child=_TypedTextSerializer(), required=False, allow_null=True)
+    content: serializers.ListSerializer[Any] = serializers.ListSerializer(
+        child=_TypedTextSerializer(), required=False, allow_null=True
+    )
     encrypted_content = StrictCharField(required=False, allow_null=True, allow_blank=True)
     id = StrictCharField(required=False, allow_null=True, allow_blank=True)
 
@@ -276,13 +273,10 @@ def _output_text(output: str | tuple[InputText | InputImage, ...]) -> str:
     return "".join(part.text for part in output if isinstance(part, InputText))
 
 
-class InputField(serializers.Field):  # type: ignore[type-arg]
+class InputField(InputOnlyField[tuple[InputItem, ...]]):
     """``input``: a string (one user message) or a list of items."""
 
     def to_internal_value(self, data: Any) -> tuple[InputItem, ...]:
         if isinstance(data, str):
             return (MessageItem("user", data),)
         return _parse_list(data, parse_input_item)
-
-    def to_representation(self, value: Any) -> Any:
-        return value

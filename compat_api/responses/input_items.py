@@ -87,6 +87,7 @@ def _call_turn(call: AssistantToolCall) -> Turn:
 
 def _tool_result(call_id: str, output: str | tuple[InputText | InputImage, ...], tool_names: dict[str, str]) -> Content:
     """The same wrapper chat gives a ``tool`` message; images follow the wrapped text."""
+    images: tuple[ImagePart, ...]
     if isinstance(output, str):
         text, images = output, ()
     else:

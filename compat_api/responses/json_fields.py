@@ -12,19 +12,18 @@ from typing import Any
 
 from rest_framework import serializers
 
+from compat_api.input_only_field import InputOnlyField
+
 
 def _type_error(expected: str) -> serializers.ValidationError:
     return serializers.ValidationError(f"Invalid type: expected {expected}.", code="invalid")
 
 
-class StrictBooleanField(serializers.Field):  # type: ignore[type-arg]
+class StrictBooleanField(InputOnlyField[bool]):
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
             raise _type_error("a boolean")
         return data
-
-    def to_representation(self, value: bool) -> bool:
-        return value
 
 
 class StrictCharField(serializers.CharField):
@@ -52,7 +51,7 @@ class StrictFloatField(serializers.FloatField):
         return float(super().to_internal_value(data))
 
 
-class JsonObjectField(serializers.Field):  # type: ignore[type-arg]
+class JsonObjectField(InputOnlyField[dict[str, Any]]):
     """Any JSON object, kept as is (a JSON Schema, ``metadata``)."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
@@ -60,15 +59,9 @@ class JsonObjectField(serializers.Field):  # type: ignore[type-arg]
             raise _type_error("an object")
         return data
 
-    def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
-        return value
 
-
-class AnyJsonField(serializers.Field):  # type: ignore[type-arg]
+class AnyJsonField(InputOnlyField[Any]):
     """A parameter we accept whatever its value and then ignore."""
 
     def to_internal_value(self, data: Any) -> Any:
         return data
-
-    def to_representation(self, value: Any) -> Any:
-        return value

@@ -12,7 +12,7 @@ Pure: no I/O. What Paddler's own layer gets wrong and we do not copy (protocol r
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, assert_never
+from typing import Any
 
 from django.conf import settings
 
@@ -21,22 +21,18 @@ from compat_api.responses.input_item import InputItem
 from compat_api.responses.input_items import conversation_messages
 from compat_api.responses.request import (
     FunctionToolSpec,
-    JsonObjectFormat,
-    JsonSchemaFormat,
-    PlainTextFormat,
     ResponsesRequest,
-    TextFormat,
 )
-from compat_api.structured_output_grammar import ANY_JSON_OBJECT_GRAMMAR, json_schema_grammar
+from compat_api.structured_output_grammar import structured_output_grammar
 from compat_api.tool_parameters import reduce_tool_parameters
 from compat_api.upstream_body_size import check_upstream_body_size
-from paddler_protocol.conversation_params import ConversationParams, FunctionTool, JsonSchemaGrammar
+from paddler_protocol.conversation_params import ConversationParams, FunctionTool
 
 
 def build_paddler_params(request: ResponsesRequest, items: Iterable[InputItem]) -> ConversationParams:
     """``items`` is the whole conversation: items inherited through ``previous_response_id``
     followed by the request's own ``input``."""
-    grammar = _grammar(request.text_format)
+    grammar = structured_output_grammar(request.text_format)
     tools = _tools(request)
     params = ConversationParams(
         conversation_history=conversation_messages(items, instructions=request.instructions),
@@ -59,18 +55,6 @@ def _too_large(*, size: int, limit: int) -> str:
 
 def _effort_disables_thinking(request: ResponsesRequest) -> bool:
     return request.reasoning is not None and request.reasoning.effort in THINKING_OFF_EFFORTS
-
-
-def _grammar(text_format: TextFormat) -> JsonSchemaGrammar | None:
-    match text_format:
-        case PlainTextFormat():
-            return None
-        case JsonObjectFormat():
-            return ANY_JSON_OBJECT_GRAMMAR
-        case JsonSchemaFormat(schema=schema):
-            return json_schema_grammar(schema)
-        case _:
-            assert_never(text_format)
 
 
 def _tools(request: ResponsesRequest) -> tuple[FunctionTool, ...]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from compat_api.reasoning_effort import ReasoningEffort
 from compat_api.responses.input_item import InputItem
+from compat_api.structured_output_format import PlainTextFormat, StructuredOutputFormat
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,29 +43,6 @@ class ToolChoice:
 
 
 @dataclass(frozen=True, slots=True)
-class PlainTextFormat:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class JsonObjectFormat:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class JsonSchemaFormat:
-    schema: dict[str, Any]
-    name: str | None = None
-    description: str | None = None
-    strict: bool | None = None
-
-
-TextFormat: TypeAlias = PlainTextFormat | JsonObjectFormat | JsonSchemaFormat
-
-ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
-
-
-@dataclass(frozen=True, slots=True)
 class ReasoningOptions:
     effort: ReasoningEffort | None = None
     summary: str | None = None
@@ -79,7 +58,7 @@ class ResponsesRequest:
     previous_response_id: str | None = None
     max_output_tokens: int | None = None
     reasoning: ReasoningOptions | None = None
-    text_format: TextFormat = field(default_factory=PlainTextFormat)
+    text_format: StructuredOutputFormat = field(default_factory=PlainTextFormat)
     verbosity: str | None = None
     # Function tools only: other tool types are skipped by the schema.
     tools: tuple[FunctionToolSpec, ...] = ()

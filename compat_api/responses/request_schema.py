@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from compat_api.errors import InvalidRequest
 from compat_api.forwarded_schemas import check_grammar_schema, reduced_tool_parameters
+from compat_api.reasoning_effort import REASONING_EFFORTS
 from compat_api.request_limits import (
     MAX_OUTPUT_TOKENS,
     METADATA_KEY_MAX_LENGTH,
@@ -36,30 +37,27 @@ from compat_api.responses.json_fields import (
     StrictFloatField,
     StrictIntegerField,
 )
-from compat_api.responses.request import (
-    JsonObjectFormat,
-    JsonSchemaFormat,
-    PlainTextFormat,
-    ReasoningOptions,
-    ResponsesRequest,
-    TextFormat,
-    ToolChoice,
-)
+from compat_api.responses.request import ReasoningOptions, ResponsesRequest, ToolChoice
 from compat_api.responses.tool_schema import ToolChoiceField, ToolField
 from compat_api.schema_budget import SchemaBudget
 from compat_api.sendable_json import check_sendable_json
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
-
-_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+from compat_api.structured_output_format import (
+    JsonObjectFormat,
+    JsonSchemaFormat,
+    PlainTextFormat,
+    StructuredOutputFormat,
+)
 
 
 class _ReasoningSerializer(SharedFieldsSerializer):
-    effort = serializers.ChoiceField(choices=_EFFORTS, required=False, allow_null=True)
+    effort = serializers.ChoiceField(choices=REASONING_EFFORTS, required=False, allow_null=True)
     summary = serializers.ChoiceField(choices=["auto", "concise", "detailed"], required=False, allow_null=True)
     # Deprecated / newer knobs: accepted, nothing here to apply them to.
     generate_summary = AnyJsonField(required=False, allow_null=True)
     mode = AnyJsonField(required=False, allow_null=True)
-    context = AnyJsonField(required=False, allow_null=True)
+    # A declared field: DRF's metaclass takes it off the class, so Field.context stays intact.
+    context = AnyJsonField(required=False, allow_null=True)  # type: ignore[assignment]  # see above
 
 
 class _TextFormatSerializer(SharedFieldsSerializer):
@@ -93,7 +91,7 @@ def _validate_metadata(value: dict[str, Any] | None) -> None:
             )
 
 
-def _optional(field_class: type[serializers.Field], **kwargs: Any) -> Any:  # type: ignore[type-arg]
+def _optional(field_class: type[serializers.Field[Any, Any, Any, Any]], **kwargs: Any) -> Any:
     return field_class(required=False, allow_null=True, **kwargs)
 
 
@@ -208,7 +206,7 @@ def refuse_unsupported(data: dict[str, Any]) -> None:
         )
 
 
-def _text_format(text: dict[str, Any] | None) -> TextFormat:
+def _text_format(text: dict[str, Any] | None) -> StructuredOutputFormat:
     text_format = (text or {}).get("format") or {"type": "text"}
     if text_format["type"] == "json_schema":
         return JsonSchemaFormat(

@@ -14,11 +14,13 @@ from typing import Any, Literal, TypeAlias, assert_never
 
 from compat_api.responses.request import (
     FunctionToolSpec,
+    ResponsesRequest,
+)
+from compat_api.structured_output_format import (
     JsonObjectFormat,
     JsonSchemaFormat,
     PlainTextFormat,
-    ResponsesRequest,
-    TextFormat,
+    StructuredOutputFormat,
 )
 from paddler_protocol.token_usage import TokenUsage
 
@@ -101,7 +103,7 @@ def usage_json(usage: TokenUsage) -> dict[str, Any]:
     }
 
 
-def text_format_json(text_format: TextFormat) -> dict[str, Any]:
+def text_format_json(text_format: StructuredOutputFormat) -> dict[str, Any]:
     match text_format:
         case PlainTextFormat():
             return {"type": "text"}

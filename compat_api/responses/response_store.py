@@ -35,30 +35,26 @@ def save_response(
     response: Mapping[str, Any],
     input_items: Sequence[Mapping[str, Any]],
 ) -> None:
-    StoredResponse.objects.create(
+    _stored_response(tenant_id, response, input_items).save(force_insert=True)
+
+
+def save_responses(rows: Sequence[tuple[int, Mapping[str, Any], Sequence[Mapping[str, Any]]]]) -> None:
+    """Store many ``(tenant_id, response, input_items)`` in one statement (the response writer's)."""
+    StoredResponse.objects.bulk_create(
+        [_stored_response(tenant_id, response, input_items) for tenant_id, response, input_items in rows]
+    )
+
+
+def _stored_response(
+    tenant_id: int, response: Mapping[str, Any], input_items: Sequence[Mapping[str, Any]]
+) -> StoredResponse:
+    return StoredResponse(
         id=response["id"],
         tenant_id=tenant_id,
         model=response["model"],
         status=response["status"],
         response=dict(response),
         input_items=list(input_items),
-    )
-
-
-def save_responses(rows: Sequence[tuple[int, Mapping[str, Any], Sequence[Mapping[str, Any]]]]) -> None:
-    """Store many ``(tenant_id, response, input_items)`` in one statement (the response writer's)."""
-    StoredResponse.objects.bulk_create(
-        [
-            StoredResponse(
-                id=response["id"],
-                tenant_id=tenant_id,
-                model=response["model"],
-                status=response["status"],
-                response=dict(response),
-                input_items=list(input_items),
-            )
-            for tenant_id, response, input_items in rows
-        ]
     )
 
 

@@ -14,8 +14,9 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from compat_api.input_only_field import InputOnlyField
 from compat_api.responses.json_fields import JsonObjectField, StrictBooleanField, StrictCharField
-from compat_api.responses.request import FunctionToolSpec, ToolChoice
+from compat_api.responses.request import FunctionToolSpec, ToolChoice, ToolChoiceMode
 from compat_api.shared_fields_serializer import SharedFieldsSerializer
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class _FunctionToolSerializer(SharedFieldsSerializer):
     strict = StrictBooleanField(required=False, allow_null=True)
 
 
-class ToolField(serializers.Field):  # type: ignore[type-arg]
+class ToolField(InputOnlyField[FunctionToolSpec | None]):
     """One entry of ``tools``: a ``FunctionToolSpec``, or ``None`` for a skipped tool type."""
 
     def to_internal_value(self, data: Any) -> FunctionToolSpec | None:
@@ -51,11 +52,8 @@ class ToolField(serializers.Field):  # type: ignore[type-arg]
             strict=values.get("strict"),
         )
 
-    def to_representation(self, value: Any) -> Any:
-        return value
 
-
-_MODES = ("none", "auto", "required")
+_MODES: tuple[ToolChoiceMode, ...] = ("none", "auto", "required")
 
 
 class _AllowedToolsSerializer(SharedFieldsSerializer):
@@ -63,17 +61,18 @@ class _AllowedToolsSerializer(SharedFieldsSerializer):
     tools = serializers.ListField(child=JsonObjectField())
 
 
-class ToolChoiceField(serializers.Field):  # type: ignore[type-arg]
+class ToolChoiceField(InputOnlyField[ToolChoice]):
     """``none``/``auto``/``required``, ``{type: function, name}`` or ``{type: allowed_tools}``."""
 
     def to_internal_value(self, data: Any) -> ToolChoice:
         if isinstance(data, str):
-            if data not in _MODES:
-                raise serializers.ValidationError(
-                    f"Invalid value: {data!r}. Supported values are: 'none', 'auto' and 'required'.",
-                    code="invalid_choice",
-                )
-            return ToolChoice(data, echo=data)  # type: ignore[arg-type]
+            for mode in _MODES:
+                if mode == data:
+                    return ToolChoice(mode, echo=data)
+            raise serializers.ValidationError(
+                f"Invalid value: {data!r}. Supported values are: 'none', 'auto' and 'required'.",
+                code="invalid_choice",
+            )
         if not isinstance(data, dict):
             raise serializers.ValidationError("Invalid type: expected a string or an object.", code="invalid")
         choice_type = data.get("type")
@@ -104,6 +103,3 @@ class ToolChoiceField(serializers.Field):  # type: ignore[type-arg]
                 ]
             }
         )
-
-    def to_representation(self, value: Any) -> Any:
-        return value

@@ -48,11 +48,15 @@ class ResponseDetailView(OpenAIApiView):
                 param="stream",
                 code="unsupported_value",
             )
-        response = await database_sync_to_async(get_response)(tenant_id=request.auth.tenant_id, response_id=response_id)
+        response = await database_sync_to_async(get_response)(
+            tenant_id=authenticated_key(lifecycle_of(request)).tenant_id, response_id=response_id
+        )
         return CompactJsonResponse(dict(response))
 
     async def delete(self, request: Request, response_id: str) -> HttpResponseBase:
-        await database_sync_to_async(delete_response)(tenant_id=request.auth.tenant_id, response_id=response_id)
+        await database_sync_to_async(delete_response)(
+            tenant_id=authenticated_key(lifecycle_of(request)).tenant_id, response_id=response_id
+        )
         return CompactJsonResponse({"id": response_id, "object": "response", "deleted": True})
 
 
@@ -60,7 +64,7 @@ class ResponseInputItemsView(OpenAIApiView):
     async def get(self, request: Request, response_id: str) -> HttpResponseBase:
         query = InputItemsQuerySerializer.parse(request.query_params)
         page = await database_sync_to_async(list_input_items)(
-            tenant_id=request.auth.tenant_id,
+            tenant_id=authenticated_key(lifecycle_of(request)).tenant_id,
             response_id=response_id,
             limit=query.limit,
             order=query.order,

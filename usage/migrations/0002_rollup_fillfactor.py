@@ -10,12 +10,12 @@ report scans.
 from django.db import migrations
 
 
-def set_fillfactor(apps, schema_editor):  # type: ignore[no-untyped-def]
+def set_fillfactor(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("ALTER TABLE usage_usagerollup SET (fillfactor = 70)")
 
 
-def reset_fillfactor(apps, schema_editor):  # type: ignore[no-untyped-def]
+def reset_fillfactor(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("ALTER TABLE usage_usagerollup RESET (fillfactor)")
 

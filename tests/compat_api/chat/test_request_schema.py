@@ -10,13 +10,12 @@ from compat_api.chat.request import (
     ChatMessage,
     FunctionDefinition,
     ImageContent,
-    JsonObjectFormat,
-    JsonSchemaFormat,
     TextContent,
     ToolChoice,
 )
 from compat_api.chat.request_schema import ChatCompletionRequestSerializer
 from compat_api.errors import InvalidRequest
+from compat_api.structured_output_format import JsonObjectFormat, JsonSchemaFormat
 from compat_api.tool_call_rendering import AssistantToolCall
 
 USER = {"role": "user", "content": "Hi"}
@@ -196,9 +195,12 @@ def test_tool_choice_forms_parse(tool_choice: Any, expected: ToolChoice) -> None
         ({"type": "json_object"}, JsonObjectFormat()),
         (
             {"type": "json_schema", "json_schema": {"name": "answer", "strict": True, "schema": {"type": "object"}}},
-            JsonSchemaFormat("answer", {"type": "object"}),
+            JsonSchemaFormat(name="answer", schema={"type": "object"}),
         ),
-        ({"type": "json_schema", "json_schema": {"name": "answer"}}, JsonSchemaFormat("answer", {"type": "object"})),
+        (
+            {"type": "json_schema", "json_schema": {"name": "answer"}},
+            JsonSchemaFormat(name="answer", schema={"type": "object"}),
+        ),
     ],
 )
 def test_response_formats_parse(response_format: Any, expected: Any) -> None:

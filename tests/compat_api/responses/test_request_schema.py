@@ -19,13 +19,11 @@ from compat_api.responses.input_item import (
 )
 from compat_api.responses.request import (
     FunctionToolSpec,
-    JsonObjectFormat,
-    JsonSchemaFormat,
-    PlainTextFormat,
     ReasoningOptions,
     ToolChoice,
 )
 from compat_api.responses.request_schema import ResponsesRequestSerializer
+from compat_api.structured_output_format import JsonObjectFormat, JsonSchemaFormat, PlainTextFormat
 
 PNG = "data:image/png;base64,iVBORw0KGgo="
 
@@ -196,7 +194,7 @@ def test_tool_choice_forms(tool_choice: Any, expected: ToolChoice):
                 },
                 "verbosity": "low",
             },
-            JsonSchemaFormat({"type": "object"}, name="codex_output_schema", strict=True),
+            JsonSchemaFormat(schema={"type": "object"}, name="codex_output_schema", strict=True),
         ),
     ],
 )
