@@ -76,8 +76,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
-# Faults and load on PostgreSQL + Redis (restarts both: CHAOS_ARGS="--quick --no-shared-restarts"
-# for a small run that leaves them alone).
+# Faults and load on a PostgreSQL cluster and a Redis of the run's own, both restarted (the
+# cluster needs root); CHAOS_ARGS="--quick --no-service-restarts" for a small run without them.
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos_run $(CHAOS_ARGS)
 

@@ -11,6 +11,14 @@ counters from one ``LimitStore`` call (one Redis round trip, or none in process)
 When the store (Redis) is unreachable, budgets fail closed — a budget that cannot be checked
 could be overspent without bound — and rate limits fail open unless
 ``OARLOCK_RATE_LIMIT_FAIL_OPEN`` is off; the 503 says which.
+
+No lease is left behind by a round trip whose answer never came. The caller may journal the
+plan before the store takes anything (``before_store``): a worker killed during the round trip
+leaves the plan for the next start to settle. An admission whose reply was lost (a command
+timeout on a busy loop, a connection cut by a Redis restart) may still have been taken in
+Redis: it is given back, repeat-safe, whatever was decided for the request. A lease that all of
+this still misses holds its slot for at most ``OARLOCK_SLOT_LEASE_SECONDS`` (renewed while the
+request runs: ``lease_renewal``) and its budget reservation ``OARLOCK_ADMISSION_LEASE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ import logging
 import math
 import secrets
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 from django.conf import settings
@@ -35,6 +44,7 @@ from accounts.errors import (
     ModelNotAllowed,
     RateLimited,
 )
+from accounts.lease_renewal import lease_renewal
 from accounts.limit_store import (
     AdmissionPlan,
     Denial,
@@ -66,6 +76,8 @@ _PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 _CALL_LIMITS = frozenset({"requests", "concurrency"})
 _TOKEN_LIMITS = frozenset({"tokens", "budget"})
 _ALL_LIMITS = _CALL_LIMITS | _TOKEN_LIMITS
+# Told the plan of an admission step before the store takes anything (to journal it).
+BeforeStore = Callable[[AdmissionPlan], None]
 
 
 @dataclass
@@ -89,11 +101,14 @@ class Admission:
         self.released = True
         if self.plan is None or self.store is None or not self.plan.needs_release:
             return
+        lease_renewal.drop(self.plan)
         used = self.reserved_tokens if used_tokens is None else max(used_tokens, 0)
         unfinished_releases.begin(self.plan, used)
         for attempt, pause in enumerate((*RELEASE_RETRY_SECONDS, None)):
             try:
-                await self.store.release(self.plan, used_tokens=used)
+                # A failed attempt may have run in Redis with its reply lost: a retry settles
+                # only a reservation still there, so the usage is never charged twice.
+                await self.store.release(self.plan, used_tokens=used, only_if_reserved=attempt > 0)
             except LimitStoreUnavailable as error:
                 if pause is None:
                     # Left unfinished: settled at exit if still reserved, else its lease ends.
@@ -135,15 +150,19 @@ class AdmissionController:
             self._store_url = url
         return self._store
 
-    async def admit_call(self, *, key: AuthenticatedKey) -> Admission:
+    async def admit_call(self, *, key: AuthenticatedKey, before_store: BeforeStore | None = None) -> Admission:
         """The cheap limits, before the body is read: requests per minute and in flight."""
-        return await self._admit(key=key, model="", tokens=0, limits=_CALL_LIMITS)
+        return await self._admit(key=key, model="", tokens=0, limits=_CALL_LIMITS, before_store=before_store)
 
-    async def reserve_tokens(self, *, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
+    async def reserve_tokens(
+        self, *, key: AuthenticatedKey, model: str, estimated_tokens: int, before_store: BeforeStore | None = None
+    ) -> Admission:
         """Model access, then ``estimated_tokens`` against tokens per minute and budgets."""
         if not key.allows_model(model):
             raise ModelNotAllowed(model)
-        return await self._admit(key=key, model=model, tokens=estimated_tokens, limits=_TOKEN_LIMITS)
+        return await self._admit(
+            key=key, model=model, tokens=estimated_tokens, limits=_TOKEN_LIMITS, before_store=before_store
+        )
 
     async def admit(self, *, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
         """Every limit in one step (``admit_call`` + ``reserve_tokens`` take them in two)."""
@@ -151,7 +170,15 @@ class AdmissionController:
             raise ModelNotAllowed(model)
         return await self._admit(key=key, model=model, tokens=estimated_tokens, limits=_ALL_LIMITS)
 
-    async def _admit(self, *, key: AuthenticatedKey, model: str, tokens: int, limits: frozenset[str]) -> Admission:
+    async def _admit(
+        self,
+        *,
+        key: AuthenticatedKey,
+        model: str,
+        tokens: int,
+        limits: frozenset[str],
+        before_store: BeforeStore | None = None,
+    ) -> Admission:
         scopes = self._scope_plans(key, limits)
         if not scopes:
             return Admission(key=key, model=model, reserved_tokens=tokens)
@@ -160,17 +187,26 @@ class AdmissionController:
             tenant_id=key.tenant_id,
             scopes=scopes,
             tokens=max(tokens, 0),
-            lease_seconds=settings.OARLOCK_ADMISSION_LEASE_SECONDS,
+            # A slot alone is renewed while the request runs: a short lease bounds a lost one.
+            # A reservation is not: its lease also covers a dead worker's restart, which
+            # settles it (accounts/abandoned_admission.py).
+            lease_seconds=settings.OARLOCK_ADMISSION_LEASE_SECONDS
+            if "budget" in limits
+            else settings.OARLOCK_SLOT_LEASE_SECONDS,
         )
         store = self.store
+        if before_store is not None:
+            before_store(plan)
         try:
             verdict = await _admit_even_if_cancelled(store, plan)
         except LimitStoreUnavailable as error:
+            _give_back_unanswered(store, plan)
             self._fail_open_or_raise(plan, key, error)
             return Admission(key=key, model=model)
         if verdict.denial is not None:
             raise self._refusal(verdict.denial, key=key, model=model, plan=plan)
         headers = rate_limit_headers(requests=verdict.requests, tokens=verdict.tokens)
+        lease_renewal.hold(store, plan)
         return Admission(
             key=key,
             model=model,
@@ -307,6 +343,34 @@ async def _give_back(store: LimitStore, plan: AdmissionPlan) -> None:
     unfinished_releases.done(plan)
 
 
+def _give_back_unanswered(store: LimitStore, plan: AdmissionPlan) -> None:
+    """The admission's reply never came, but Redis may have run it (the reply was lost): give
+    back whatever it took, in the background (the request's answer does not wait for it).
+
+    Repeat-safe like every give-back; the per-minute token window is left alone (unlike a slot
+    or a reservation, a token bucket cannot tell whether this admission ever reached it)."""
+    if not plan.needs_release:
+        return
+    unanswered = replace(plan, scopes=tuple(replace(scope, tpm=None) for scope in plan.scopes))
+    if not unanswered.needs_release:
+        return
+    give_back = asyncio.ensure_future(_give_back_with_retries(store, unanswered))
+    _GIVING_BACK.add(give_back)
+    give_back.add_done_callback(_GIVING_BACK.discard)
+
+
+async def _give_back_with_retries(store: LimitStore, plan: AdmissionPlan) -> None:
+    for pause in (*RELEASE_RETRY_SECONDS, None):
+        try:
+            await store.release(plan, used_tokens=0, only_if_reserved=True)
+        except LimitStoreUnavailable:
+            if pause is None:
+                return  # Redis stayed away: the lease ends by itself
+            await asyncio.sleep(pause)
+            continue
+        return
+
+
 def _exhausted_window(denial: Denial, amount: int) -> WindowState:
     """The window that refused: the bucket is busy for the wait plus what one more would take."""
     if denial.limit <= 0:
@@ -323,9 +387,13 @@ async def admit_request(*, key: AuthenticatedKey, model: str, estimated_tokens: 
     return await admission_controller.admit(key=key, model=model, estimated_tokens=estimated_tokens)
 
 
-async def admit_call(*, key: AuthenticatedKey) -> Admission:
-    return await admission_controller.admit_call(key=key)
+async def admit_call(*, key: AuthenticatedKey, before_store: BeforeStore | None = None) -> Admission:
+    return await admission_controller.admit_call(key=key, before_store=before_store)
 
 
-async def reserve_tokens(*, key: AuthenticatedKey, model: str, estimated_tokens: int) -> Admission:
-    return await admission_controller.reserve_tokens(key=key, model=model, estimated_tokens=estimated_tokens)
+async def reserve_tokens(
+    *, key: AuthenticatedKey, model: str, estimated_tokens: int, before_store: BeforeStore | None = None
+) -> Admission:
+    return await admission_controller.reserve_tokens(
+        key=key, model=model, estimated_tokens=estimated_tokens, before_store=before_store
+    )

@@ -6,12 +6,18 @@ slip between the check and the increment. They follow ``rate_window`` and
 Redis' own (``TIME``), so workers on machines with skewed clocks still share one window.
 
 Layout, per scope i (the key, then its tenant), -1 meaning "no such limit":
-  KEYS    rate (both per-minute TATs, "<requests> <tokens>"), leases (zset id → deadline),
-          budget (hash: used, r:<id> = reserved) — the same three for both scripts
+  KEYS    rate (both per-minute TATs, "<requests> <tokens>"), leases (zset id → deadline: the
+          request slots max_concurrent counts), budget (hash: used, r:<id> = reserved),
+          reservations (zset id → deadline of each budget reservation) — the same four for both
+          scripts. Slots and reservations have a zset each: a request admitted in two steps
+          (a slot, then a reservation) counts once against max_concurrent.
   admit   ARGV admission_id, tokens, lease_ms, scope_count,
-               then per scope rpm, tpm, max_concurrent, budget, budget_ttl_s, tracks_leases
+               then per scope rpm, tpm, max_concurrent, budget, budget_ttl_s
+          (a slot is leased when max_concurrent >= 0, a reservation when budget >= 0)
           → {0, kind, scope_index, limit, retry_ms}  kind 1 requests, 2 tokens, 3 concurrency, 4 budget
           → {1, req_limit, req_remaining, req_reset_ms, tok_limit, tok_remaining, tok_reset_ms}
+  renew   KEYS the leases (slot) sets of one tenant's scopes, ARGV admission_id, lease_ms
+          (a lease no longer there — released, purged, Redis restarted — is not brought back)
   release ARGV admission_id, reserved_tokens, used_tokens, scope_count,
                then per scope tpm, has_budget, tracks_leases,
                then settle_only_reserved (1: a budget whose reservation is gone is left alone)
@@ -21,8 +27,8 @@ from __future__ import annotations
 
 from typing import Final
 
-KEYS_PER_SCOPE: Final = 3
-ADMIT_ARGS_PER_SCOPE: Final = 6
+KEYS_PER_SCOPE: Final = 4
+ADMIT_ARGS_PER_SCOPE: Final = 5
 RELEASE_ARGS_PER_SCOPE: Final = 3
 
 _PRELUDE = """
@@ -52,25 +58,29 @@ local id = ARGV[1]
 local tokens = tonumber(ARGV[2])
 local lease_ms = tonumber(ARGV[3])
 local n = tonumber(ARGV[4])
-local function arg(i, j) return tonumber(ARGV[4 + (i - 1) * 6 + j]) end
-local function key(i, j) return KEYS[(i - 1) * 3 + j] end
+local function arg(i, j) return tonumber(ARGV[4 + (i - 1) * 5 + j]) end
+local function key(i, j) return KEYS[(i - 1) * 4 + j] end
 
--- Leases of requests whose release never came: stop counting them, give their budget back.
--- Only looked at when a limit would refuse: until then they cannot change a decision.
+-- Leases of requests whose release never came: stop counting their slots, give their budget
+-- reservations back. Only looked at when a limit would refuse: until then they cannot change
+-- a decision.
 local function purge(i)
-  if arg(i, 6) ~= 1 then return end
-  local expired = redis.call('ZRANGEBYSCORE', key(i, 2), '-inf', now)
+  if arg(i, 3) >= 0 then redis.call('ZREMRANGEBYSCORE', key(i, 2), '-inf', now) end
+  if arg(i, 4) < 0 then return end
+  local expired = redis.call('ZRANGEBYSCORE', key(i, 4), '-inf', now)
   if #expired == 0 then return end
-  if arg(i, 4) >= 0 then
-    for _, lease in ipairs(expired) do
-      local reserved = redis.call('HGET', key(i, 3), 'r:' .. lease)
-      if reserved then
-        redis.call('HINCRBY', key(i, 3), 'used', -tonumber(reserved))
-        redis.call('HDEL', key(i, 3), 'r:' .. lease)
-      end
+  for _, lease in ipairs(expired) do
+    local reserved = redis.call('HGET', key(i, 3), 'r:' .. lease)
+    if reserved then
+      redis.call('HINCRBY', key(i, 3), 'used', -tonumber(reserved))
+      redis.call('HDEL', key(i, 3), 'r:' .. lease)
     end
   end
-  redis.call('ZREMRANGEBYSCORE', key(i, 2), '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', key(i, 4), '-inf', now)
+end
+-- A zset of deadlines lives at least as long as what it guards (never shortened by another).
+local function keep_for(name, ms)
+  if redis.call('PTTL', name) < ms then redis.call('PEXPIRE', name, ms) end
 end
 local function budget_spent(i, limit)
   return tonumber(redis.call('HGET', key(i, 3), 'used') or '0') >= limit
@@ -124,11 +134,14 @@ end
 -- Everything passed: take it all.
 for i = 1, n do
   if tats[i] then write_tats(key(i, 1), tats[i]) end
-  if arg(i, 6) == 1 then
+  if arg(i, 3) >= 0 then
     redis.call('ZADD', key(i, 2), now + lease_ms, id)
-    redis.call('PEXPIRE', key(i, 2), lease_ms + 1000)
+    keep_for(key(i, 2), lease_ms + 1000)
   end
   if arg(i, 4) >= 0 then
+    -- As long as the budget counter: a reservation given back after its lease needs its deadline.
+    redis.call('ZADD', key(i, 4), now + lease_ms, id)
+    keep_for(key(i, 4), math.max(lease_ms + 1000, arg(i, 5) * 1000))
     redis.call('HSET', key(i, 3), 'r:' .. id, tokens)
     if redis.call('HINCRBY', key(i, 3), 'used', tokens) == tokens then
       -- A new period's counter (or one back at zero): make sure it goes away after its period.
@@ -150,12 +163,13 @@ local reserved_tokens = tonumber(ARGV[2])
 local used = tonumber(ARGV[3])
 local n = tonumber(ARGV[4])
 local function arg(i, j) return tonumber(ARGV[4 + (i - 1) * 3 + j]) end
-local function key(i, j) return KEYS[(i - 1) * 3 + j] end
+local function key(i, j) return KEYS[(i - 1) * 4 + j] end
 local only_reserved = tonumber(ARGV[4 + n * 3 + 1] or '0') == 1
 
 for i = 1, n do
   if arg(i, 3) == 1 then
     redis.call('ZREM', key(i, 2), id)
+    redis.call('ZREM', key(i, 4), id)
   end
   local reserved = nil
   if arg(i, 2) == 1 then reserved = redis.call('HGET', key(i, 3), 'r:' .. id) end
@@ -178,3 +192,15 @@ end
 return 1
 """
 )
+
+RENEW: Final = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
+local lease_ms = tonumber(ARGV[2])
+for _, name in ipairs(KEYS) do
+  if redis.call('ZADD', name, 'XX', 'CH', now + lease_ms, ARGV[1]) == 1 then
+    if redis.call('PTTL', name) < lease_ms + 1000 then redis.call('PEXPIRE', name, lease_ms + 1000) end
+  end
+end
+return 1
+"""

@@ -5,14 +5,17 @@ the plan and, only if all pass, takes them all — one atomic step (one Redis sc
 uninterrupted piece of code in process). ``release`` gives back the request slot and settles the
 token reservations to real usage, also atomically.
 
-Every reservation carries a lease: a request whose release never comes (a worker killed
-mid-request) stops counting against concurrency and gives its budget reservation back once the
-lease has ended — at the latest when it would make an admission fail — so nothing leaks for
-longer than ``OARLOCK_ADMISSION_LEASE_SECONDS``.
+Every slot and reservation carries a lease: a request whose release never comes (a worker
+killed mid-request) stops counting against concurrency and gives its budget reservation back
+once the lease has ended — at the latest when it would make an admission fail. Slots are leased
+briefly and renewed while their request runs (``accounts/lease_renewal.py``), so a lost one
+counts for at most ``OARLOCK_SLOT_LEASE_SECONDS``; reservations for
+``OARLOCK_ADMISSION_LEASE_SECONDS``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
@@ -77,6 +80,11 @@ class AdmissionPlan:
         )
 
     @property
+    def holds_slots(self) -> bool:
+        """A request slot (``max_concurrent``) is leased: renewed while the request runs."""
+        return any(scope.max_concurrent is not None for scope in self.scopes)
+
+    @property
     def needs_release(self) -> bool:
         """False when only requests per minute apply: nothing to give back or settle."""
         return any(scope.tpm is not None or scope.tracks_leases for scope in self.scopes)
@@ -106,6 +114,11 @@ class LimitStore(Protocol):
         """Settle ``plan`` to ``used_tokens``. ``only_if_reserved``: leave a budget alone whose
         reservation is gone (already settled, or given back by an expired lease) — for a
         settlement that may repeat one already made (``accounts/abandoned_admission.py``)."""
+        ...
+
+    async def renew(self, plans: Sequence[AdmissionPlan]) -> None:
+        """Push the request slots of ``plans`` (requests still running) to a full lease again;
+        a slot no longer held is left alone (``accounts/lease_renewal.py``)."""
         ...
 
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:

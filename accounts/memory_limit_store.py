@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from accounts import rate_window
@@ -64,6 +64,15 @@ class MemoryLimitStore:
         with self._lock:
             self._release(plan, used_tokens, self._clock(), only_if_reserved)
 
+    async def renew(self, plans: Sequence[AdmissionPlan]) -> None:
+        with self._lock:
+            deadline_base = self._clock()
+            for plan in plans:
+                for scope in plan.scopes:
+                    slots = self._leases.get(self._key(plan, scope, "leases"), {})
+                    if scope.max_concurrent is not None and plan.admission_id in slots:
+                        slots[plan.admission_id] = deadline_base + plan.lease_seconds * 1000
+
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
         with self._lock:
             budget = self._budget(counter_key(PREFIX, tenant_id, scope, scope_id, f"budget:{label}"), self._clock())
@@ -81,9 +90,12 @@ class MemoryLimitStore:
         self._tats.update(taken.tats)
         deadline = now + plan.lease_seconds * 1000
         for scope in plan.scopes:
-            if scope.tracks_leases:
+            # Slots and budget reservations are leased apart: a request admitted in two steps
+            # (a slot, then a reservation) counts once against max_concurrent.
+            if scope.max_concurrent is not None:
                 self._leases.setdefault(self._key(plan, scope, "leases"), {})[plan.admission_id] = deadline
             if scope.token_budget is not None:
+                self._leases.setdefault(self._key(plan, scope, "reservations"), {})[plan.admission_id] = deadline
                 budget = self._budget_for_write(plan, scope, now)
                 budget.used += plan.tokens
                 budget.reservations[plan.admission_id] = plan.tokens
@@ -133,7 +145,8 @@ class MemoryLimitStore:
     def _release(self, plan: AdmissionPlan, used_tokens: int, now: float, only_if_reserved: bool) -> None:
         for scope in plan.scopes:
             if scope.tracks_leases:
-                self._leases.get(self._key(plan, scope, "leases"), {}).pop(plan.admission_id, None)
+                for name in ("leases", "reservations"):
+                    self._leases.get(self._key(plan, scope, name), {}).pop(plan.admission_id, None)
             if scope.token_budget is not None:
                 budget = self._budget(self._budget_key(plan, scope), now)
                 reserved = None if budget is None else budget.reservations.pop(plan.admission_id, None)
@@ -146,19 +159,18 @@ class MemoryLimitStore:
                 self._tats[key] = rate_window.settle(self._tats.get(key, 0.0), now, scope.tpm, delta)
 
     def _purge_leases(self, tenant_id: int, scope: ScopePlan, now: float) -> None:
-        leases = self._leases.get(counter_key(PREFIX, tenant_id, scope.scope, scope.scope_id, "leases"))
-        if not leases:
+        if scope.max_concurrent is not None:
+            slots = self._leases.get(counter_key(PREFIX, tenant_id, scope.scope, scope.scope_id, "leases"), {})
+            for admission_id in _expired(slots, now):
+                del slots[admission_id]
+        if scope.token_budget is None:
             return
-        expired = [admission_id for admission_id, deadline in leases.items() if deadline <= now]
-        budget = (
-            self._budget(
-                counter_key(PREFIX, tenant_id, scope.scope, scope.scope_id, f"budget:{scope.budget_label}"), now
-            )
-            if scope.token_budget is not None
-            else None
+        reservations = self._leases.get(counter_key(PREFIX, tenant_id, scope.scope, scope.scope_id, "reservations"), {})
+        budget = self._budget(
+            counter_key(PREFIX, tenant_id, scope.scope, scope.scope_id, f"budget:{scope.budget_label}"), now
         )
-        for admission_id in expired:
-            del leases[admission_id]
+        for admission_id in _expired(reservations, now):
+            del reservations[admission_id]
             if budget is not None and admission_id in budget.reservations:
                 budget.used -= budget.reservations.pop(admission_id)
 
@@ -193,3 +205,7 @@ class MemoryLimitStore:
             del self._tats[key]
         for key in [key for key, leases in self._leases.items() if not leases]:
             del self._leases[key]
+
+
+def _expired(leases: dict[str, float], now: float) -> list[str]:
+    return [admission_id for admission_id, deadline in leases.items() if deadline <= now]

@@ -9,6 +9,7 @@ retry: when Redis is gone, admission must learn it in milliseconds, not after ba
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Final
 
@@ -19,7 +20,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from accounts.limit_scripts import ADMIT, RELEASE
+from accounts.limit_scripts import ADMIT, RELEASE, RENEW
 from accounts.limit_store import (
     AdmissionPlan,
     Denial,
@@ -46,6 +47,7 @@ class RedisLimitStore:
         self._client: Redis | None = None
         self._admit: AsyncScript | None = None
         self._release: AsyncScript | None = None
+        self._renew: AsyncScript | None = None
 
     def client(self) -> Redis:
         loop = asyncio.get_running_loop()
@@ -59,6 +61,7 @@ class RedisLimitStore:
             )
             self._admit = self._client.register_script(ADMIT)
             self._release = self._client.register_script(RELEASE)
+            self._renew = self._client.register_script(RENEW)
             self._loop = loop
         return self._client
 
@@ -81,7 +84,6 @@ class RedisLimitStore:
                     _or_none(scope.max_concurrent),
                     _or_none(scope.token_budget),
                     scope.budget_ttl_seconds,
-                    int(scope.tracks_leases),
                 )
             )
         reply = await self._run(self._admit, keys, args)
@@ -100,6 +102,25 @@ class RedisLimitStore:
             args.extend((_or_none(scope.tpm), int(scope.token_budget is not None), int(scope.tracks_leases)))
         args.append(int(only_if_reserved))
         await self._run(self._release, keys, args)
+
+    async def renew(self, plans: Sequence[AdmissionPlan]) -> None:
+        """One script per plan, all in one pipeline (one round trip): each plan's keys share
+        its tenant's hash tag, as Redis Cluster requires of a script."""
+        client = self.client()
+        assert self._renew is not None
+        pipeline = client.pipeline(transaction=False)
+        for plan in plans:
+            keys = [
+                counter_key(self.prefix, plan.tenant_id, scope.scope, scope.scope_id, "leases")
+                for scope in plan.scopes
+                if scope.max_concurrent is not None
+            ]
+            if keys:
+                await self._renew(keys=keys, args=[plan.admission_id, plan.lease_seconds * 1000], client=pipeline)
+        try:
+            await pipeline.execute()
+        except (RedisError, OSError) as error:
+            raise LimitStoreUnavailable(f"Redis: {error}") from error
 
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
         key = counter_key(self.prefix, tenant_id, scope, scope_id, f"budget:{label}")
@@ -121,7 +142,8 @@ class RedisLimitStore:
 def _scope_keys(prefix: str, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> tuple[str, ...]:
     """The counter names of a scope (built once: admission is on every request's path)."""
     return tuple(
-        counter_key(prefix, tenant_id, scope, scope_id, name) for name in ("rate", "leases", f"budget:{label}")
+        counter_key(prefix, tenant_id, scope, scope_id, name)
+        for name in ("rate", "leases", f"budget:{label}", "reservations")
     )
 
 

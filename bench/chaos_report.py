@@ -14,7 +14,8 @@ import redis
 from bench.chaos_client import ChaosRequest, ClientLog
 from usage.usage_inflight_journal import read_open_entries
 
-LEASE_PATTERN = "oarlock:limits:*:leases"
+# Request slots and budget reservations, each a zset of admission id → lease deadline.
+LEASE_PATTERNS = ("oarlock:limits:*:leases", "oarlock:limits:*:reservations")
 BUDGET_PATTERN = "oarlock:limits:*:k{key_id}:budget:*"
 
 
@@ -33,7 +34,11 @@ class ChaosFigures:
     unmatched_records: Counter[str] = field(default_factory=Counter)
     token_mismatches: list[str] = field(default_factory=list)
     estimated_prompts: int = 0
+    # Leases nobody released: holding a slot now, and already past their deadline (a slot no
+    # longer held, but a release that never came all the same). Both fail the run.
     leases_left: int = 0
+    leases_left_expired: int = 0
+    lease_details: list[str] = field(default_factory=list)
     inflight_entries_left: int = 0
     budget_checked_keys: int = 0
     budget_mismatches: list[str] = field(default_factory=list)
@@ -151,7 +156,7 @@ def _check_redis(
 ) -> None:
     client = redis.Redis.from_url(url)
     try:
-        figures.leases_left = sum(int(client.zcard(name)) for name in client.scan_iter(LEASE_PATTERN))
+        _count_leases(figures, client)
         billed: Counter[int] = Counter()
         for row in records.values():
             billed[row["api_key_id"]] += row["prompt_tokens"] + row["completion_tokens"]
@@ -166,6 +171,21 @@ def _check_redis(
                 figures.budget_mismatches.append(f"key {key_id}: budget {used} != records {billed[key_id]}")
     finally:
         client.close()
+
+
+def _count_leases(figures: ChaosFigures, client: redis.Redis) -> None:
+    """Every lease still in Redis once every request has ended is one whose release never
+    came, whether or not its deadline has passed (expired ones are purged lazily)."""
+    seconds, micros = client.time()
+    now_ms = seconds * 1000 + micros / 1000
+    names = [name for pattern in LEASE_PATTERNS for name in client.scan_iter(pattern)]
+    for name in names:
+        for member, deadline_ms in client.zrange(name, 0, -1, withscores=True):
+            left = (deadline_ms - now_ms) / 1000
+            figures.leases_left += 1
+            if left <= 0:
+                figures.leases_left_expired += 1
+            figures.lease_details.append(f"lease {member.decode()} in {name.decode()}: deadline in {left:.0f} s")
 
 
 def _inflight_entries_left(var_dir: Path) -> int:
@@ -212,7 +232,11 @@ def print_report(figures: ChaosFigures) -> None:
     line("token mismatches", len(figures.token_mismatches), not figures.token_mismatches)
     line("prompts billed at the admission estimate (flagged)", figures.estimated_prompts)
     print("-- state left behind")
-    line("admission leases left in Redis", figures.leases_left, figures.leases_left == 0)
+    line(
+        "admission leases left in Redis (of which expired)",
+        f"{figures.leases_left} ({figures.leases_left_expired})",
+        figures.leases_left == 0,
+    )
     line("open in-flight journal entries left", figures.inflight_entries_left, figures.inflight_entries_left == 0)
     line(
         f"budget == sum of records ({figures.budget_checked_keys} keys, {figures.budget_tokens} tokens)",
@@ -223,6 +247,7 @@ def print_report(figures: ChaosFigures) -> None:
     line("dead-letter records", figures.dead_letters, figures.dead_letters == 0)
     line("seconds until every journal was committed", f"{figures.settle_seconds:.1f}")
     line("run time (s)", f"{figures.elapsed_seconds:.0f}")
-    for problem in (figures.missing_records + figures.token_mismatches + figures.budget_mismatches)[:15]:
+    problems = figures.missing_records + figures.token_mismatches + figures.budget_mismatches + figures.lease_details
+    for problem in problems[:15]:
         print(f"  ! {problem}")
     print("ALL CHECKS HELD" if figures.all_held else "SOME CHECKS FAILED")

@@ -1,7 +1,8 @@
 """``make chaos``: many faults at once, then proof that nothing was lost, double-counted or hung.
 
-Two Daphne workers on PostgreSQL (a database of its own, ``oarlock_chaos``, recreated per run)
-and Redis (database 6), in front of the benchmark's mock Paddler streaming slowly. Streaming
+Two Daphne workers on a PostgreSQL cluster and a Redis of the run's own
+(``bench/chaos_services.py``: restarting them disturbs no one else; the cluster needs root for
+Debian's ``pg_createcluster``), in front of the benchmark's mock Paddler streaming slowly. Streaming
 clients (chat and Responses mixed) keep their own log; 30 % of them hang up at a random moment,
 the upstream drops 10 % of the streams mid-way, and meanwhile: Redis is restarted without its
 data, one worker is stopped with SIGTERM and started again, PostgreSQL is restarted, the other
@@ -13,8 +14,8 @@ Budgets live in Redis: a Redis restarted without persistence forgets the period'
 Redis with AOF in production). The budget check therefore covers the keys used only after Redis
 came back; the keys of the first wave are reported as not checked.
 
-    python -m bench.chaos_run                      # the full run (restarts shared services)
-    python -m bench.chaos_run --quick --no-shared-restarts   # small, leaves PostgreSQL/Redis alone
+    python -m bench.chaos_run                        # the full run (restarts its own services)
+    python -m bench.chaos_run --quick --no-service-restarts   # small, no PostgreSQL/Redis restart
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ from pathlib import Path
 
 from bench.chaos_client import ChaosRequest, ClientLog, run_client
 from bench.chaos_report import ChaosFigures, check_run, print_report
-from bench.deployment import POSTGRES_ADMIN_URL, PROJECT_DIR, run_manage
+from bench.chaos_services import PrivatePostgres, PrivateRedis
+from bench.deployment import PROJECT_DIR, run_manage
 from bench.managed_process import ManagedProcess, free_port
 
 DATABASE = "oarlock_chaos"
-REDIS_URL = "redis://127.0.0.1:6379/6"
 CHECKPOINT_SECONDS = 1.0
 
 
@@ -60,31 +61,36 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small run (120 requests, ~1 minute)")
     parser.add_argument(
+        "--no-service-restarts",
         "--no-shared-restarts",
+        dest="no_service_restarts",
         action="store_true",
-        help="do not restart PostgreSQL and Redis (they are shared with other test runs)",
+        help="do not restart PostgreSQL and Redis (the run's own; the old name is kept)",
     )
     parser.add_argument("--seed", type=int, default=16)
     args = parser.parse_args()
     shape = QUICK if args.quick else FULL
     started = time.monotonic()
-    run = ChaosRun(shape, restart_shared=not args.no_shared_restarts, seed=args.seed)
+    run = ChaosRun(shape, restart_services=not args.no_service_restarts, seed=args.seed)
     try:
         figures = run.execute()
     finally:
         run.shut_down()
     figures.elapsed_seconds = time.monotonic() - started
     print_report(figures)
+    print(f"logs and journals: {run.var_dir}")
     return 0 if figures.all_held else 1
 
 
 class ChaosRun:
-    def __init__(self, shape: Shape, *, restart_shared: bool, seed: int) -> None:
+    def __init__(self, shape: Shape, *, restart_services: bool, seed: int) -> None:
         self.shape = shape
-        self.restart_shared = restart_shared
+        self.restart_services = restart_services
         self.random = random.Random(seed)
         self.var_dir = Path(tempfile.mkdtemp(prefix="oarlock-chaos-"))
-        self.env = _environment(self.var_dir)
+        self.redis = PrivateRedis(self.var_dir / "redis")
+        self.postgres = PrivatePostgres()
+        self.env = _environment(self.var_dir, database_url=self.postgres.url(DATABASE), redis_url=self.redis.url())
         self.events: list[str] = []
         self.mock: ManagedProcess | None = None
         self.workers: list[ManagedProcess] = []
@@ -115,9 +121,9 @@ class ChaosRun:
             logs=logs,
             var_dir=self.var_dir,
             database_url=self.env["DATABASE_URL"],
-            redis_url=REDIS_URL,
+            redis_url=self.redis.url(),
             checked_keys={index for index in range(len(early_keys), len(early_keys) + len(late_keys))}
-            if self.restart_shared
+            if self.restart_services
             else set(range(len(early_keys) + len(late_keys))),
             key_ids=self.key_ids,
             events=self.events,
@@ -128,9 +134,9 @@ class ChaosRun:
     # --- set-up ---------------------------------------------------------------------------
 
     def _prepare_storage(self) -> None:
-        _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        _psql(f'CREATE DATABASE "{DATABASE}"')
-        subprocess.run(["redis-cli", "-n", "6", "flushdb"], check=True, capture_output=True, timeout=10)
+        self.redis.start()
+        self.postgres.start()
+        self.postgres.create_database(DATABASE)
         self._manage("migrate", "--noinput")
 
     def _create_keys(self, count: int) -> list[str]:
@@ -202,8 +208,8 @@ class ChaosRun:
         early, late = requests[: shape.early_requests], requests[shape.early_requests :]
         clients: list[asyncio.Task[ClientLog]] = []
         await self._launch(early, clients, seconds=shape.launch_seconds * len(early) / len(requests))
-        if self.restart_shared:
-            await self._fault("redis restart", _restart_redis)
+        if self.restart_services:
+            await self._fault("redis restart", lambda: asyncio.to_thread(self.redis.restart))
         faults = asyncio.create_task(self._faults())
         await self._launch(late, clients, seconds=shape.launch_seconds * len(late) / len(requests))
         await faults
@@ -223,9 +229,9 @@ class ChaosRun:
         sigterm_at, postgres_at, sigkill_at = self.shape.fault_offsets
         await asyncio.sleep(max(0.0, sigterm_at - (time.monotonic() - start)))
         await self._fault("worker-0 SIGTERM + start", lambda: self._restart_worker(0, kill=False))
-        if self.restart_shared:
+        if self.restart_services:
             await asyncio.sleep(max(0.0, postgres_at - (time.monotonic() - start)))
-            await self._fault("postgresql restart", _restart_postgres)
+            await self._fault("postgresql restart", lambda: asyncio.to_thread(self.postgres.restart))
         await asyncio.sleep(max(0.0, sigkill_at - (time.monotonic() - start)))
         await self._fault("worker-1 SIGKILL + start", lambda: self._restart_worker(1, kill=True))
 
@@ -272,9 +278,11 @@ class ChaosRun:
             worker.stop(timeout=30)
         if self.mock is not None:
             self.mock.stop()
+        self.redis.stop()
+        self.postgres.drop()
 
 
-def _environment(var_dir: Path) -> dict[str, str]:
+def _environment(var_dir: Path, *, database_url: str, redis_url: str) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("OARLOCK_", "DATABASE_URL", "REDIS_URL"))},
         "DJANGO_SETTINGS_MODULE": "oarlock.settings",
@@ -282,8 +290,8 @@ def _environment(var_dir: Path) -> dict[str, str]:
         "OARLOCK_DEBUG": "0",
         "OARLOCK_DEFAULT_MODEL": "chaos",
         "OARLOCK_USAGE_CHECKPOINT_SECONDS": str(CHECKPOINT_SECONDS),
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        "REDIS_URL": REDIS_URL,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -297,46 +305,6 @@ def _key_id_of(env: dict[str, str], name: str) -> int:
         timeout=30,
     ).stdout
     return int(output.strip())
-
-
-def _psql(sql: str) -> None:
-    subprocess.run(["psql", POSTGRES_ADMIN_URL, "-qc", sql], capture_output=True, text=True, check=True, timeout=60)
-
-
-async def _restart_redis() -> None:
-    await _run("redis-cli", "shutdown", "nosave")
-    await _run(
-        "redis-server",
-        "--daemonize",
-        "yes",
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        "6379",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    )
-    for _ in range(100):
-        if (await _run("redis-cli", "ping", check=False)) == "PONG":
-            return
-        await asyncio.sleep(0.1)
-
-
-async def _restart_postgres() -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    await _run("pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart")
-
-
-async def _run(*command: str, check: bool = True) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    output, _ = await process.communicate()
-    if check and process.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed: {output.decode(errors='replace')}")
-    return output.decode(errors="replace").strip()
 
 
 if __name__ == "__main__":

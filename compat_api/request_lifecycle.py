@@ -38,6 +38,7 @@ from rest_framework.request import Request
 
 from accounts.admission import Admission, admit_call, reserve_tokens
 from accounts.authenticated_key import AuthenticatedKey
+from accounts.limit_store import AdmissionPlan
 from compat_api.errors import InvalidRequest, PayloadTooLarge
 from compat_api.request_limits import is_recordable_model
 from compat_api.upstream_stream import UpstreamStream, estimate_prompt_tokens, estimate_tokens
@@ -88,8 +89,12 @@ class RequestLifecycle:
         endpoint: str | None = getattr(view_class, "usage_endpoint", None)
         if endpoint is not None:
             self.meter = self._new_meter(endpoint, self.key)
-            self._admissions.append(await admit_call(key=self.key))
-            self.meter.admitted(prompt_estimate=None, admission_plans=self._admission_plans())
+            admission = await admit_call(key=self.key, before_store=self._journal_admission)
+            self._admissions.append(admission)
+            if admission.plan is None:
+                # Nothing was taken in the store (no limits, or Redis down and failing open):
+                # journalled now, so that a killed worker still leaves its interrupted record.
+                self.meter.admitted(prompt_estimate=None, admission_plans=self._admission_plans())
         body = await _read_body(self._receive, limit)
         self.body_size = len(body)
         body_file.write(body)
@@ -110,12 +115,17 @@ class RequestLifecycle:
     async def open_upstream(self, *, model: str, params: ConversationParams, streamed: bool) -> UpstreamStream:
         meter = self._metered()
         meter.streamed = streamed
-        self._admissions.append(
-            await reserve_tokens(key=authenticated_key(self), model=model, estimated_tokens=estimate_tokens(params))
-        )
         meter.model = model
+        admission = await reserve_tokens(
+            key=authenticated_key(self),
+            model=model,
+            estimated_tokens=estimate_tokens(params),
+            before_store=self._journal_admission,
+        )
+        self._admissions.append(admission)
         # Journalled before the upstream sees it: a worker killed from here on still leaves
         # what its usage record and its admissions' settlement need (usage_inflight_journal).
+        # The prompt estimate only now: a request cut before its reservation never sent it.
         meter.admitted(prompt_estimate=estimate_prompt_tokens(params), admission_plans=self._admission_plans())
         return await UpstreamStream.open(model=model, params=params, meter=meter)
 
@@ -174,6 +184,13 @@ class RequestLifecycle:
             owner_id=key.owner_id,
             owner_name=key.owner_name,
         )
+
+    def _journal_admission(self, plan: AdmissionPlan) -> None:
+        """The plan of an admission step, journalled before the store takes anything: a worker
+        killed during the Redis round trip leaves it for the next start to settle, instead of
+        a slot taken until its lease ends (``accounts/admission.py``)."""
+        plans = [*self._admission_plans(), plan.to_json()]
+        self._metered().admitted(prompt_estimate=None, admission_plans=plans)
 
     def _admission_plans(self) -> list[dict[str, Any]]:
         return [admission.plan.to_json() for admission in self._admissions if admission.plan is not None]

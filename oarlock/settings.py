@@ -248,8 +248,11 @@ OARLOCK_ADMIN_TOKEN_MAX_DAYS = env_int("OARLOCK_ADMIN_TOKEN_MAX_DAYS", 90)
 # Redis unreachable: rate and concurrency limits admit anyway (logged) unless this is off;
 # token budgets always fail closed (503).
 OARLOCK_RATE_LIMIT_FAIL_OPEN = env_bool("OARLOCK_RATE_LIMIT_FAIL_OPEN", True)
-# A request whose release never came (a killed worker) frees its slot and budget after this.
+# A request whose release never came (a killed worker) gives its budget reservation back after
+# this; its request slot is leased for the shorter second one, renewed while the request runs
+# (accounts/lease_renewal.py).
 OARLOCK_ADMISSION_LEASE_SECONDS = env_int("OARLOCK_ADMISSION_LEASE_SECONDS", 900)
+OARLOCK_SLOT_LEASE_SECONDS = env_int("OARLOCK_SLOT_LEASE_SECONDS", 60)
 
 # --- sign-in throttling (django-axes; accounts/login_lockout.py) ---------------------------
 

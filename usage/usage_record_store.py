@@ -8,7 +8,7 @@ never counts twice, and records and rollups always agree (same transaction).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +27,10 @@ from usage.usage_rollup import rollup_deltas, upsert_rollup_deltas
 class StoredBatch:
     inserted: int
     duplicates: int
+
+
+# What the usage writer commits its batches with (this module's ``store_usage_batch``, or a test's).
+StoreBatch = Callable[[Sequence[UsageRecordDraft]], Any]
 
 
 def store_usage_batch(drafts: Sequence[UsageRecordDraft]) -> StoredBatch:

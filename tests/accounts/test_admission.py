@@ -18,8 +18,11 @@ from accounts.errors import (
     ModelNotAllowed,
     RateLimited,
 )
+from accounts.lease_renewal import lease_renewal
 from accounts.limit_store import LimitStoreUnavailable
 from accounts.memory_limit_store import MemoryLimitStore
+from accounts.redis_limit_store import RedisLimitStore
+from tests.limit_redis import limits_redis  # noqa: F401  (fixture)
 
 _ids = itertools.count(100)
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
@@ -198,3 +201,87 @@ async def test_a_request_cancelled_during_its_admission_gives_its_slot_back() ->
     await asyncio.sleep(0.1)
     admission = await controller.admit(key=key, model="m", estimated_tokens=1)
     await admission.release(used_tokens=1)
+
+
+class LostReplyStore(MemoryLimitStore):
+    """Runs the admission, then loses its reply: a command timeout on a busy event loop, or a
+    connection Redis cut (a restart) after the script ran."""
+
+    def __init__(self, lost: int) -> None:
+        super().__init__()
+        self.lost = lost
+        self.executed_releases = 0
+
+    async def admit(self, plan: Any) -> Any:
+        verdict = await super().admit(plan)
+        if self.lost:
+            self.lost -= 1
+            raise LimitStoreUnavailable("Redis: Timeout reading from socket")
+        return verdict
+
+    async def release(self, plan: Any, *, used_tokens: int, only_if_reserved: bool = False) -> None:
+        await super().release(plan, used_tokens=used_tokens, only_if_reserved=only_if_reserved)
+        self.executed_releases += 1
+        if self.executed_releases == 1 and used_tokens:
+            raise LimitStoreUnavailable("Redis: Timeout reading from socket")
+
+
+async def test_an_admission_whose_reply_was_lost_does_not_keep_its_slot(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    store = LostReplyStore(lost=1)
+    controller = AdmissionController(store=store)
+    key = make_key(max_concurrent=1)
+    # Failed open (no budget on the key): the request is served without a lease of its own.
+    unlimited = await controller.admit_call(key=key)
+    assert unlimited.plan is None
+    await asyncio.sleep(0.05)
+    # The slot Redis took for it was given back: the key's next request is admitted.
+    admission = await controller.admit_call(key=key)
+    await admission.release()
+
+
+async def test_a_release_whose_reply_was_lost_charges_the_usage_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    store = LostReplyStore(lost=0)
+    controller = AdmissionController(store=store)
+    key = make_key(token_budget=1000)
+    admission = await controller.admit(key=key, model="m", estimated_tokens=300)
+    await admission.release(used_tokens=40)
+    assert admission.plan is not None and store.executed_releases == 2
+    label = admission.plan.scopes[0].budget_label
+    assert await store.budget_used(tenant_id=key.tenant_id, scope="key", scope_id=key.key_id, label=label) == 40
+
+
+async def test_a_key_with_a_budget_serves_as_many_requests_at_once_as_its_concurrency_limit(
+    controller: AdmissionController,
+) -> None:
+    key = make_key(max_concurrent=2, token_budget=10_000)
+    for _ in range(2):
+        await controller.admit_call(key=key)
+        await controller.reserve_tokens(key=key, model="m", estimated_tokens=10)
+    with pytest.raises(RateLimited, match="Limit 2 at a time"):
+        await controller.admit_call(key=key)
+
+
+async def test_a_slot_is_kept_while_its_request_runs_and_freed_a_lease_after_its_worker_died(
+    limits_redis: str, settings: Any
+) -> None:
+    settings.OARLOCK_SLOT_LEASE_SECONDS = 1
+    stores = [RedisLimitStore(limits_redis), RedisLimitStore(limits_redis)]
+    worker_a, worker_b = (AdmissionController(store=store) for store in stores)
+    key = make_key(max_concurrent=1)
+    try:
+        streaming = await worker_a.admit_call(key=key)
+        await asyncio.sleep(1.5)  # longer than the lease: still in flight, still counted
+        with pytest.raises(RateLimited, match="Too many requests in flight"):
+            await worker_b.admit_call(key=key)
+        assert streaming.plan is not None
+        lease_renewal.drop(streaming.plan)  # worker A is killed: nothing renews or releases it
+        await asyncio.sleep(1.1)
+        admission = await worker_b.admit_call(key=key)
+        await admission.release()
+    finally:
+        for store in stores:
+            await store.aclose()

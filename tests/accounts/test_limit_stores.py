@@ -186,6 +186,48 @@ async def test_an_expired_lease_frees_its_slot_and_gives_its_reservation_back(st
     assert await store.budget_used(tenant_id=3, scope="key", scope_id=7, label=LABEL) == 31
 
 
+async def test_a_request_admitted_in_two_steps_takes_one_slot(store: LimitStore) -> None:
+    # The cheap step takes the slot, the second one reserves the budget (accounts/admission.py).
+    first_call, first_tokens = plan(key_scope(max_concurrent=2)), plan(key_scope(token_budget=1000))
+    assert await admitted(store, first_call) and await admitted(store, first_tokens)
+    assert await admitted(store, plan(key_scope(max_concurrent=2)))
+    assert not await admitted(store, plan(key_scope(max_concurrent=2)))
+    for step in (first_call, first_tokens):
+        await store.release(step, used_tokens=5)
+    assert await admitted(store, plan(key_scope(max_concurrent=2)))
+    assert await store.budget_used(tenant_id=3, scope="key", scope_id=7, label=LABEL) == 5
+
+
+async def test_an_expired_reservation_is_given_back_while_the_slots_stay_counted(store: LimitStore) -> None:
+    if isinstance(store, MemoryLimitStore):
+        pytest.skip("covered with a fake clock in test_memory_limit_store.py")
+    lost = plan(key_scope(token_budget=100), tokens=100, lease_seconds=1)
+    held = plan(key_scope(max_concurrent=1), lease_seconds=900)
+    assert await admitted(store, lost) and await admitted(store, held)
+    await asyncio.sleep(1.05)
+    assert await admitted(store, plan(key_scope(token_budget=100), tokens=1))
+    assert not await admitted(store, plan(key_scope(max_concurrent=1)))
+
+
+async def test_a_renewed_slot_outlives_its_lease_and_one_no_longer_renewed_ends_with_it(store: LimitStore) -> None:
+    running = plan(key_scope(max_concurrent=1), lease_seconds=1)
+    assert await admitted(store, running)
+    await asyncio.sleep(0.6)
+    await store.renew([running])
+    await asyncio.sleep(0.6)  # past the first lease, within the renewed one
+    assert not await admitted(store, plan(key_scope(max_concurrent=1)))
+    await asyncio.sleep(0.6)  # its worker stopped renewing it: the slot is free
+    assert await admitted(store, plan(key_scope(max_concurrent=1)))
+
+
+async def test_a_renewal_never_brings_back_a_released_slot(store: LimitStore) -> None:
+    done = plan(key_scope(max_concurrent=1))
+    assert await admitted(store, done)
+    await store.release(done, used_tokens=0)
+    await store.renew([done])
+    assert await admitted(store, plan(key_scope(max_concurrent=1)))
+
+
 def test_only_token_limits_budgets_and_slots_need_a_release() -> None:
     assert not plan(key_scope(rpm=5), tenant_scope(rpm=50)).needs_release
     for limits in ({"tpm": 5}, {"max_concurrent": 1}, {"token_budget": 10}):

@@ -14,7 +14,7 @@ from django.db import connections
 from django.utils import timezone
 
 from tests.usage.usage_drafts import make_draft
-from usage import usage_writer
+from usage import dead_writer_replay
 from usage.models import UsageRecord
 from usage.usage_journal import database_key
 
@@ -108,7 +108,7 @@ def test_a_request_recorded_but_not_released_before_the_death_only_has_its_admis
     settings.VAR_DIR = tmp_path  # type: ignore[attr-defined]
     settled: list[tuple[str, int]] = []
     monkeypatch.setattr(
-        usage_writer,
+        dead_writer_replay,
         "settle_abandoned_admissions",
         lambda items: settled.extend((item.plan.admission_id, item.used_tokens) for item in items) or len(items),
     )

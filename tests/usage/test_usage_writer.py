@@ -218,7 +218,7 @@ def test_a_record_the_database_refuses_is_dead_lettered_and_the_rest_of_its_batc
     drafts = [make_draft() for _ in range(10)]
     poison = drafts[6]
     writer = make_writer(store=PoisonStore(poison.request_id), flush_interval=3600)
-    with caplog.at_level(logging.ERROR, logger="usage.usage_writer"):
+    with caplog.at_level(logging.ERROR, logger="usage.refused_drafts"):
         for draft in drafts:
             writer.submit(draft)
         assert writer.flush(timeout=10)
