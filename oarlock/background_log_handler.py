@@ -6,10 +6,6 @@ the ``write`` to stderr is a system call, and the formatting is pure Python. Her
 builds the record, runs the filters (the request id is read from the request's own context, so
 it must be stamped on the calling thread) and queues it; a listener thread formats and writes.
 
-It also keeps the event loop going when the console stalls (stderr is often a pipe to a log
-collector, and a full pipe blocks its writer): the queue holds at most ``MAX_QUEUED_RECORDS``;
-beyond that records are dropped and counted, and the next line written says how many.
-
 Lines keep their order (one queue, one writer). At a clean exit the queue is drained
 (``atexit``); a process killed with SIGKILL loses what was queued and not yet written — a few
 milliseconds of lines at most, never a usage record (those have their own journal).
@@ -22,54 +18,16 @@ import contextlib
 import copy
 import logging
 import queue
-import threading
 from logging.handlers import QueueHandler, QueueListener
 from typing import TextIO
 
-MAX_QUEUED_RECORDS = 10_000
-
-
-class _DropReportingHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in typeshed
-    """The console writer: before the next record, how many were dropped since the last one."""
-
-    def __init__(self, stream: TextIO | None, owner: BackgroundStreamHandler) -> None:
-        super().__init__(stream)
-        self._owner = owner
-
-    def emit(self, record: logging.LogRecord) -> None:
-        dropped = self._owner.take_dropped()
-        if dropped:
-            notice = logging.makeLogRecord(
-                {
-                    "name": __name__,
-                    "levelno": logging.WARNING,
-                    "levelname": "WARNING",
-                    "msg": f"{dropped} log records were dropped: the console did not keep up",
-                    "request_id": "-",
-                }
-            )
-            super().emit(notice)
-        super().emit(record)
-
-
-class _Listener(QueueListener):
-    def __init__(self, records: queue.Queue[logging.LogRecord], handler: logging.Handler) -> None:
-        super().__init__(records, handler)
-        self._records = records
-
-    def enqueue_sentinel(self) -> None:
-        # Blocking: a full queue must still take the stop signal (the thread drains meanwhile).
-        self._records.put(self._sentinel)  # type: ignore[attr-defined]  # QueueListener's stop marker, not in typeshed
-
 
 class BackgroundStreamHandler(QueueHandler):
-    def __init__(self, stream: TextIO | None = None, *, max_queued: int = MAX_QUEUED_RECORDS) -> None:
-        records: queue.Queue[logging.LogRecord] = queue.Queue(maxsize=max_queued)
+    def __init__(self, stream: TextIO | None = None) -> None:
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         super().__init__(records)
-        self._dropped = 0
-        self._dropped_lock = threading.Lock()
-        self.target = _DropReportingHandler(stream, self)
-        self._listener = _Listener(records, self.target)
+        self.target = logging.StreamHandler(stream)
+        self._listener = QueueListener(records, self.target)
         self._listener.start()
         self._running = True
         atexit.register(self.flush_and_stop)
@@ -77,21 +35,6 @@ class BackgroundStreamHandler(QueueHandler):
     def setFormatter(self, fmt: logging.Formatter | None) -> None:
         super().setFormatter(fmt)
         self.target.setFormatter(fmt)
-
-    def enqueue(self, record: logging.LogRecord) -> None:
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
-            with self._dropped_lock:
-                self._dropped += 1
-
-    def take_dropped(self) -> int:
-        """Records dropped since the last call (the writer thread reports them)."""
-        if not self._dropped:
-            return 0
-        with self._dropped_lock:
-            dropped, self._dropped = self._dropped, 0
-        return dropped
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # Fix now what could change before the thread formats it: the message's arguments
