@@ -23,6 +23,4 @@ class JsonLogFormatter(logging.Formatter):
         }
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:  # formatted on the logging thread (oarlock/background_log_handler.py)
-            line["exception"] = record.exc_text
         return json.dumps(line, ensure_ascii=False)

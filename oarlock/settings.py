@@ -312,8 +312,7 @@ LOGGING = {
     },
     "handlers": {
         "console": {
-            # Formats and writes on a thread of its own: the event loop only queues the record.
-            "class": "oarlock.background_log_handler.BackgroundStreamHandler",
+            "class": "logging.StreamHandler",
             "filters": ["request_context", "escaped_message"],
             # "json": one object per line with the request id (oarlock/json_log_formatter.py).
             "formatter": "json" if env_str("OARLOCK_LOG_FORMAT") == "json" else "plain",
