@@ -3,8 +3,7 @@
 A configuration is a storage choice (PostgreSQL + Redis, or the embedded defaults: SQLite in a
 temporary ``OARLOCK_VAR_DIR`` and in-process cache) and an ASGI server (Daphne, uvicorn,
 granian). Either way: DEBUG off, authentication and limits on (a key made by ``manage.py
-create_api_key`` with every limit set),
-usage recording on, metrics on (``OARLOCK_METRICS_TOKEN`` set: every request is counted),
+create_api_key`` with every limit set), usage recording on, metrics on (``OARLOCK_METRICS_TOKEN`` set: every request is counted),
 default logging, one worker process — or, for the comparisons, the same without metrics
 (``daphne-no-metrics``) and two Daphne workers on one port under the worker pool
 (``daphne-2-workers``, oarlock/worker_pool.py).

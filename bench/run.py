@@ -165,6 +165,8 @@ def run(
         report["skipped"]["postgres+redis setups"] = services_missing
     if profile.dashboard and skip_dashboard:
         report["skipped"]["the usage dashboard (scenario 5)"] = "--no-dashboard"
+    if not open_streams_scenario:
+        report["skipped"]["open streams (scenario 4)"] = "--no-open-streams"
     if profile.dashboard and not skip_dashboard:
         report["dashboard"] = dashboard(log_dir) if services_missing is None else {"skipped": services_missing}
     report["load_average_at_end"] = os.getloadavg()
