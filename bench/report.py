@@ -264,7 +264,12 @@ def generated_section(report: Mapping[str, Any], source: Path) -> str:
         "",
         "### Targets (issue 17)",
         "",
-        *_table(["measure", "goal", "this run", "verdict"], target_rows(report)),
+        *_table(["measure", "goal", "this run", "verdict", "pass-through on Daphne"], target_rows(report)),
+        "",
+        "*Pass-through on Daphne* (`bench/passthrough_asgi.py`): Daphne relaying the bytes to the mock and "
+        "back on a new upstream connection per request, with no authentication, parsing, limits, usage, "
+        "metrics or log line. It is what any gateway on Daphne pays before doing anything: a goal "
+        "it misses cannot be met by a gateway on Daphne against an upstream that closes every connection.",
         "",
         "### 1. Non-streaming chat completion (8-token answer)",
         "",

@@ -1,8 +1,9 @@
 """``make bench`` / ``python -m bench.run [--quick | --smoke]``: every scenario, every baseline, one run.
 
 One mock Paddler serves the whole run. Against it, in this order: the floor (the mock called
-directly), each Oarlock setup (server x storage), then LiteLLM's proxy — so the ratios in the
-report compare numbers taken minutes apart on the same machine. Raw numbers go to
+directly), the pass-through on Daphne (``bench/passthrough_asgi.py``), each Oarlock setup
+(server x storage), then LiteLLM's proxy — so the ratios in the report compare numbers taken
+minutes apart on the same machine. Raw numbers go to
 ``bench/results/<UTC time>-<profile>.json``; a full run also rewrites the generated tables of
 ``bench/RESULTS.md``.
 """
@@ -23,7 +24,8 @@ from typing import Any
 
 from bench.bench_profile import PROFILES, SERVER_SETUPS, BenchProfile
 from bench.dashboard_scenario import dashboard
-from bench.deployment import PROJECT_DIR, Deployment, Storage
+from bench.deployment import PROJECT_DIR, Deployment, Storage, server_command
+from bench.issue_targets import PASSTHROUGH
 from bench.litellm_proxy import litellm_process
 from bench.machine_facts import machine_facts
 from bench.managed_process import ManagedProcess, free_port
@@ -61,6 +63,20 @@ def mock_process(log_dir: Path) -> ManagedProcess:
         cwd=PROJECT_DIR,
         log_path=log_dir / "mock-paddler.log",
         ready_url=f"http://127.0.0.1:{port}/health",
+        port=port,
+    )
+
+
+def passthrough_process(upstream_url: str, log_dir: Path) -> ManagedProcess:
+    """Daphne serving ``bench/passthrough_asgi.py``: the cost of the server and the upstream hop."""
+    port = free_port()
+    return ManagedProcess(
+        PASSTHROUGH,
+        server_command("daphne", port, "bench.passthrough_asgi:application"),
+        env={**os.environ, "BENCH_UPSTREAM_URL": upstream_url},
+        cwd=PROJECT_DIR,
+        log_path=log_dir / f"{PASSTHROUGH}.log",
+        ready_url=f"http://127.0.0.1:{port}/v1/models",
         port=port,
     )
 
@@ -128,6 +144,9 @@ def run(
         report["targets"]["floor"] = measure_target(floor, profile, wrk)
         # The Responses floor is the same 64-token SSE stream from the mock.
         report["targets"]["floor"]["responses_streaming"] = report["targets"]["floor"]["chat_streaming"]
+        with passthrough_process(mock.url, log_dir) as passthrough:
+            target = Target(PASSTHROUGH, passthrough.url, "", watched={"server": passthrough.pid, "mock": mock.pid})
+            report["targets"][PASSTHROUGH] = measure_target(target, profile, wrk)
         deployments: dict[Storage, Deployment] = {}
         for index, (server_kind, storage) in enumerate(setups):
             if storage not in deployments:

@@ -38,9 +38,20 @@ def _runs(report: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def test_every_scenario_is_measured_against_the_floor_and_oarlock(smoke_run: tuple[dict[str, Any], Path]) -> None:
     report, _ = smoke_run
-    assert set(report["targets"]) == {"floor", "oarlock-daphne-sqlite"}
+    assert set(report["targets"]) == {"floor", "daphne-passthrough", "oarlock-daphne-sqlite"}
     for target in report["targets"].values():
         assert {"non_streaming", "chat_streaming", "responses_streaming"} <= set(target)
+
+
+def test_the_passthrough_relays_the_mocks_streams_whole(smoke_run: tuple[dict[str, Any], Path]) -> None:
+    # The pass-through is a baseline only if it does the relaying Oarlock does: every event of
+    # the mock's stream reaches the client.
+    report, _ = smoke_run
+    floor = report["targets"]["floor"]["chat_streaming"]
+    relayed = report["targets"]["daphne-passthrough"]["chat_streaming"]
+    for concurrency, result in relayed.items():
+        if concurrency.isdigit():
+            assert result["events_per_response"] == floor[concurrency]["events_per_response"]
 
 
 def test_every_load_run_completes_requests_without_errors(smoke_run: tuple[dict[str, Any], Path]) -> None:
