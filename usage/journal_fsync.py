@@ -29,6 +29,11 @@ class PacedFsync:
         self._dirty = descriptor
         self.sync_if_due()
 
+    def pending(self, descriptor: int) -> None:
+        """``descriptor`` has new data, for the next ``sync_if_due`` (which another thread runs)."""
+        if self.enabled:
+            self._dirty = descriptor
+
     def due_in(self) -> float | None:
         """Seconds until the pending fsync is due (None: nothing pending)."""
         if self._dirty is None:

@@ -10,13 +10,16 @@ an entry recorded but not released when its process died only has its admission 
 (same ``flock`` scheme as ``usage_journal``) and writes an ``interrupted`` record for every
 entry still open; the record's unique request id makes that exactly once.
 
-Bounded loss. The event loop only queues an entry; a thread writes it within one wake-up and,
-with ``fsync`` on, fsyncs within ``journal_fsync.FSYNC_INTERVAL_SECONDS`` (one fsync shared by
-everything written meanwhile). A SIGKILL loses: a request admitted in the last few milliseconds
-(not yet written), and of every other request the tokens relayed since its last checkpoint — at
-most ``checkpoint_seconds`` of its stream. A machine crash loses at most that plus the last
-fsync interval, as long as the disk honours fsync; with ``fsync`` off, whatever the kernel had
-not written back.
+Bounded loss. Each event's line is written when it happens, by the thread that reports it (the
+event loop for a request's own events): into the kernel, so a SIGKILL loses nothing written. A
+thread fsyncs, with ``fsync`` on, within ``journal_fsync.FSYNC_INTERVAL_SECONDS`` (one fsync
+shared by everything written meanwhile), and checkpoints every live request's tokens every
+``checkpoint_seconds``. A SIGKILL loses, of each running request, the tokens relayed since its
+last checkpoint — at most ``checkpoint_seconds`` of its stream. A machine crash loses at most
+that plus the last fsync interval, as long as the disk honours fsync; with ``fsync`` off,
+whatever the kernel had not written back. (Writing on the loop costs one small ``write`` into
+the page cache per event, as the request's log line does; handing each line to a thread cost
+more: a wake-up and a GIL hand-off per event, measured by ``bench/thread_cpu.py``.)
 
 File: one JSON line per event — ``{"o": entry}`` opened, ``{"p": [id, content, reasoning,
 tool_call, undeterminable, time]}`` progress, ``{"u": [id, fields]}`` updated, ``{"r": [[id, billed], …]}`` recorded, ``{"x": id}``
@@ -32,7 +35,6 @@ import fcntl
 import json
 import logging
 import os
-import queue
 import secrets
 import threading
 import time
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from usage.journal_fsync import PacedFsync
+from usage.journal_fsync import FSYNC_INTERVAL_SECONDS, PacedFsync
 from usage.usage_record_draft import UsageRecordDraft
 
 logger = logging.getLogger(__name__)
@@ -89,15 +91,22 @@ CounterSnapshot = Callable[[], Sequence[int]]
 
 
 class InFlightJournal:
-    """One per process; ``opened``/``recorded``/``released`` are cheap and never block on the disk."""
+    """One per process. ``opened``/``recorded``/``released`` write their line at once, from the
+    calling thread (an append into the page cache, like the request's log line: no thread is
+    woken per request); a thread fsyncs at a pace, checkpoints live requests and compacts."""
 
     def __init__(self, *, checkpoint_seconds: float = 1.0, fsync: bool = True) -> None:
         self.checkpoint_seconds = checkpoint_seconds
         self.fsync = fsync
-        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._live: dict[str, CounterSnapshot] = {}
-        self._thread: threading.Thread | None = None
+        self._entries: dict[str, InFlightEntry] = {}
+        # Guards the file and the entries: the event loop, the usage writer's thread and the
+        # journal's own thread all write.
         self._lock = threading.Lock()
+        self._file: _JournalFile | None = None
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stop_keeping: bool | None = None
         self.path: Path | None = None
 
     @property
@@ -112,79 +121,102 @@ class InFlightJournal:
             file = _JournalFile(directory, database, fsync=self.fsync)
             file.open()
             self.path = file.path
-            self._thread = threading.Thread(target=self._run, args=(file,), name="usage-inflight", daemon=True)
+            self._file, self._entries, self._live, self._stop_keeping = file, {}, {}, None
+            self._wake.clear()
+            self._thread = threading.Thread(target=self._run, name="usage-inflight", daemon=True)
             self._thread.start()
 
     def opened(self, request_id: str, fields: dict[str, Any], counters: CounterSnapshot) -> None:
         """Journal an admitted request (again: its fields are updated); ``counters`` is read at
         each checkpoint."""
-        if not self.running:
-            return
-        if request_id in self._live:
-            self._inbox.put(("update", (request_id, fields)))
-            return
-        self._live[request_id] = counters
-        self._inbox.put(("open", InFlightEntry(request_id, fields, checkpointed_at=time.time())))
+        with self._lock:
+            if self._file is None:
+                return
+            if request_id in self._live:
+                entry = self._entries.get(request_id)
+                if entry is not None:
+                    entry.fields.update(fields)
+                    self._write(_dump({"u": [request_id, fields]}))
+                return
+            self._live[request_id] = counters
+            entry = InFlightEntry(request_id, fields, checkpointed_at=time.time())
+            self._entries[request_id] = entry
+            self._write(entry.line())
 
     def recorded(self, records: Iterable[tuple[str, int]]) -> None:
         """These requests' finished records (request id, billed tokens) are safe in the
         writer's journal."""
-        done = [(request_id, billed) for request_id, billed in records if self._live.pop(request_id, None) is not None]
-        if done and self.running:
-            self._inbox.put(("recorded", done))
+        with self._lock:
+            done = [
+                (request_id, billed) for request_id, billed in records if self._live.pop(request_id, None) is not None
+            ]
+            if done and self._file is not None:
+                self._write("".join(_mark_recorded(done, self._entries)))
 
     def released(self, request_id: str, draft: UsageRecordDraft | None) -> None:
         """This request's admission is settled (to ``draft``'s tokens, its finished record)."""
-        if self.running:
-            self._inbox.put(("released", (request_id, draft)))
+        with self._lock:
+            if self._file is not None:
+                self._write("".join(_mark_released((request_id, draft), self._entries)))
 
     def sync(self, timeout: float = 5.0) -> bool:
-        """Wait until everything queued so far is on disk (tests, benchmarks)."""
-        if not self.running:
-            return True
-        done = threading.Event()
-        self._inbox.put(("sync", done))
-        return done.wait(timeout)
+        """Everything journalled so far is on disk (tests, benchmarks)."""
+        with self._lock:
+            if self._file is not None:
+                self._file.pacer.sync()
+        return True
 
     def stop(self, *, keep_open_entries: bool = True) -> None:
         """Stop the thread; the file stays for replay if requests are still open."""
         with self._lock:
             thread, self._thread = self._thread, None
+            self._stop_keeping = keep_open_entries
         if thread is None:
             return
-        self._inbox.put(("stop", keep_open_entries))
+        self._wake.set()
         thread.join(10)
 
-    def _run(self, file: _JournalFile) -> None:
-        entries: dict[str, InFlightEntry] = {}
-        next_checkpoint = time.monotonic() + self.checkpoint_seconds
-        keep = True
+    def _write(self, text: str) -> None:
+        """Append ``text`` (the lock is held). A journal that cannot be written stops, loudly,
+        rather than fail the request that wrote it."""
+        if not text or self._file is None:
+            return
         try:
-            while True:
-                timeout = max(0.0, next_checkpoint - time.monotonic())
-                items = _drain(self._inbox, min(timeout, file.pacer.due_in() or timeout))
-                lines, waiters, stop = _apply(items, entries)
+            if self._file.write(text):
+                self._wake.set()  # past the compaction size: the thread rewrites the file
+        except OSError:
+            logger.exception("the usage in-flight journal stopped; requests from now on are not journalled")
+            self._file = None
+
+    def _run(self) -> None:
+        next_checkpoint = time.monotonic() + self.checkpoint_seconds
+        try:
+            while self._stop_keeping is None:
+                # Woken early only to compact or stop; the tick paces the fsync and checkpoints.
+                self._wake.wait(min(FSYNC_INTERVAL_SECONDS, self.checkpoint_seconds))
+                self._wake.clear()
                 if time.monotonic() >= next_checkpoint:
-                    lines += self._checkpoint(entries)
+                    with self._lock:
+                        self._write("".join(self._checkpoint()))
                     next_checkpoint = time.monotonic() + self.checkpoint_seconds
-                file.write("".join(lines), entries)
+                file = self._file
+                if file is None:
+                    continue
+                if file.compaction_due:
+                    file.compact(self._lock, self._entries)
                 file.pacer.sync_if_due()
-                if waiters:
-                    file.pacer.sync()
-                for waiter in waiters:
-                    waiter.set()
-                if stop is not None:
-                    keep = stop
-                    return
         except Exception:
             logger.exception("the usage in-flight journal stopped; requests from now on are not journalled")
         finally:
-            file.close(empty=not (entries and keep))
+            with self._lock:
+                file, self._file = self._file, None
+                if file is not None:
+                    file.close(empty=not (self._entries and self._stop_keeping is not False))
 
-    def _checkpoint(self, entries: dict[str, InFlightEntry]) -> list[str]:
+    def _checkpoint(self) -> list[str]:
         lines = []
         now = time.time()
-        for request_id, entry in entries.items():
+        for request_id, entry in self._entries.items():
             counters = self._live.get(request_id)
             if counters is None:
                 continue
@@ -193,43 +225,6 @@ class InFlightJournal:
                 entry.counted, entry.checkpointed_at = counted, now
                 lines.append(_dump({"p": [request_id, *counted, round(now, 3)]}))
         return lines
-
-
-def _drain(inbox: queue.SimpleQueue[tuple[str, Any]], timeout: float) -> list[tuple[str, Any]]:
-    items = []
-    try:
-        items.append(inbox.get(timeout=timeout))
-        while True:
-            items.append(inbox.get_nowait())
-    except queue.Empty:
-        pass
-    return items
-
-
-def _apply(
-    items: list[tuple[str, Any]], entries: dict[str, InFlightEntry]
-) -> tuple[list[str], list[threading.Event], bool | None]:
-    lines: list[str] = []
-    waiters: list[threading.Event] = []
-    stop: bool | None = None
-    for kind, value in items:
-        if kind == "open":
-            entries[value.request_id] = value
-            lines.append(value.line())
-        elif kind == "update":
-            request_id, fields = value
-            if request_id in entries:
-                entries[request_id].fields.update(fields)
-                lines.append(_dump({"u": [request_id, fields]}))
-        elif kind == "recorded":
-            lines += _mark_recorded(value, entries)
-        elif kind == "released":
-            lines += _mark_released(value, entries)
-        elif kind == "sync":
-            waiters.append(value)
-        elif kind == "stop":
-            stop = value
-    return lines, waiters, stop
 
 
 def _mark_recorded(records: list[tuple[str, int]], entries: dict[str, InFlightEntry]) -> list[str]:
@@ -273,6 +268,8 @@ class _JournalFile:
         self._lock_file: IO[bytes] | None = None
         self._descriptor: int | None = None
         self._size = 0
+        # While the thread compacts: what was written meanwhile, for the new file.
+        self._spill: list[bytes] | None = None
 
     def open(self) -> None:
         self._directory.mkdir(parents=True, exist_ok=True)
@@ -282,35 +279,49 @@ class _JournalFile:
         if self._fsync:
             _fsync_directory(self._directory)
 
-    def write(self, text: str, entries: dict[str, InFlightEntry]) -> None:
-        if not text:
-            return
+    def write(self, text: str) -> bool:
+        """Append ``text`` (under the journal's lock); True once the file is due for compaction."""
         assert self._descriptor is not None
         data = text.encode("utf-8")
         _write_all(self._descriptor, data)
         self._size += len(data)
-        if self._size >= COMPACT_BYTES:
-            self._compact(entries)
-        else:
-            self.pacer.wrote(self._descriptor)
+        if self._spill is not None:
+            self._spill.append(data)
+        # The fsync is the journal thread's (``sync_if_due`` on its tick), never the writer's.
+        self.pacer.pending(self._descriptor)
+        return self.compaction_due
 
-    def _compact(self, entries: dict[str, InFlightEntry]) -> None:
-        """Rewrite the file with the open entries alone (written aside, then swapped)."""
+    @property
+    def compaction_due(self) -> bool:
+        return self._size >= COMPACT_BYTES and self._spill is None
+
+    def compact(self, lock: threading.Lock, entries: dict[str, InFlightEntry]) -> None:
+        """Rewrite the file with the open entries alone, without holding ``lock`` through the
+        disk writes: lines written meanwhile are kept aside and appended before the swap."""
         assert self._descriptor is not None
         temporary = self.path.with_suffix(".compact")
-        data = "".join(entry.line() for entry in entries.values()).encode("utf-8")
+        with lock:
+            data = "".join(entry.line() for entry in entries.values()).encode("utf-8")
+            self._spill = []
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             _write_all(descriptor, data)
             if self._fsync:
                 os.fsync(descriptor)
+            with lock:
+                spilled = b"".join(self._spill)
+                _write_all(descriptor, spilled)
+                os.replace(temporary, self.path)
+                os.close(self._descriptor)
+                self._descriptor, descriptor = descriptor, -1
+                self._size = len(data) + len(spilled)
+                self.pacer.forget()
+                self.pacer.pending(self._descriptor)
         finally:
-            os.close(descriptor)
-        os.replace(temporary, self.path)
-        self.pacer.forget()
-        os.close(self._descriptor)
-        self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-        self._size = len(data)
+            with lock:
+                self._spill = None
+            if descriptor != -1:
+                os.close(descriptor)
         if self._fsync:
             _fsync_directory(self._directory)
 
