@@ -1,7 +1,7 @@
 """The usage writer thread's loop: what is pending, who waits for it, when to write it.
 
-Drafts are journalled as soon as the thread takes them (``usage_journal``), before any database
-work, and committed in batches of ``batch_size`` at most every ``flush_interval`` (at once when
+Drafts are taken every tick (half the flush interval; at once when someone waits), journalled
+as soon as the thread takes them (``usage_journal``), before any database work, and committed in batches of ``batch_size`` at most every ``flush_interval`` (at once when
 someone waits: a flush, the shutdown). A database outage delays records instead of dropping
 them (``usage_write_backoff``): memory holds at most ``max_pending`` drafts, the rest wait in
 order in the journal's spill file. A batch refused on its data is bisected
@@ -52,6 +52,7 @@ class FlushLoop:
         self,
         inbox: queue.SimpleQueue[Item],
         *,
+        urgent: threading.Event,
         store: StoreBatch,
         journal: UsageJournal | None,
         dead_letter: UsageDeadLetter,
@@ -61,6 +62,9 @@ class FlushLoop:
         max_pending: int,
     ) -> None:
         self._inbox = inbox
+        self._urgent = urgent
+        # Drafts are taken on this tick, not one wake-up each (see usage_writer's loss model).
+        self._tick = flush_interval / 2
         self._max_pending = max(max_pending, 1)
         self._store = store
         self._journal = journal
@@ -123,10 +127,13 @@ class FlushLoop:
         return max(0.0, due - time.monotonic())
 
     def _receive(self, timeout: float | None) -> None:
-        """Block up to ``timeout`` for the first item, then take whatever else is queued."""
+        """Wait up to ``timeout`` (at most a tick) unless someone waits, then take what is queued."""
+        wait = self._tick if timeout is None else min(timeout, self._tick)
+        if wait > 0:
+            self._urgent.wait(wait)
+        self._urgent.clear()
         items: list[Item] = []
         try:
-            items.append(self._inbox.get(timeout=timeout))
             while True:
                 items.append(self._inbox.get_nowait())
         except queue.Empty:

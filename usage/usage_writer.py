@@ -8,9 +8,12 @@ so it never blocks exit by itself; the ``atexit`` hook stops it properly: commit
 pending, retrying for up to ``shutdown_timeout`` seconds.
 
 Loss model: a draft is appended to the crash journal (``usage_journal``; fsynced within
-``journal_fsync.FSYNC_INTERVAL_SECONDS``) as soon as the thread takes it, before any database work. A request
-still running is in the in-flight journal (``usage_inflight_journal``) from admission on; its
-entry is closed once its draft is in the crash journal, and a dead worker's open entries become
+``journal_fsync.FSYNC_INTERVAL_SECONDS``) as soon as the thread takes it, before any database
+work; the thread takes what was submitted on its tick (half the flush interval), not per draft:
+a wake-up per request cost more than the request's own record. A request is in the in-flight
+journal (``usage_inflight_journal``) from admission on, and its finished draft with it once its
+admission is settled (``UsageMeter.admission_settled``), so a draft still waiting for the tick
+is on disk there; the entry is closed once its draft is in the crash journal, and a dead worker's open entries become
 ``interrupted`` records when the next writer starts (``dead_writer_replay``). A database
 outage delays records (``usage_write_backoff``) instead of dropping them: memory holds
 at most ``max_pending`` drafts, the rest wait in order in the journal's spill file. A crash, or
@@ -63,6 +66,8 @@ class UsageWriter:
         self._flush_interval = flush_interval
         self.shutdown_timeout = shutdown_timeout
         self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
+        # Wakes the thread before its tick: someone waits (a flush, the shutdown).
+        self._urgent = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._atexit_registered = False
@@ -82,6 +87,7 @@ class UsageWriter:
             _start_inflight_journal(directory / "inflight", database)
             loop = FlushLoop(
                 self._queue,
+                urgent=self._urgent,
                 store=self._store,
                 journal=_open_journal(directory, database, fsync=settings.OARLOCK_USAGE_JOURNAL_FSYNC),
                 dead_letter=UsageDeadLetter(directory, database),
@@ -102,6 +108,7 @@ class UsageWriter:
             return self._queue.empty()
         request = FlushRequest()
         self._queue.put(request)
+        self._urgent.set()
         return request.done.wait(timeout)
 
     def stop(self, timeout: float | None = None) -> bool:
@@ -111,6 +118,7 @@ class UsageWriter:
         if thread is None or not thread.is_alive():
             return True
         self._queue.put(Stop())
+        self._urgent.set()
         thread.join(self.shutdown_timeout + 5.0 if timeout is None else timeout)
         inflight_journal.stop()
         return not thread.is_alive()
