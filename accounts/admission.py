@@ -129,7 +129,7 @@ async def _release_with_retries(store: LimitStore, releases: list[tuple[Admissio
             if pause is None:
                 # Left unfinished: settled at exit if still reserved, else its lease ends.
                 logger.warning(
-                    "could not release admission %s after %s attempts (%s); its lease ends in %ss",
+                    "could not release admission(s) %s after %s attempts (%s); leases end within %ss",
                     ", ".join(plan.admission_id for plan, _ in releases),
                     attempt + 1,
                     error,

@@ -2,9 +2,8 @@
 
 One EVALSHA per admission and one per release (``accounts/limit_scripts.py``); the releases of
 a request's admission steps, and the renewals of a worker's slots, are pipelined: one round
-trip for all of them. The
-``redis.asyncio`` client is owned here and created on first use, once per event loop (a client
-is bound to the loop it connects on). Timeouts are short and there is at most one immediate
+trip for all of them. The ``redis.asyncio`` client is owned here and created on first use, once
+per event loop (a client is bound to the loop it connects on). Timeouts are short and there is at most one immediate
 retry: when Redis is gone, admission must learn it in milliseconds, not after backoff.
 """
 
@@ -154,9 +153,9 @@ class RedisLimitStore:
 
     async def _run_each(self, script: AsyncScript, calls: Sequence[_Call]) -> None:
         """``script`` once per call, in one round trip: raw EVALSHA commands in a pipeline that
-        is no transaction (each script is atomic by itself; the calls of a request share their
-        tenant's hash tag, but a worker's renewals need not). Not redis-py's pipelined scripts:
-        they ask SCRIPT EXISTS first, one more round trip on every call."""
+        is no transaction (each script is atomic by itself and keeps to one tenant's keys, as
+        Redis Cluster requires of a script). Not redis-py's pipelined scripts: they ask SCRIPT
+        EXISTS first, one more round trip on every call."""
         client = self.client()
         try:
             replies = await _evalsha_each(client, script.sha, calls)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from accounts import admission as admission_module
+from accounts.abandoned_admission import unfinished_releases
 from accounts.admission import Admission, AdmissionController, release_admissions
 from accounts.authenticated_key import AuthenticatedKey, Limits
 from accounts.errors import (
@@ -267,6 +268,27 @@ async def test_releases_whose_reply_was_lost_charge_the_usage_once(monkeypatch: 
     assert store.executed_releases == 2
     assert await _budget_used(store, steps[1], key) == 40
     await (await controller.admit_call(key=key)).release()
+
+
+async def test_releases_that_never_reach_the_store_are_left_to_their_leases_without_raising(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    store = BlinkingStore(failures=99)
+    controller = AdmissionController(store=store)
+    key = make_key(max_concurrent=1, token_budget=1000)
+    steps = [
+        await controller.admit_call(key=key),
+        await controller.reserve_tokens(key=key, model="m", estimated_tokens=300),
+    ]
+    await release_admissions(steps, used_tokens=40)
+    assert store.failures == 96 and all(step.released for step in steps)
+    plans = [step.plan for step in steps if step.plan is not None]
+    # Left for the exit hook to settle (repeat-safe), else their leases end.
+    assert {plan.admission_id for plan in plans} <= set(unfinished_releases._pending)
+    assert "could not release admission(s) " + ", ".join(plan.admission_id for plan in plans) in caplog.text
+    for plan in plans:
+        unfinished_releases.done(plan)
 
 
 @pytest.fixture(params=["memory", "redis"])
