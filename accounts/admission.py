@@ -29,7 +29,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
@@ -96,37 +96,54 @@ class Admission:
         Never raises: a store that cannot be reached now is covered by the lease, which gives
         the slot and the reservation back when it ends.
         """
-        if self.released:
-            return
-        self.released = True
-        if self.plan is None or self.store is None or not self.plan.needs_release:
-            return
-        lease_renewal.drop(self.plan)
-        used = self.reserved_tokens if used_tokens is None else max(used_tokens, 0)
-        unfinished_releases.begin(self.plan, used)
-        for attempt, pause in enumerate((*RELEASE_RETRY_SECONDS, None)):
-            try:
-                # A failed attempt may have run in Redis with its reply lost: a retry settles
-                # only a reservation still there, so the usage is never charged twice.
-                await self.store.release(self.plan, used_tokens=used, only_if_reserved=attempt > 0)
-            except LimitStoreUnavailable as error:
-                if pause is None:
-                    # Left unfinished: settled at exit if still reserved, else its lease ends.
-                    logger.warning(
-                        "could not release admission %s after %s attempts (%s); its lease ends in %ss",
-                        self.plan.admission_id,
-                        attempt + 1,
-                        error,
-                        self.plan.lease_seconds,
-                    )
-                    return
-                # The client has its answer already: waiting out a Redis blip costs nobody,
-                # and a reservation given back by its lease would never charge the usage.
-                await asyncio.sleep(pause)
-                continue
-            break
-        # Not in a ``finally``: a release abandoned by a stopping loop must stay unfinished.
-        unfinished_releases.done(self.plan)
+        await release_admissions((self,), used_tokens=used_tokens)
+
+
+async def release_admissions(admissions: Sequence[Admission], *, used_tokens: int | None = None) -> None:
+    """``Admission.release`` for every admission step of one request, in one store call (one
+    Redis round trip). Idempotent; never raises."""
+    by_store: dict[int, tuple[LimitStore, list[tuple[AdmissionPlan, int]]]] = {}
+    for admission in admissions:
+        if admission.released:
+            continue
+        admission.released = True
+        plan, store = admission.plan, admission.store
+        if plan is None or store is None or not plan.needs_release:
+            continue
+        lease_renewal.drop(plan)
+        used = admission.reserved_tokens if used_tokens is None else max(used_tokens, 0)
+        unfinished_releases.begin(plan, used)
+        by_store.setdefault(id(store), (store, []))[1].append((plan, used))
+    # One store per process: the steps of a request always share it.
+    for store, releases in by_store.values():
+        await _release_with_retries(store, releases)
+
+
+async def _release_with_retries(store: LimitStore, releases: list[tuple[AdmissionPlan, int]]) -> None:
+    for attempt, pause in enumerate((*RELEASE_RETRY_SECONDS, None)):
+        try:
+            # A failed attempt may have run in Redis with its reply lost: a retry settles only
+            # a reservation still there, so the usage is never charged twice.
+            await store.release_many(releases, only_if_reserved=attempt > 0)
+        except LimitStoreUnavailable as error:
+            if pause is None:
+                # Left unfinished: settled at exit if still reserved, else its lease ends.
+                logger.warning(
+                    "could not release admission(s) %s after %s attempts (%s); leases end within %ss",
+                    ", ".join(plan.admission_id for plan, _ in releases),
+                    attempt + 1,
+                    error,
+                    max(plan.lease_seconds for plan, _ in releases),
+                )
+                return
+            # The client has its answer already: waiting out a Redis blip costs nobody, and a
+            # reservation given back by its lease would never charge the usage.
+            await asyncio.sleep(pause)
+            continue
+        break
+    # Not in a ``finally``: a release abandoned by a stopping loop must stay unfinished.
+    for plan, _ in releases:
+        unfinished_releases.done(plan)
 
 
 class AdmissionController:

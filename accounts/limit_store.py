@@ -3,7 +3,8 @@
 Admission turns a key's limits into an ``AdmissionPlan``; a ``LimitStore`` checks every limit of
 the plan and, only if all pass, takes them all — one atomic step (one Redis script, or one
 uninterrupted piece of code in process). ``release`` gives back the request slot and settles the
-token reservations to real usage, also atomically.
+token reservations to real usage, also atomically; ``release_many`` does it for every admission
+step of a request in one round trip.
 
 Every slot and reservation carries a lease: a request whose release never comes (a worker
 killed mid-request) stops counting against concurrency and gives its budget reservation back
@@ -114,6 +115,14 @@ class LimitStore(Protocol):
         """Settle ``plan`` to ``used_tokens``. ``only_if_reserved``: leave a budget alone whose
         reservation is gone (already settled, or given back by an expired lease) — for a
         settlement that may repeat one already made (``accounts/abandoned_admission.py``)."""
+        ...
+
+    async def release_many(
+        self, releases: Sequence[tuple[AdmissionPlan, int]], *, only_if_reserved: bool = False
+    ) -> None:
+        """``release`` each (plan, used tokens) pair, all in one round trip: the admission steps
+        of one request. Each release is atomic by itself, not the batch: when this raises, any
+        of them may have run (``only_if_reserved`` makes the repeat safe)."""
         ...
 
     async def renew(self, plans: Sequence[AdmissionPlan]) -> None:

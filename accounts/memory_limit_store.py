@@ -64,6 +64,14 @@ class MemoryLimitStore:
         with self._lock:
             self._release(plan, used_tokens, self._clock(), only_if_reserved)
 
+    async def release_many(
+        self, releases: Sequence[tuple[AdmissionPlan, int]], *, only_if_reserved: bool = False
+    ) -> None:
+        with self._lock:
+            now = self._clock()
+            for plan, used_tokens in releases:
+                self._release(plan, used_tokens, now, only_if_reserved)
+
     async def renew(self, plans: Sequence[AdmissionPlan]) -> None:
         with self._lock:
             deadline_base = self._clock()

@@ -1,8 +1,9 @@
 """Limit counters in Redis, shared by every worker process and machine.
 
-One EVALSHA per admission and one per release (``accounts/limit_scripts.py``). The
-``redis.asyncio`` client is owned here and created on first use, once per event loop (a client
-is bound to the loop it connects on). Timeouts are short and there is at most one immediate
+One EVALSHA per admission and one per release (``accounts/limit_scripts.py``); the releases of
+a request's admission steps, and the renewals of a worker's slots, are pipelined: one round
+trip for all of them. The ``redis.asyncio`` client is owned here and created on first use, once
+per event loop (a client is bound to the loop it connects on). Timeouts are short and there is at most one immediate
 retry: when Redis is gone, admission must learn it in milliseconds, not after backoff.
 """
 
@@ -18,7 +19,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from accounts.limit_scripts import ADMIT, RELEASE, RENEW
 from accounts.limit_store import (
@@ -37,6 +38,8 @@ CONNECT_TIMEOUT_SECONDS: Final = 0.5
 COMMAND_TIMEOUT_SECONDS: Final = 1.0
 _KINDS: Final[dict[int, LimitKind]] = {1: "requests", 2: "tokens", 3: "concurrency", 4: "budget"}
 _NONE: Final = -1
+# The keys and arguments of one script call.
+_Call = tuple[list[str], list[Any]]
 
 
 class RedisLimitStore:
@@ -95,20 +98,24 @@ class RedisLimitStore:
     async def release(self, plan: AdmissionPlan, *, used_tokens: int, only_if_reserved: bool = False) -> None:
         self.client()
         assert self._release is not None
-        keys: list[str] = []
-        args: list[Any] = [plan.admission_id, plan.tokens, used_tokens, len(plan.scopes)]
-        for scope in plan.scopes:
-            keys.extend(_scope_keys(self.prefix, plan.tenant_id, scope.scope, scope.scope_id, scope.budget_label))
-            args.extend((_or_none(scope.tpm), int(scope.token_budget is not None), int(scope.tracks_leases)))
-        args.append(int(only_if_reserved))
-        await self._run(self._release, keys, args)
+        await self._run(self._release, *self._release_call(plan, used_tokens, only_if_reserved))
+
+    async def release_many(
+        self, releases: Sequence[tuple[AdmissionPlan, int]], *, only_if_reserved: bool = False
+    ) -> None:
+        """One script per release, all in one pipeline (one round trip)."""
+        if not releases:
+            return
+        self.client()
+        assert self._release is not None
+        calls = [self._release_call(plan, used, only_if_reserved) for plan, used in releases]
+        await self._run_each(self._release, calls)
 
     async def renew(self, plans: Sequence[AdmissionPlan]) -> None:
-        """One script per plan, all in one pipeline (one round trip): each plan's keys share
-        its tenant's hash tag, as Redis Cluster requires of a script."""
-        client = self.client()
+        """One script per plan, all in one pipeline (one round trip)."""
+        self.client()
         assert self._renew is not None
-        pipeline = client.pipeline(transaction=False)
+        calls: list[_Call] = []
         for plan in plans:
             keys = [
                 counter_key(self.prefix, plan.tenant_id, scope.scope, scope.scope_id, "leases")
@@ -116,11 +123,9 @@ class RedisLimitStore:
                 if scope.max_concurrent is not None
             ]
             if keys:
-                await self._renew(keys=keys, args=[plan.admission_id, plan.lease_seconds * 1000], client=pipeline)
-        try:
-            await pipeline.execute()
-        except (RedisError, OSError) as error:
-            raise LimitStoreUnavailable(f"Redis: {error}") from error
+                calls.append((keys, [plan.admission_id, plan.lease_seconds * 1000]))
+        if calls:
+            await self._run_each(self._renew, calls)
 
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
         key = counter_key(self.prefix, tenant_id, scope, scope_id, f"budget:{label}")
@@ -131,11 +136,49 @@ class RedisLimitStore:
             raise LimitStoreUnavailable(f"Redis: {error}") from error
         return int(used or 0)
 
+    def _release_call(self, plan: AdmissionPlan, used_tokens: int, only_if_reserved: bool) -> _Call:
+        keys: list[str] = []
+        args: list[Any] = [plan.admission_id, plan.tokens, used_tokens, len(plan.scopes)]
+        for scope in plan.scopes:
+            keys.extend(_scope_keys(self.prefix, plan.tenant_id, scope.scope, scope.scope_id, scope.budget_label))
+            args.extend((_or_none(scope.tpm), int(scope.token_budget is not None), int(scope.tracks_leases)))
+        args.append(int(only_if_reserved))
+        return keys, args
+
     async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> list[Any]:
         try:
             return await script(keys=keys, args=args)  # type: ignore[no-any-return]  # redis-py's scripts return Any
         except (RedisError, OSError) as error:
             raise LimitStoreUnavailable(f"Redis: {error}") from error
+
+    async def _run_each(self, script: AsyncScript, calls: Sequence[_Call]) -> None:
+        """``script`` once per call, in one round trip: raw EVALSHA commands in a pipeline that
+        is no transaction (each script is atomic by itself and keeps to one tenant's keys, as
+        Redis Cluster requires of a script). Not redis-py's pipelined scripts: they ask SCRIPT
+        EXISTS first, one more round trip on every call."""
+        client = self.client()
+        try:
+            replies = await _evalsha_each(client, script.sha, calls)
+            refused = [call for call, reply in zip(calls, replies, strict=True) if isinstance(reply, NoScriptError)]
+            if refused:
+                # Redis lost its scripts (a restart, SCRIPT FLUSH): load it, and send again only
+                # what it refused (the others ran; sending them twice could charge twice).
+                await client.script_load(script.script)
+                replies = [reply for reply in replies if not isinstance(reply, NoScriptError)]
+                replies.extend(await _evalsha_each(client, script.sha, refused))
+            failed = next((reply for reply in replies if isinstance(reply, RedisError)), None)
+            if failed is not None:
+                raise failed
+        except (RedisError, OSError) as error:
+            raise LimitStoreUnavailable(f"Redis: {error}") from error
+
+
+async def _evalsha_each(client: Redis, sha: str, calls: Sequence[_Call]) -> list[Any]:
+    """The replies in order, an error in its place (a pipeline's errors are not raised)."""
+    pipeline = client.pipeline(transaction=False)
+    for keys, args in calls:
+        pipeline.evalsha(sha, len(keys), *keys, *args)
+    return await pipeline.execute(raise_on_error=False)
 
 
 @lru_cache(maxsize=4096)

@@ -6,8 +6,10 @@ Measures ``admit_request`` and ``Admission.release`` for a key whose key AND ten
 limit (requests/min, tokens/min, in flight, a daily token budget): the worst case, two scopes in
 one script. Limits are high enough that nothing is refused. Reports p50/p99 in milliseconds for
 admit, release and both, sequentially and with 32 requests in flight at once; the Redis case
-is one EVALSHA per admit and one per release. Redis keys go to their own prefix and are deleted
-afterwards.
+is one EVALSHA per admit and one per release. For the request path's two admission steps
+(``admit_call``, then ``reserve_tokens``), it also reports the client CPU of releasing both: one
+after the other, against ``release_admissions`` (one store call). Redis keys go to their own
+prefix and are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oarlock.settings")
 django.setup()
 
-from accounts.admission import AdmissionController  # noqa: E402  (needs django.setup())
+from accounts.admission import Admission, AdmissionController, release_admissions  # noqa: E402  (needs django.setup())
 from accounts.authenticated_key import AuthenticatedKey, Limits  # noqa: E402
 from accounts.limit_store import LimitStore  # noqa: E402
 from accounts.memory_limit_store import MemoryLimitStore  # noqa: E402
@@ -93,6 +95,34 @@ async def measure_concurrent(
     print(f"    admit, {in_flight} in flight  {percentiles(admits)}   ({len(admits) / elapsed:,.0f} admit+release/s)")
 
 
+async def measure_two_step_release_cpu(controller: AdmissionController, key: AuthenticatedKey, iterations: int) -> None:
+    """CPU time (``time.process_time``) of releasing a request admitted in two steps."""
+
+    async def one_after_the_other(steps: list[Admission]) -> None:
+        for step in steps:
+            await step.release(used_tokens=300)
+
+    async def together(steps: list[Admission]) -> None:
+        await release_admissions(steps, used_tokens=300)
+
+    variants = {"one after the other": one_after_the_other, "release_admissions": together}
+    cpu = dict.fromkeys(variants, 0.0)
+    block = 500
+    for _ in range(max(iterations // block, 1)):  # alternating blocks: both see the same machine
+        for name, release in variants.items():
+            for _ in range(block):
+                steps = [
+                    await controller.admit_call(key=key),
+                    await controller.reserve_tokens(key=key, model="m", estimated_tokens=500),
+                ]
+                started = time.process_time()
+                await release(steps)
+                cpu[name] += time.process_time() - started
+    rounds = max(iterations // block, 1) * block
+    for name, seconds in cpu.items():
+        print(f"    release 2 steps, {name:20s} {seconds / rounds * 1e6:6.1f} µs CPU per request")
+
+
 async def run(
     name: str,
     make_store: Callable[[], LimitStore],
@@ -112,6 +142,7 @@ async def run(
         await measure_sequential(controller, key, iterations)
         if key.key_limits is EVERY_LIMIT:
             await measure_concurrent(controller, key, iterations, 32)
+            await measure_two_step_release_cpu(controller, key, iterations)
     if cleanup is not None:
         await cleanup(store)
 

@@ -36,7 +36,7 @@ from django.core.handlers.asgi import ASGIRequest
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 
-from accounts.admission import Admission, admit_call, reserve_tokens
+from accounts.admission import Admission, admit_call, release_admissions, reserve_tokens
 from accounts.authenticated_key import AuthenticatedKey
 from accounts.limit_store import AdmissionPlan
 from compat_api.errors import InvalidRequest, PayloadTooLarge
@@ -161,9 +161,8 @@ class RequestLifecycle:
                 )
             # The record's total: with the prompt estimated when no Done came (never 0).
             used = meter.billed_tokens if meter is not None else 0
-            for admission in self._admissions:
-                if not admission.released:
-                    await admission.release(used_tokens=used)
+            # Both admission steps in one round trip.
+            await release_admissions(self._admissions, used_tokens=used)
             if meter is not None:
                 meter.admission_settled()
         except Exception:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from accounts import admission as admission_module
-from accounts.admission import AdmissionController
+from accounts.abandoned_admission import unfinished_releases
+from accounts.admission import Admission, AdmissionController, release_admissions
 from accounts.authenticated_key import AuthenticatedKey, Limits
 from accounts.errors import (
     AdmissionUnavailable,
@@ -19,7 +20,7 @@ from accounts.errors import (
     RateLimited,
 )
 from accounts.lease_renewal import lease_renewal
-from accounts.limit_store import LimitStoreUnavailable
+from accounts.limit_store import LimitStore, LimitStoreUnavailable
 from accounts.memory_limit_store import MemoryLimitStore
 from accounts.redis_limit_store import RedisLimitStore
 from tests.limit_redis import limits_redis  # noqa: F401  (fixture)
@@ -157,11 +158,11 @@ class BlinkingStore(MemoryLimitStore):
         super().__init__()
         self.failures = failures
 
-    async def release(self, plan: Any, *, used_tokens: int, only_if_reserved: bool = False) -> None:
+    async def release_many(self, releases: Any, *, only_if_reserved: bool = False) -> None:
         if self.failures:
             self.failures -= 1
             raise LimitStoreUnavailable("Redis: connection refused")
-        await super().release(plan, used_tokens=used_tokens, only_if_reserved=only_if_reserved)
+        await super().release_many(releases, only_if_reserved=only_if_reserved)
 
 
 async def test_a_release_that_meets_a_redis_blip_is_retried_and_charges_the_usage(
@@ -219,10 +220,10 @@ class LostReplyStore(MemoryLimitStore):
             raise LimitStoreUnavailable("Redis: Timeout reading from socket")
         return verdict
 
-    async def release(self, plan: Any, *, used_tokens: int, only_if_reserved: bool = False) -> None:
-        await super().release(plan, used_tokens=used_tokens, only_if_reserved=only_if_reserved)
+    async def release_many(self, releases: Any, *, only_if_reserved: bool = False) -> None:
+        await super().release_many(releases, only_if_reserved=only_if_reserved)
         self.executed_releases += 1
-        if self.executed_releases == 1 and used_tokens:
+        if self.executed_releases == 1 and any(used_tokens for _, used_tokens in releases):
             raise LimitStoreUnavailable("Redis: Timeout reading from socket")
 
 
@@ -252,6 +253,123 @@ async def test_a_release_whose_reply_was_lost_charges_the_usage_once(monkeypatch
     assert admission.plan is not None and store.executed_releases == 2
     label = admission.plan.scopes[0].budget_label
     assert await store.budget_used(tenant_id=key.tenant_id, scope="key", scope_id=key.key_id, label=label) == 40
+
+
+async def test_releases_whose_reply_was_lost_charge_the_usage_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    store = LostReplyStore(lost=0)
+    controller = AdmissionController(store=store)
+    key = make_key(max_concurrent=1, token_budget=1000)
+    steps = [
+        await controller.admit_call(key=key),
+        await controller.reserve_tokens(key=key, model="m", estimated_tokens=300),
+    ]
+    await release_admissions(steps, used_tokens=40)
+    assert store.executed_releases == 2
+    assert await _budget_used(store, steps[1], key) == 40
+    await (await controller.admit_call(key=key)).release()
+
+
+async def test_releases_that_never_reach_the_store_are_left_to_their_leases_without_raising(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    store = BlinkingStore(failures=99)
+    controller = AdmissionController(store=store)
+    key = make_key(max_concurrent=1, token_budget=1000)
+    steps = [
+        await controller.admit_call(key=key),
+        await controller.reserve_tokens(key=key, model="m", estimated_tokens=300),
+    ]
+    await release_admissions(steps, used_tokens=40)
+    assert store.failures == 96 and all(step.released for step in steps)
+    plans = [step.plan for step in steps if step.plan is not None]
+    # Left for the exit hook to settle (repeat-safe), else their leases end.
+    assert {plan.admission_id for plan in plans} <= set(unfinished_releases._pending)
+    assert "could not release admission(s) " + ", ".join(plan.admission_id for plan in plans) in caplog.text
+    for plan in plans:
+        unfinished_releases.done(plan)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[LimitStore]:
+    if request.param == "memory":
+        yield MemoryLimitStore()
+        return
+    redis_store = RedisLimitStore(request.getfixturevalue("limits_redis"), prefix="test:limits")
+    yield redis_store
+    await redis_store.aclose()
+
+
+def count_release_calls(store: LimitStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many plans each store call released (``release`` would fail the test)."""
+    calls: list[int] = []
+    release_many = store.release_many
+
+    async def counted(releases: Any, *, only_if_reserved: bool = False) -> None:
+        calls.append(len(releases))
+        await release_many(releases, only_if_reserved=only_if_reserved)
+
+    monkeypatch.setattr(store, "release_many", counted)
+    monkeypatch.setattr(store, "release", None)
+    return calls
+
+
+async def test_a_request_admitted_in_two_steps_releases_both_in_one_store_call(
+    store: LimitStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    controller = AdmissionController(store=store)
+    key = make_key(
+        rpm=1000, tpm=100_000, max_concurrent=1, token_budget=1000, tenant=Limits(max_concurrent=9, token_budget=9000)
+    )
+    slots_held = lease_renewal.held
+    steps = [
+        await controller.admit_call(key=key),
+        await controller.reserve_tokens(key=key, model="m", estimated_tokens=300),
+    ]
+    assert lease_renewal.held == slots_held + 1
+    calls = count_release_calls(store, monkeypatch)
+    await release_admissions(steps, used_tokens=40)
+    await release_admissions(steps, used_tokens=40)
+    await steps[0].release(used_tokens=40)
+    assert calls == [2] and all(step.released for step in steps)
+    assert lease_renewal.held == slots_held
+    assert await _budget_used(store, steps[1], key) == 40
+    assert await _budget_used(store, steps[1], key, scope="tenant") == 40
+    monkeypatch.undo()
+    await (await controller.admit_call(key=key)).release()  # the slot is free
+
+
+async def test_admissions_without_anything_to_give_back_are_only_marked_released(
+    store: LimitStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    controller = AdmissionController(store=store)
+    steps = [
+        await controller.admit_call(key=make_key(rpm=1000)),
+        await controller.admit_call(key=make_key()),
+        Admission(key=make_key(), model="m"),
+    ]
+    calls = count_release_calls(store, monkeypatch)
+    await release_admissions(steps, used_tokens=40)
+    assert calls == [] and all(step.released for step in steps)
+
+
+async def test_admissions_of_two_stores_are_released_in_one_call_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    stores = [MemoryLimitStore(), MemoryLimitStore()]
+    key = make_key(max_concurrent=1, token_budget=1000)
+    steps = [await AdmissionController(store=store).admit(key=key, model="m", estimated_tokens=300) for store in stores]
+    calls = [count_release_calls(store, monkeypatch) for store in stores]
+    await release_admissions(steps, used_tokens=40)
+    assert calls == [[1], [1]]
+    for store, step in zip(stores, steps, strict=True):
+        assert await _budget_used(store, step, key) == 40
+
+
+async def _budget_used(store: LimitStore, admission: Admission, key: AuthenticatedKey, *, scope: str = "key") -> int:
+    assert admission.plan is not None
+    label = admission.plan.scopes[0].budget_label
+    scope_id = key.key_id if scope == "key" else key.tenant_id
+    return await store.budget_used(tenant_id=key.tenant_id, scope=scope, scope_id=scope_id, label=label)
 
 
 async def test_a_key_with_a_budget_serves_as_many_requests_at_once_as_its_concurrency_limit(

@@ -198,6 +198,32 @@ async def test_a_request_admitted_in_two_steps_takes_one_slot(store: LimitStore)
     assert await store.budget_used(tenant_id=3, scope="key", scope_id=7, label=LABEL) == 5
 
 
+async def test_the_two_steps_of_a_request_released_together_free_its_slot_and_charge_its_usage(
+    store: LimitStore,
+) -> None:
+    call = plan(key_scope(rpm=1000, max_concurrent=1), tenant_scope(max_concurrent=5))
+    tokens = plan(key_scope(tpm=1000, token_budget=1000), tenant_scope(token_budget=5000), tokens=300)
+    assert await admitted(store, call) and await admitted(store, tokens)
+    assert not await admitted(store, plan(key_scope(max_concurrent=1)))
+    await store.release_many([(call, 40), (tokens, 40)])
+    assert await admitted(store, plan(key_scope(max_concurrent=1)))
+    for scope, scope_id in (("key", 7), ("tenant", 3)):
+        assert await store.budget_used(tenant_id=3, scope=scope, scope_id=scope_id, label=LABEL) == 40
+    # The token window holds the 40 used (plus the next request's 10), not the 300 reserved.
+    verdict = await store.admit(plan(key_scope(tpm=1000)))
+    assert verdict.tokens is not None and 945 <= verdict.tokens.remaining <= 950
+
+
+async def test_releases_repeated_after_a_lost_reply_charge_the_usage_once(store: LimitStore) -> None:
+    call, tokens = plan(key_scope(max_concurrent=1)), plan(key_scope(token_budget=1000), tokens=300)
+    assert await admitted(store, call) and await admitted(store, tokens)
+    await store.release_many([(call, 40), (tokens, 40)])
+    # The retry of a release whose reply never came: what was settled is left alone.
+    await store.release_many([(call, 40), (tokens, 40)], only_if_reserved=True)
+    assert await store.budget_used(tenant_id=3, scope="key", scope_id=7, label=LABEL) == 40
+    assert await admitted(store, plan(key_scope(max_concurrent=1)))
+
+
 async def test_an_expired_reservation_is_given_back_while_the_slots_stay_counted(store: LimitStore) -> None:
     if isinstance(store, MemoryLimitStore):
         pytest.skip("covered with a fake clock in test_memory_limit_store.py")
