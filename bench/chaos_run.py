@@ -37,6 +37,7 @@ from bench.chaos_report import ChaosFigures, check_run, print_report
 from bench.chaos_services import PrivatePostgres, PrivateRedis
 from bench.deployment import PROJECT_DIR, run_manage
 from bench.managed_process import ManagedProcess, free_port
+from usage.usage_inflight_journal import read_open_entries
 
 DATABASE = "oarlock_chaos"
 CHECKPOINT_SECONDS = 1.0
@@ -257,13 +258,15 @@ class ChaosRun:
         return asyncio.to_thread(restart)
 
     def _wait_until_settled(self, timeout: float = 90.0) -> float:
-        """Until no usage journal holds a record (every worker committed what it had)."""
+        """Until no usage journal holds a record and no in-flight journal an open request (every
+        worker committed what it had: a finished draft can wait for the writer's tick in the
+        in-flight journal before it reaches the writer's)."""
         began = time.monotonic()
         journal_dir = self.var_dir / "usage-journal"
         while time.monotonic() - began < timeout:
             if not any(
                 path.stat().st_size for path in journal_dir.glob("*.jsonl") if not path.name.startswith("dead-")
-            ):
+            ) and not any(read_open_entries(path) for path in (journal_dir / "inflight").glob("*.jsonl")):
                 break
             time.sleep(0.5)
         return time.monotonic() - began
