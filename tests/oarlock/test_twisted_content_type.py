@@ -22,8 +22,9 @@ CONTENT_TYPES = [
 
 @pytest.fixture
 def original(monkeypatch: pytest.MonkeyPatch) -> object:
-    parse = http._parseContentType
-    # Whatever the test does to the module attribute is undone afterwards.
+    # Twisted's own function, even if this process already imported oarlock.asgi (which
+    # memoises it); whatever the test does to the module attribute is undone afterwards.
+    parse = getattr(http._parseContentType, "__wrapped__", http._parseContentType)
     monkeypatch.setattr(http, "_parseContentType", parse)
     return parse
 
