@@ -37,27 +37,32 @@ class RelayStream:
     async def sse_bytes(self) -> AsyncIterator[bytes]:
         """The SSE body; a failure after the first byte travels in-band.
 
-        The events one upstream message becomes go out as one body part: they exist at the same
-        moment, and one ASGI send per part is most of a relayed event's cost (a Responses
-        stream's first and last message are four or five events each)."""
+        The events of the upstream messages already at hand go out as one body part: they
+        exist at the same moment, and one ASGI send per part is most of a relayed event's cost
+        (a Responses stream's first and last message are four or five events each; tokens that
+        arrived in one read, as they do while the loop was busy, are one part). Nothing waits
+        for more: a part goes out as soon as no further message is buffered."""
         try:
+            parts: list[bytes] = []
             try:
                 async for message in self._upstream:
-                    payload = b"".join(self._sse_payloads(message))
-                    if payload:
-                        yield payload
+                    parts.append(b"".join(self._sse_payloads(message)))
                     if self._answer_finished():
                         break
+                    if not self._upstream.message_ready:
+                        if payload := b"".join(parts):
+                            yield payload
+                        parts.clear()
                 else:
                     raise UpstreamProtocolError(self._unfinished_message)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - after the first byte a failure goes in-band
-                yield b"".join(self._sse_failure(error))
+                parts.append(b"".join(self._sse_failure(error)))
             else:
-                ending = b"".join(self._sse_end())
-                if ending:
-                    yield ending
+                parts.append(b"".join(self._sse_end()))
+            if payload := b"".join(parts):
+                yield payload
         except (asyncio.CancelledError, GeneratorExit):
             self._finish("client_disconnected", "ClientDisconnected")
             raise

@@ -56,6 +56,11 @@ class UpstreamStream:
     def generated_by(self) -> str:
         return self.meter.generated_by
 
+    @property
+    def message_ready(self) -> bool:
+        """The next message is already here: ``__anext__`` returns it without waiting."""
+        return not self._closed and (self._pending is not None or self._lines.line_ready)
+
     def __aiter__(self) -> UpstreamStream:
         return self
 

@@ -177,6 +177,11 @@ class PaddlerStream:
             raise UpstreamRejected(response.status, body)
         return self
 
+    @property
+    def line_ready(self) -> bool:
+        """A complete line is buffered: the next ``__anext__`` returns without reading."""
+        return bool(self._ready) and not self._finished
+
     def __aiter__(self) -> PaddlerStream:
         return self
 

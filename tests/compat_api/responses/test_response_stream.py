@@ -44,6 +44,8 @@ class ScriptedUpstream:
         self.closed = 0
         self._messages = list(messages)
         self._hang = hang
+        # Every message arrives on its own (none is buffered behind another): one part each.
+        self.message_ready = False
 
     def __aiter__(self) -> AsyncIterator[PaddlerMessage]:
         return self._iterate()
