@@ -485,7 +485,7 @@ def test_every_event_is_sent_as_its_json_under_its_type_and_the_stored_copy_is_t
     state = new_state(metadata={"note": "é \u2028"})
     events = [
         *state.on_message(ReasoningToken('why "so" \\')),
-        *state.on_message(ContentToken("Grüße\n")),
+        *state.on_message(ContentToken("Grüße\n\x00\u2028 😀 </script>")),
         *state.on_message(ToolCallParsed((ParsedToolCall("call_a", "f", '{"x":1}'),))),
         *state.on_message(Done(USAGE)),
     ]
