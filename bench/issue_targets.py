@@ -137,14 +137,17 @@ def target_rows(report: Mapping[str, Any]) -> list[list[str]]:
         )
         for c in (10, 100)
     }
-    best = max((value for value in scaling.values() if value is not None), default=None)
+    # Met only if it holds at both: at c=10 the ten keep-alive connections can all be accepted
+    # by one worker (a run then shows 1.00×), which is what a client with a few long-lived
+    # connections (a proxy's keep-alive pool) would get too.
+    worst = min((value for value in scaling.values() if value is not None), default=None)
     rows.append(
         _row(
             "2 workers ÷ 1 worker, non-streaming req/s",
             "≥ 1.7×",
-            best,
+            worst,
             f"c=10: {_times(scaling[10])}, c=100: {_times(scaling[100])}",
-            best is not None and best >= 1.7,
+            worst is not None and worst >= 1.7,
         )
     )
     for scenario, label in (
