@@ -17,16 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 from bench.deployment import Deployment
-from bench.load_run import run_http_load, run_wrk
 from bench.run import mock_process
-from bench.scenarios import (
-    SHORT_ANSWER_TOKENS,
-    STREAM_TOKENS,
-    Target,
-    chat_body,
-    check_target,
-    responses_body,
-)
+from bench.scenarios import PROFILED_SCENARIOS, Target, check_target, scenario_load
 from bench.toolchain import ensure_server_packages, ensure_wrk, py_spy
 
 
@@ -57,9 +49,7 @@ def summarize(raw: Path, top: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--scenario", choices=("non_streaming", "chat_streaming", "responses_streaming"), default="non_streaming"
-    )
+    parser.add_argument("--scenario", choices=PROFILED_SCENARIOS, default="non_streaming")
     parser.add_argument("--storage", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--server", choices=("daphne", "uvicorn", "granian"), default="daphne")
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -78,29 +68,12 @@ def main() -> None:
         with deployment.server(args.server, log_dir=log_dir) as server:
             target = Target("oarlock", server.url, deployment.api_key, watched={"server": server.pid, "mock": mock.pid})
             check_target(target)
-            if args.scenario == "non_streaming":
-                body, path = chat_body(tokens=SHORT_ANSWER_TOKENS, stream=False), "/v1/chat/completions"
-            elif args.scenario == "chat_streaming":
-                body, path = chat_body(tokens=STREAM_TOKENS, stream=True), "/v1/chat/completions"
-            else:
-                body, path = responses_body(tokens=STREAM_TOKENS, stream=True), "/v1/responses"
-            url = server.url + path
 
             def load() -> dict[str, object]:
-                if args.scenario == "non_streaming" and wrk is not None:
-                    return run_wrk(
-                        wrk,
-                        url,
-                        body=body,
-                        authorization=target.authorization,
-                        concurrency=args.concurrency,
-                        duration=args.seconds + 2,
-                        watched=target.watched,
-                    )
-                return run_http_load(
-                    url,
-                    body=body,
-                    headers=target.headers,
+                return scenario_load(
+                    args.scenario,
+                    target,
+                    wrk=wrk,
                     concurrency=args.concurrency,
                     duration=args.seconds + 2,
                     watched=target.watched,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import httpx
 
@@ -63,6 +63,46 @@ class Target:
     @property
     def headers(self) -> list[str]:
         return [f"Authorization: {self.authorization}"] if self.api_key else []
+
+
+ProfiledScenario = Literal["non_streaming", "chat_streaming", "responses_streaming"]
+PROFILED_SCENARIOS: Final = ("non_streaming", "chat_streaming", "responses_streaming")
+
+
+def scenario_request(scenario: ProfiledScenario) -> tuple[str, bytes]:
+    """The path and body of one request of a scenario, for the profilers (``--scenario``)."""
+    if scenario == "non_streaming":
+        return "/v1/chat/completions", chat_body(tokens=SHORT_ANSWER_TOKENS, stream=False)
+    if scenario == "chat_streaming":
+        return "/v1/chat/completions", chat_body(tokens=STREAM_TOKENS, stream=True)
+    return "/v1/responses", responses_body(tokens=STREAM_TOKENS, stream=True)
+
+
+def scenario_load(
+    scenario: ProfiledScenario,
+    target: Target,
+    *,
+    wrk: str | None,
+    concurrency: int,
+    duration: float,
+    watched: Mapping[str, int],
+) -> dict[str, Any]:
+    """One load run of a scenario: wrk for non-streaming when it is there, else bench.http_load."""
+    path, body = scenario_request(scenario)
+    url = target.base_url + path
+    if scenario == "non_streaming" and wrk is not None:
+        return run_wrk(
+            wrk,
+            url,
+            body=body,
+            authorization=target.authorization,
+            concurrency=concurrency,
+            duration=duration,
+            watched=watched,
+        )
+    return run_http_load(
+        url, body=body, headers=target.headers, concurrency=concurrency, duration=duration, watched=watched
+    )
 
 
 def check_target(target: Target) -> None:

@@ -20,9 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.deployment import Deployment
-from bench.load_run import run_http_load, run_wrk
 from bench.run import mock_process
-from bench.scenarios import SHORT_ANSWER_TOKENS, STREAM_TOKENS, Target, chat_body, check_target, responses_body
+from bench.scenarios import PROFILED_SCENARIOS, Target, check_target, scenario_load
 from bench.toolchain import ensure_server_packages, ensure_wrk, py_spy
 
 _TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -55,9 +54,7 @@ def thread_names(pid: int) -> dict[int, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--scenario", choices=("non_streaming", "chat_streaming", "responses_streaming"), default="non_streaming"
-    )
+    parser.add_argument("--scenario", choices=PROFILED_SCENARIOS, default="non_streaming")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--runs", type=int, default=1, help="measured runs, one line each")
@@ -69,34 +66,11 @@ def main() -> None:
         with deployment.server("daphne", log_dir=log_dir) as server:
             target = Target("oarlock", server.url, deployment.api_key, watched={"server": server.pid})
             check_target(target)
-            if args.scenario == "non_streaming":
-                body, path = chat_body(tokens=SHORT_ANSWER_TOKENS, stream=False), "/v1/chat/completions"
-            elif args.scenario == "chat_streaming":
-                body, path = chat_body(tokens=STREAM_TOKENS, stream=True), "/v1/chat/completions"
-            else:
-                body, path = responses_body(tokens=STREAM_TOKENS, stream=True), "/v1/responses"
 
             def load(seconds: float) -> int:
-                url = server.url + path
-                if args.scenario == "non_streaming" and wrk is not None:
-                    result = run_wrk(
-                        wrk,
-                        url,
-                        body=body,
-                        authorization=target.authorization,
-                        concurrency=args.concurrency,
-                        duration=seconds,
-                        watched={},
-                    )
-                else:
-                    result = run_http_load(
-                        url,
-                        body=body,
-                        headers=target.headers,
-                        concurrency=args.concurrency,
-                        duration=seconds,
-                        watched={},
-                    )
+                result = scenario_load(
+                    args.scenario, target, wrk=wrk, concurrency=args.concurrency, duration=seconds, watched={}
+                )
                 return int(result["completed"])
 
             load(2)  # warm-up: imports, connections, caches

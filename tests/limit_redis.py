@@ -7,12 +7,16 @@ when no Redis answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from django.conf import settings
+
+from accounts.limit_store import LimitStore
+from accounts.memory_limit_store import MemoryLimitStore
+from accounts.redis_limit_store import RedisLimitStore
 
 LIMITS_REDIS_DB = 13
 
@@ -40,3 +44,14 @@ def limits_redis() -> Iterator[str]:
         pytest.skip(f"Redis is not reachable at {url} ({error}); the Redis limit tests need it")
     yield url
     _flush(url)
+
+
+@pytest.fixture(params=["memory", "redis"], name="store")
+async def each_limit_store(request: pytest.FixtureRequest) -> AsyncIterator[LimitStore]:
+    """Each limit store in turn, as ``store``: the same case against both."""
+    if request.param == "memory":
+        yield MemoryLimitStore()
+        return
+    redis_store = RedisLimitStore(request.getfixturevalue("limits_redis"), prefix="test:limits")
+    yield redis_store
+    await redis_store.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from accounts.lease_renewal import lease_renewal
 from accounts.limit_store import LimitStore, LimitStoreUnavailable
 from accounts.memory_limit_store import MemoryLimitStore
 from accounts.redis_limit_store import RedisLimitStore
-from tests.limit_redis import limits_redis  # noqa: F401  (fixture)
+from tests.limit_redis import each_limit_store, limits_redis  # noqa: F401  (fixtures)
 
 _ids = itertools.count(100)
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
@@ -45,6 +45,14 @@ def make_key(*, tenant: Limits | None = None, **key_limits: object) -> Authentic
         key_limits=Limits(**key_limits),  # type: ignore[arg-type]
         tenant_limits=tenant or Limits(),
     )
+
+
+async def admitted_in_two_steps(controller: AdmissionController, key: AuthenticatedKey) -> list[Admission]:
+    """A request's two admission steps: the call limits, then 300 tokens reserved for model m."""
+    return [
+        await controller.admit_call(key=key),
+        await controller.reserve_tokens(key=key, model="m", estimated_tokens=300),
+    ]
 
 
 async def test_a_model_outside_the_allowed_list_is_refused_naming_the_model(controller: AdmissionController) -> None:
@@ -260,10 +268,7 @@ async def test_releases_whose_reply_was_lost_charge_the_usage_once(monkeypatch: 
     store = LostReplyStore(lost=0)
     controller = AdmissionController(store=store)
     key = make_key(max_concurrent=1, token_budget=1000)
-    steps = [
-        await controller.admit_call(key=key),
-        await controller.reserve_tokens(key=key, model="m", estimated_tokens=300),
-    ]
+    steps = await admitted_in_two_steps(controller, key)
     await release_admissions(steps, used_tokens=40)
     assert store.executed_releases == 2
     assert await _budget_used(store, steps[1], key) == 40
@@ -277,10 +282,7 @@ async def test_releases_that_never_reach_the_store_are_left_to_their_leases_with
     store = BlinkingStore(failures=99)
     controller = AdmissionController(store=store)
     key = make_key(max_concurrent=1, token_budget=1000)
-    steps = [
-        await controller.admit_call(key=key),
-        await controller.reserve_tokens(key=key, model="m", estimated_tokens=300),
-    ]
+    steps = await admitted_in_two_steps(controller, key)
     await release_admissions(steps, used_tokens=40)
     assert store.failures == 96 and all(step.released for step in steps)
     plans = [step.plan for step in steps if step.plan is not None]
@@ -289,16 +291,6 @@ async def test_releases_that_never_reach_the_store_are_left_to_their_leases_with
     assert "could not release admission(s) " + ", ".join(plan.admission_id for plan in plans) in caplog.text
     for plan in plans:
         unfinished_releases.done(plan)
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[LimitStore]:
-    if request.param == "memory":
-        yield MemoryLimitStore()
-        return
-    redis_store = RedisLimitStore(request.getfixturevalue("limits_redis"), prefix="test:limits")
-    yield redis_store
-    await redis_store.aclose()
 
 
 def count_release_calls(store: LimitStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -323,10 +315,7 @@ async def test_a_request_admitted_in_two_steps_releases_both_in_one_store_call(
         rpm=1000, tpm=100_000, max_concurrent=1, token_budget=1000, tenant=Limits(max_concurrent=9, token_budget=9000)
     )
     slots_held = lease_renewal.held
-    steps = [
-        await controller.admit_call(key=key),
-        await controller.reserve_tokens(key=key, model="m", estimated_tokens=300),
-    ]
+    steps = await admitted_in_two_steps(controller, key)
     assert lease_renewal.held == slots_held + 1
     calls = count_release_calls(store, monkeypatch)
     await release_admissions(steps, used_tokens=40)

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 
 import pytest
 
 from accounts.limit_store import AdmissionPlan, LimitStore, ScopePlan
 from accounts.memory_limit_store import MemoryLimitStore
-from accounts.redis_limit_store import RedisLimitStore
-from tests.limit_redis import limits_redis  # noqa: F401  (fixture)
+from tests.limit_redis import each_limit_store, limits_redis  # noqa: F401  (fixtures)
 
 _ids = itertools.count(1)
 LABEL = "day:2026-11-26"
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[LimitStore]:
-    if request.param == "memory":
-        yield MemoryLimitStore()
-        return
-    redis_store = RedisLimitStore(request.getfixturevalue("limits_redis"), prefix="test:limits")
-    yield redis_store
-    await redis_store.aclose()
 
 
 def key_scope(**limits: int) -> ScopePlan:
