@@ -22,6 +22,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from compat_api.api_consumer import ApiConsumer  # noqa: E402  (needs the app registry ready)
 from monitor.routing import websocket_urlpatterns  # noqa: E402  (needs the app registry ready)
+from oarlock.connection_balance import balance_connections_across_workers  # noqa: E402  (as above)
 from oarlock.garbage_collection import tune_garbage_collector  # noqa: E402  (after the app registry, as above)
 from oarlock.twisted_content_type import memoize_content_type_parsing  # noqa: E402  (as above)
 from usage.usage_writer import usage_writer  # noqa: E402  (needs the app registry ready)
@@ -48,3 +49,4 @@ application = ProtocolTypeRouter(
 # Last, once everything long-lived is loaded: it is frozen out of the collector's scans.
 tune_garbage_collector()
 memoize_content_type_parsing()
+balance_connections_across_workers()

@@ -4,7 +4,7 @@
 
 The pool binds the listening socket once and hands it to every worker (``daphne --fd``), so the
 kernel spreads connections over the processes and a worker that dies takes none of the port
-with it. A dead worker is reported (exit code or signal) and replaced, with a backoff when it
+with it; each new connection goes to the worker holding fewest (oarlock/connection_balance.py). A dead worker is reported (exit code or signal) and replaced, with a backoff when it
 keeps dying at start. SIGTERM or Ctrl-C stops every worker (SIGTERM, then SIGKILL after a grace
 period) and exits.
 
@@ -31,6 +31,8 @@ from types import FrameType
 
 from prometheus_client import multiprocess
 
+from oarlock import connection_balance
+
 DEFAULT_APPLICATION = "oarlock.asgi:application"
 POLL_SECONDS = 0.2
 STOP_GRACE_SECONDS = 30.0
@@ -53,11 +55,14 @@ class Worker:
 
 
 class WorkerPool:
-    def __init__(self, *, workers: int, listener: socket.socket, command: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, *, workers: int, listener: socket.socket, command: list[str], env: dict[str, str], connection_table: str
+    ) -> None:
         self.size = workers
         self.listener = listener
         self.command = command
         self.env = env
+        self.connection_table = connection_table
         self.workers: dict[int, Worker] = {}
         self.stopping = False
 
@@ -66,7 +71,8 @@ class WorkerPool:
             self.workers[slot] = self._spawn(slot, failures_in_a_row=0)
 
     def _spawn(self, slot: int, *, failures_in_a_row: int) -> Worker:
-        process = subprocess.Popen(self.command, env=self.env, pass_fds=(self.listener.fileno(),))
+        env = {**self.env, connection_balance.TABLE_ENV: self.connection_table, connection_balance.SLOT_ENV: str(slot)}
+        process = subprocess.Popen(self.command, env=env, pass_fds=(self.listener.fileno(),))
         _say(f"worker {slot} started (pid {process.pid})")
         return Worker(slot=slot, process=process, failures_in_a_row=failures_in_a_row)
 
@@ -83,6 +89,7 @@ class WorkerPool:
     def _replace(self, dead: Worker) -> Worker:
         _say(f"worker {dead.slot} (pid {dead.process.pid}) {_how_it_ended(dead.process.returncode)}; restarting it")
         _retire_metrics(dead.process.pid, self.env)
+        connection_balance.clear_slot(self.connection_table, dead.slot)
         lived = time.monotonic() - dead.started
         failures = 0 if lived >= HEALTHY_AFTER_SECONDS else dead.failures_in_a_row + 1
         if failures:
@@ -187,8 +194,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"oarlock.worker_pool: cannot listen on {args.bind}:{args.port}: {error.strerror}", file=sys.stderr)
         return 1
     extra = [a for a in args.daphne_args if a != "--"]
+    table_fd, connection_table = tempfile.mkstemp(prefix="oarlock-connections-")
+    os.close(table_fd)
+    connection_balance.create_table(connection_table, args.workers)
     pool = WorkerPool(
-        workers=args.workers, listener=listener, command=daphne_command(listener, args.application, extra), env=env
+        workers=args.workers,
+        listener=listener,
+        command=daphne_command(listener, args.application, extra),
+        env=env,
+        connection_table=connection_table,
     )
     signal.signal(signal.SIGTERM, pool.stop)
     signal.signal(signal.SIGINT, pool.stop)
@@ -198,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         return pool.run()
     finally:
         listener.close()
+        os.remove(connection_table)
         if created:
             shutil.rmtree(directory, ignore_errors=True)
 

@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -170,6 +171,55 @@ def test_metrics_are_refused_without_their_token(pool: WorkerPoolServer, live_se
     assert _metrics(pool).status_code == 200
     # A server started without OARLOCK_METRICS_TOKEN does not serve /metrics at all.
     assert _metrics(live_server).status_code == 404
+
+
+def _connections_held(pid: int, port: int) -> int:
+    """How many established connections to ``port`` the process ``pid`` holds (from /proc)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    held = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                local_port, state, inode = int(fields[1].rsplit(":", 1)[1], 16), fields[3], fields[9]
+                if local_port == port and state == "01" and inode in inodes:  # 01: ESTABLISHED
+                    held += 1
+    return held
+
+
+def test_a_burst_of_keep_alive_connections_is_shared_by_the_workers(pool: WorkerPoolServer) -> None:
+    """A client (or proxy) opening its keep-alive pool at once gets both workers, not one.
+
+    Twisted accepts every pending connection in one wake-up unless told otherwise, so the first
+    worker to wake took all ten and the second idled (oarlock/accept_one_at_a_time.py)."""
+    _, secret = make_api_key()
+    workers = pool.wait_for_workers(2)
+    for paused in workers:  # both have loaded the app and are accepting
+        os.kill(paused, signal.SIGSTOP)
+        try:
+            assert httpx.get(pool.url + "/health", timeout=20).status_code == 200
+        finally:
+            os.kill(paused, signal.SIGCONT)
+    time.sleep(0.2)  # both heartbeats fresh again (oarlock/connection_balance.py)
+    burst = [socket.create_connection(("127.0.0.1", pool.port)) for _ in range(10)]
+    try:
+        request = (f"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {secret}\r\n\r\n").encode()
+        for connection in burst:
+            connection.sendall(request)
+        for connection in burst:
+            connection.settimeout(20)
+            assert connection.recv(65536).startswith(b"HTTP/1.1 200")
+        held = [_connections_held(pid, pool.port) for pid in workers]
+        assert sum(held) == 10
+        assert max(held) - min(held) <= 2, f"connections per worker: {held}"
+    finally:
+        for connection in burst:
+            connection.close()
 
 
 def test_several_workers_without_redis_are_refused_with_a_reason() -> None:
