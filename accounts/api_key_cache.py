@@ -8,6 +8,7 @@ its entry from both layers at once (``accounts/signals.py``).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -15,7 +16,8 @@ from typing import Final
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.base import BaseCache
 from django.db import transaction
 
 from accounts.authenticated_key import AuthenticatedKey, Limits
@@ -31,16 +33,26 @@ def _cache_key(secret_hash: str) -> str:
     return f"apikey:{secret_hash}"
 
 
+@functools.cache
+def _shared_cache() -> BaseCache:
+    """One cache backend for the whole process.
+
+    Django's ``cache`` proxy keeps one backend per asyncio context, and each request runs in a
+    context of its own: every lookup that reached this layer built a new Redis client, pool and
+    connection (and left it to the garbage collector). The backend's pool is thread-safe."""
+    return caches.create_connection(DEFAULT_CACHE_ALIAS)
+
+
 async def find_authenticated_key(secret_hash: str) -> AuthenticatedKey | None:
     now = time.monotonic()
     local = _local.get(secret_hash)
     if local is not None and now - local[0] < LOCAL_TTL_SECONDS:
         return local[1]
-    cached = await cache.aget(_cache_key(secret_hash))
+    cached = await _shared_cache().aget(_cache_key(secret_hash))
     found: AuthenticatedKey | None
     if cached is None:
         found = await _load_from_database(secret_hash)
-        await cache.aset(_cache_key(secret_hash), found or _MISSING, settings.OARLOCK_API_KEY_CACHE_SECONDS)
+        await _shared_cache().aset(_cache_key(secret_hash), found or _MISSING, settings.OARLOCK_API_KEY_CACHE_SECONDS)
     else:
         found = None if cached == _MISSING else cached
     if len(_local) > 10_000:
@@ -52,7 +64,7 @@ async def find_authenticated_key(secret_hash: str) -> AuthenticatedKey | None:
 def forget_secret_hash(secret_hash: str) -> None:
     """Drop a key from both cache layers (sync: called from signals and services)."""
     _local.pop(secret_hash, None)
-    cache.delete(_cache_key(secret_hash))
+    _shared_cache().delete(_cache_key(secret_hash))
 
 
 def forget_on_commit(secret_hashes: Iterable[str | None]) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
+import redis
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -68,3 +73,31 @@ def test_a_well_formed_unknown_key_is_still_looked_up_once(monkeypatch: pytest.M
         with pytest.raises(InvalidApiKey):
             async_to_sync(authenticate_secret)("oar_" + "A" * 43)
     assert len(loads) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lookups_of_many_requests_share_one_redis_connection() -> None:
+    """Each request runs in an asyncio context of its own; the key cache must not open a Redis
+    connection per request that reaches it (Django's ``cache`` proxy is per context)."""
+    if not settings.REDIS_URL:
+        pytest.skip("the key cache is in-process without REDIS_URL")
+    _, secret = make_api_key()
+    server = redis.Redis.from_url(settings.REDIS_URL)
+
+    async def requests() -> None:
+        for _ in range(20):
+            api_key_cache._local.clear()  # as after the local layer's second, on every request
+            await asyncio.create_task(authenticate_secret(secret))
+
+    def serve() -> None:
+        # A thread of its own, like the server's event loop: no context there has used a cache.
+        thread = threading.Thread(target=asyncio.run, args=(requests(),))
+        thread.start()
+        thread.join()
+
+    async_to_sync(authenticate_secret)(secret)  # loaded from the database into the cache here
+    serve()  # the first lookup may open the process's connection
+    before = server.info("stats")["total_connections_received"]
+    serve()
+    assert server.info("stats")["total_connections_received"] - before == 0
+    server.close()
