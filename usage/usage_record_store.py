@@ -141,15 +141,38 @@ def _insert_columns(cursor: Any, records: Sequence[UsageRecord], fields: list[An
     instead of re-tokenising a multi-row VALUES list of thousands of placeholders every batch."""
     qn = connection.ops.quote_name
     arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    params = [
-        [field.get_db_prep_save(field.pre_save(record, True), connection) for record in records] for field in fields
-    ]
+    params = [_column(field, records) for field in fields]
     cursor.execute(
         f"INSERT INTO {qn(UsageRecord._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({qn('request_id')}) DO NOTHING RETURNING {qn('request_id')}",
         params,
     )
     return {row[0] for row in cursor.fetchall()}
+
+
+def _column(field: Any, records: Sequence[UsageRecord]) -> list[Any]:
+    """One column's values as the database takes them.
+
+    Ints, strings and booleans go as they are: Django's preparation of them (``int()``,
+    ``str()``, ``bool()``, through four calls per value) gives them back unchanged, and was a
+    quarter of the usage writer's CPU. Anything else, or a value of another type, is prepared
+    by the field as ``bulk_create`` would."""
+    values = [getattr(record, field.attname) for record in records]
+    plain = _PLAIN_TYPES.get(field.get_internal_type())
+    if plain is not None and all(type(value) is plain or (value is None and field.null) for value in values):
+        return values
+    return [field.get_db_prep_save(field.pre_save(record, True), connection) for record in records]
+
+
+# Internal types whose database value is the Python value of this exact type.
+_PLAIN_TYPES: dict[str, type] = {
+    "CharField": str,
+    "BooleanField": bool,
+    "IntegerField": int,
+    "BigIntegerField": int,
+    "PositiveIntegerField": int,
+    "PositiveSmallIntegerField": int,
+}
 
 
 def _fill_missing_names(records: Sequence[UsageRecord]) -> None:
