@@ -36,7 +36,8 @@ from django.core.handlers.asgi import ASGIRequest
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 
-from accounts.admission import Admission, admit_call, release_admissions, reserve_tokens
+from accounts.admission import Admission, admit_call, reserve_tokens
+from accounts.admission_release import release_admissions
 from accounts.authenticated_key import AuthenticatedKey
 from accounts.limit_store import AdmissionPlan
 from compat_api.errors import InvalidRequest, PayloadTooLarge

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from accounts import admission as admission_module
+from accounts import admission_release
 from accounts.abandoned_admission import unfinished_releases
-from accounts.admission import Admission, AdmissionController, release_admissions
+from accounts.admission import Admission, AdmissionController
+from accounts.admission_release import release_admissions
 from accounts.authenticated_key import AuthenticatedKey, Limits
 from accounts.errors import (
     AdmissionUnavailable,
@@ -176,7 +177,7 @@ class BlinkingStore(MemoryLimitStore):
 async def test_a_release_that_meets_a_redis_blip_is_retried_and_charges_the_usage(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01, 0.01))
+    monkeypatch.setattr(admission_release, "RELEASE_RETRY_SECONDS", (0.01, 0.01, 0.01))
     store = BlinkingStore(failures=2)
     controller = AdmissionController(store=store)
     key = make_key(token_budget=1000, max_concurrent=1)
@@ -238,7 +239,7 @@ class LostReplyStore(MemoryLimitStore):
 async def test_an_admission_whose_reply_was_lost_does_not_keep_its_slot(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    monkeypatch.setattr(admission_release, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
     store = LostReplyStore(lost=1)
     controller = AdmissionController(store=store)
     key = make_key(max_concurrent=1)
@@ -252,7 +253,7 @@ async def test_an_admission_whose_reply_was_lost_does_not_keep_its_slot(
 
 
 async def test_a_release_whose_reply_was_lost_charges_the_usage_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    monkeypatch.setattr(admission_release, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
     store = LostReplyStore(lost=0)
     controller = AdmissionController(store=store)
     key = make_key(token_budget=1000)
@@ -264,7 +265,7 @@ async def test_a_release_whose_reply_was_lost_charges_the_usage_once(monkeypatch
 
 
 async def test_releases_whose_reply_was_lost_charge_the_usage_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    monkeypatch.setattr(admission_release, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
     store = LostReplyStore(lost=0)
     controller = AdmissionController(store=store)
     key = make_key(max_concurrent=1, token_budget=1000)
@@ -278,7 +279,7 @@ async def test_releases_whose_reply_was_lost_charge_the_usage_once(monkeypatch: 
 async def test_releases_that_never_reach_the_store_are_left_to_their_leases_without_raising(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(admission_module, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
+    monkeypatch.setattr(admission_release, "RELEASE_RETRY_SECONDS", (0.01, 0.01))
     store = BlinkingStore(failures=99)
     controller = AdmissionController(store=store)
     key = make_key(max_concurrent=1, token_budget=1000)
