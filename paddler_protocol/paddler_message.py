@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeAlias
 
 from foundation.compact_json import compact_json
 from paddler_protocol.errors import UpstreamProtocolError
+from paddler_protocol.lone_surrogates import may_hold_lone_surrogates, without_lone_surrogates
 from paddler_protocol.token_usage import TokenUsage
 
 # --- the four token kinds (non-terminal) ---------------------------------------------------
@@ -190,7 +191,9 @@ def parse_line(line: str | bytes) -> PaddlerLine:
     """Parse one non-blank NDJSON line. Raises ``UpstreamProtocolError`` on anything unknown."""
     try:
         document = json.loads(line)
-    except (ValueError, UnicodeDecodeError) as error:
+        if may_hold_lone_surrogates(line):
+            document = without_lone_surrogates(document)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise UpstreamProtocolError(f"Upstream sent a line that is not JSON: {error}") from error
     if not isinstance(document, dict) or len(document) != 1:
         raise UpstreamProtocolError("Upstream line is not a single-key object")

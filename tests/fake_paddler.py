@@ -37,6 +37,7 @@ from paddler_protocol.request_body import check_request
 from tests.fake_paddler_reply import (
     DropConnection,
     HttpFailure,
+    RawLine,
     Reply,
     ScriptedReply,
     Sleep,
@@ -50,6 +51,7 @@ __all__ = [
     "FakePaddler",
     "FakePaddlerServer",
     "HttpFailure",
+    "RawLine",
     "ReceivedRequest",
     "Reply",
     "Sleep",
@@ -322,7 +324,10 @@ class _FakePaddlerApp:
                     continue
                 if isinstance(step, DropConnection):
                     raise _ConnectionDropped()
-                line = encode_line(PaddlerLine(step, request_id, reply.generated_by))
+                if isinstance(step, RawLine):
+                    line = step.body + b"\n"
+                else:
+                    line = encode_line(PaddlerLine(step, request_id, reply.generated_by))
                 await send({"type": "http.response.body", "body": line, "more_body": True})
                 lines_sent += 1
                 # uvicorn writes without yielding; yield so a hang-up is noticed between lines.

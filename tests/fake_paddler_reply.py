@@ -22,7 +22,14 @@ class DropConnection:
     """Close the TCP connection mid-body, without a terminal line: the agent or balancer died."""
 
 
-Step: TypeAlias = PaddlerMessage | Sleep | DropConnection
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """One line exactly as given (newline added): what no ``PaddlerMessage`` can encode."""
+
+    body: bytes
+
+
+Step: TypeAlias = PaddlerMessage | Sleep | DropConnection | RawLine
 
 
 @dataclass(frozen=True, slots=True, init=False)

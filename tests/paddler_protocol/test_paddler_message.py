@@ -300,3 +300,22 @@ def test_parsing_an_encoded_line_gives_the_line_back(message: PaddlerMessage) ->
 )
 def test_encoding_a_parsed_reference_line_writes_the_same_bytes(text: str) -> None:
     assert encode_line(parse_line(text)) == text.encode() + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"a\\ud83d b", "a\ufffd b"),  # a lone high half, escaped
+        (b"\\ude00!", "\ufffd!"),  # a lone low half
+        (b"\\ud83d\\ude00", "\U0001f600"),  # a pair stays its character
+        (b"\xed\xa0\xbd\xed\xb8\x80", "\U0001f600"),  # CESU-8: the pair joined
+        (b"\xed\xa0\xbd", "\ufffd"),  # CESU-8: a lone half
+        ("한국어".encode(), "한국어"),  # Hangul shares the 0xED lead byte: left alone
+    ],
+)
+def test_a_lone_surrogate_from_upstream_becomes_a_replacement_character(raw: bytes, text: str) -> None:
+    line = b'{"Response":{"generated_by":"a","request_id":"r","response":{"GeneratedToken":{"ContentToken":"%s"}}}}'
+    message = parse_line(line % raw).message
+    assert message == ContentToken(text)
+    assert isinstance(message, ContentToken)
+    message.text.encode("utf-8")  # what every chunk, event and record does with it
