@@ -128,7 +128,19 @@ class _Exchange:
                     "headers": _headers(response),
                 }
             )
-            async for chunk in chunks:
+            while True:
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except Exception:
+                    # A failure the stream could not put in-band (its own error event failed).
+                    # The body still ends: raised from here it would reach Daphne after the
+                    # response started, which tries a second start and so stops the checker
+                    # that reaps finished requests for the rest of the process's life, and the
+                    # client would wait for a body that never ends.
+                    logger.exception("the stream failed after its first byte")
+                    break
                 await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
             await self._send({"type": "http.response.body", "body": b""})
         finally:
