@@ -97,6 +97,8 @@ def balance_connections_across_workers() -> None:
     if not path or slot is None:
         return
     table = ConnectionTable(path, int(slot))
+    if table.size < 2:
+        return  # a pool of one: nobody to balance with, Twisted's accept loop as it is
     accept = tcp.Port.doRead
 
     class CountedServer(tcp.Server):

@@ -199,10 +199,11 @@ def test_a_burst_of_keep_alive_connections_is_shared_by_the_workers(pool: Worker
     worker to wake took all ten and the second idled (oarlock/accept_one_at_a_time.py)."""
     _, secret = make_api_key()
     workers = pool.wait_for_workers(2)
-    for paused in workers:  # both have loaded the app and are accepting
+    for paused in workers:  # both have served this request once (first-request set-up done)
         os.kill(paused, signal.SIGSTOP)
         try:
-            assert httpx.get(pool.url + "/health", timeout=20).status_code == 200
+            models = httpx.get(pool.base_url + "/models", headers={"Authorization": f"Bearer {secret}"}, timeout=20)
+            assert models.status_code == 200
         finally:
             os.kill(paused, signal.SIGCONT)
     time.sleep(0.2)  # both heartbeats fresh again (oarlock/connection_balance.py)
