@@ -23,6 +23,8 @@ class BenchProfile:
     litellm: bool
     dashboard: bool
     wrk: bool
+    # Rounds of the interleaved with/without-metrics measurement (bench/metrics_ab.py).
+    metrics_pairs: int
 
 
 # The server setups the quick and full profiles measure side by side (server, storage).
@@ -48,6 +50,7 @@ PROFILES: Final = {
         litellm=False,
         dashboard=False,
         wrk=False,
+        metrics_pairs=1,
     ),
     "quick": BenchProfile(
         name="quick",
@@ -62,6 +65,7 @@ PROFILES: Final = {
         litellm=True,
         dashboard=False,
         wrk=True,
+        metrics_pairs=2,
     ),
     "full": BenchProfile(
         name="full",
@@ -76,5 +80,6 @@ PROFILES: Final = {
         litellm=True,
         dashboard=True,
         wrk=True,
+        metrics_pairs=4,
     ),
 }

@@ -29,6 +29,7 @@ from bench.issue_targets import PASSTHROUGH
 from bench.litellm_proxy import litellm_process
 from bench.machine_facts import machine_facts
 from bench.managed_process import ManagedProcess, free_port
+from bench.metrics_ab import metrics_ab
 from bench.process_stats import tree_rss_bytes
 from bench.report import update_results_markdown
 from bench.scenarios import (
@@ -167,6 +168,12 @@ def run(
                         "setup": name,
                         **open_streams(target, profile, server_pid=server.pid, mock_url=mock.url),
                     }
+        if profile.metrics_pairs and deployments:
+            storage = "postgres" if "postgres" in deployments else next(iter(deployments))
+            logger.info("metrics cost: %s interleaved pairs on %s", profile.metrics_pairs, storage)
+            report["metrics_ab"] = metrics_ab(
+                deployments[storage], profile=profile, wrk=wrk, mock_pid=mock.pid, log_dir=log_dir
+            )
         if litellm_python is not None:
             with litellm_process(litellm_python, mock.url, log_dir=log_dir) as proxy:
                 target = Target(

@@ -95,3 +95,13 @@ def test_the_results_tables_render_from_the_raw_json(smoke_run: tuple[dict[str, 
     section = generated_section(report, output)
     assert "| oarlock-daphne-sqlite |" in section
     assert "### 4. Open streams" in section
+
+
+def test_the_metrics_cost_is_measured_in_interleaved_pairs(smoke_run: tuple[dict[str, Any], Path]) -> None:
+    report, output = smoke_run
+    paired = report["metrics_ab"]
+    for scenario in ("non_streaming", "chat_streaming", "responses_streaming"):
+        (pair,) = paired["pairs"][scenario]  # the smoke profile runs one round
+        assert pair["with"] > 0 and pair["without"] > 0
+        assert paired["cost"][scenario] == pytest.approx(pair["with"] / pair["without"] - 1)
+    assert "median of 1 interleaved pairs" in generated_section(report, output)
