@@ -2,10 +2,10 @@
 
     python -m oarlock.worker_pool --workers 2 -b 0.0.0.0 -p 8070 [oarlock.asgi:application]
 
-The pool binds the listening socket once and hands it to every worker (``daphne --fd``), so the
-kernel spreads connections over the processes and a worker that dies takes none of the port
-with it; each new connection goes to the worker holding fewest (oarlock/connection_balance.py). A dead worker is reported (exit code or signal) and replaced, with a backoff when it
-keeps dying at start. SIGTERM or Ctrl-C stops every worker (SIGTERM, then SIGKILL after a grace
+The pool binds the listening socket once and hands it to every worker (``daphne --fd``), so a
+worker that dies takes none of the port with it, and each new connection goes to the worker
+holding the fewest (oarlock/connection_balance.py). A dead worker is reported (exit code or
+signal) and replaced, with a backoff when it keeps dying at start. SIGTERM or Ctrl-C stops every worker (SIGTERM, then SIGKILL after a grace
 period) and exits.
 
 Workers share nothing in memory, so more than one needs ``REDIS_URL`` (limits, budgets, the key
