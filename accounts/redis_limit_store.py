@@ -2,24 +2,20 @@
 
 One EVALSHA per admission and one per release (``accounts/limit_scripts.py``); the releases of
 a request's admission steps, and the renewals of a worker's slots, are pipelined: one round
-trip for all of them. The ``redis.asyncio`` client is owned here and created on first use, once
-per event loop (a client is bound to the loop it connects on). Timeouts are short and there is at most one immediate
-retry: when Redis is gone, admission must learn it in milliseconds, not after backoff.
+trip for all of them. The connection (``accounts/resp_client.py``: a third of ``redis.asyncio``'s
+CPU per round trip) is owned here and opened on first use, once per event loop (a connection is
+bound to the loop it was opened on). Timeouts are short and nothing is retried: when Redis is
+gone, admission must learn it in milliseconds, not after backoff, and a script sent twice could
+charge twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Final
-
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
 
 from accounts.limit_scripts import ADMIT, RELEASE, RENEW
 from accounts.limit_store import (
@@ -32,6 +28,7 @@ from accounts.limit_store import (
     counter_key,
 )
 from accounts.rate_window import WindowState
+from accounts.resp_client import ReplyError, RespClient
 
 DEFAULT_PREFIX: Final = "oarlock:limits"
 CONNECT_TIMEOUT_SECONDS: Final = 0.5
@@ -47,24 +44,14 @@ class RedisLimitStore:
         self.url = url
         self.prefix = prefix
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: Redis | None = None
-        self._admit: AsyncScript | None = None
-        self._release: AsyncScript | None = None
-        self._renew: AsyncScript | None = None
+        self._client: RespClient | None = None
 
-    def client(self) -> Redis:
+    def client(self) -> RespClient:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            self._client = Redis.from_url(
-                self.url,
-                socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                socket_timeout=COMMAND_TIMEOUT_SECONDS,
-                # One immediate retry replaces a pooled connection Redis closed; no backoff.
-                retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            self._client = RespClient(
+                self.url, connect_timeout=CONNECT_TIMEOUT_SECONDS, command_timeout=COMMAND_TIMEOUT_SECONDS
             )
-            self._admit = self._client.register_script(ADMIT)
-            self._release = self._client.register_script(RELEASE)
-            self._renew = self._client.register_script(RENEW)
             self._loop = loop
         return self._client
 
@@ -74,8 +61,6 @@ class RedisLimitStore:
             await client.aclose()
 
     async def admit(self, plan: AdmissionPlan) -> Verdict:
-        self.client()
-        assert self._admit is not None
         keys: list[str] = []
         args: list[Any] = [plan.admission_id, plan.tokens, plan.lease_seconds * 1000, len(plan.scopes)]
         for scope in plan.scopes:
@@ -89,16 +74,14 @@ class RedisLimitStore:
                     scope.budget_ttl_seconds,
                 )
             )
-        reply = await self._run(self._admit, keys, args)
+        (reply,) = await self._run_each(ADMIT, [(keys, args)])
         if reply[0] == 0:
-            _, kind, index, limit, retry_ms = (int(value) for value in reply)
+            _, kind, index, limit, retry_ms = reply
             return Verdict(denial=Denial(_KINDS[kind], plan.scopes[index - 1].scope, limit, retry_ms))
         return Verdict(requests=_window(reply[1:4]), tokens=_window(reply[4:7]))
 
     async def release(self, plan: AdmissionPlan, *, used_tokens: int, only_if_reserved: bool = False) -> None:
-        self.client()
-        assert self._release is not None
-        await self._run(self._release, *self._release_call(plan, used_tokens, only_if_reserved))
+        await self._run_each(RELEASE, [self._release_call(plan, used_tokens, only_if_reserved)])
 
     async def release_many(
         self, releases: Sequence[tuple[AdmissionPlan, int]], *, only_if_reserved: bool = False
@@ -106,15 +89,11 @@ class RedisLimitStore:
         """One script per release, all in one pipeline (one round trip)."""
         if not releases:
             return
-        self.client()
-        assert self._release is not None
         calls = [self._release_call(plan, used, only_if_reserved) for plan, used in releases]
-        await self._run_each(self._release, calls)
+        await self._run_each(RELEASE, calls)
 
     async def renew(self, plans: Sequence[AdmissionPlan]) -> None:
         """One script per plan, all in one pipeline (one round trip)."""
-        self.client()
-        assert self._renew is not None
         calls: list[_Call] = []
         for plan in plans:
             keys = [
@@ -125,15 +104,13 @@ class RedisLimitStore:
             if keys:
                 calls.append((keys, [plan.admission_id, plan.lease_seconds * 1000]))
         if calls:
-            await self._run_each(self._renew, calls)
+            await self._run_each(RENEW, calls)
 
     async def budget_used(self, *, tenant_id: int, scope: ScopeKind, scope_id: int, label: str) -> int:
         key = counter_key(self.prefix, tenant_id, scope, scope_id, f"budget:{label}")
-        try:
-            # redis-py types its asyncio commands as the sync ones: ``Awaitable[str | None] | str | None``.
-            used = await self.client().hget(key, "used")  # type: ignore[misc]  # awaitable at runtime, see above
-        except (RedisError, OSError) as error:
-            raise LimitStoreUnavailable(f"Redis: {error}") from error
+        (used,) = await self._execute([("HGET", key, "used")])
+        if isinstance(used, ReplyError):
+            raise LimitStoreUnavailable(f"Redis: {used}")
         return int(used or 0)
 
     def _release_call(self, plan: AdmissionPlan, used_tokens: int, only_if_reserved: bool) -> _Call:
@@ -145,40 +122,39 @@ class RedisLimitStore:
         args.append(int(only_if_reserved))
         return keys, args
 
-    async def _run(self, script: AsyncScript, keys: list[str], args: list[Any]) -> list[Any]:
+    async def _run_each(self, script: str, calls: Sequence[_Call]) -> list[Any]:
+        """``script`` once per call, in one round trip: EVALSHA commands pipelined, no
+        transaction (each script is atomic by itself and keeps to one tenant's keys, as Redis
+        Cluster requires of a script). The replies in order; a refused call raises."""
+        sha = _sha1(script)
+        commands = [("EVALSHA", sha, len(keys), *keys, *args) for keys, args in calls]
+        replies = await self._execute(commands)
+        refused = [index for index, reply in enumerate(replies) if _is_noscript(reply)]
+        if refused:
+            # Redis lost its scripts (a restart, SCRIPT FLUSH): load it, and send again only
+            # what it refused (the others ran; sending them twice could charge twice).
+            again = await self._execute([("SCRIPT", "LOAD", script), *(commands[index] for index in refused)])
+            for index, reply in zip(refused, again[1:], strict=True):
+                replies[index] = reply
+        failed = next((reply for reply in replies if isinstance(reply, ReplyError)), None)
+        if failed is not None:
+            raise LimitStoreUnavailable(f"Redis: {failed}")
+        return replies
+
+    async def _execute(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         try:
-            return await script(keys=keys, args=args)  # type: ignore[no-any-return]  # redis-py's scripts return Any
-        except (RedisError, OSError) as error:
-            raise LimitStoreUnavailable(f"Redis: {error}") from error
-
-    async def _run_each(self, script: AsyncScript, calls: Sequence[_Call]) -> None:
-        """``script`` once per call, in one round trip: raw EVALSHA commands in a pipeline that
-        is no transaction (each script is atomic by itself and keeps to one tenant's keys, as
-        Redis Cluster requires of a script). Not redis-py's pipelined scripts: they ask SCRIPT
-        EXISTS first, one more round trip on every call."""
-        client = self.client()
-        try:
-            replies = await _evalsha_each(client, script.sha, calls)
-            refused = [call for call, reply in zip(calls, replies, strict=True) if isinstance(reply, NoScriptError)]
-            if refused:
-                # Redis lost its scripts (a restart, SCRIPT FLUSH): load it, and send again only
-                # what it refused (the others ran; sending them twice could charge twice).
-                await client.script_load(script.script)
-                replies = [reply for reply in replies if not isinstance(reply, NoScriptError)]
-                replies.extend(await _evalsha_each(client, script.sha, refused))
-            failed = next((reply for reply in replies if isinstance(reply, RedisError)), None)
-            if failed is not None:
-                raise failed
-        except (RedisError, OSError) as error:
-            raise LimitStoreUnavailable(f"Redis: {error}") from error
+            return await self.client().execute(*commands)
+        except (OSError, TimeoutError) as error:
+            raise LimitStoreUnavailable(f"Redis: {error or type(error).__name__}") from error
 
 
-async def _evalsha_each(client: Redis, sha: str, calls: Sequence[_Call]) -> list[Any]:
-    """The replies in order, an error in its place (a pipeline's errors are not raised)."""
-    pipeline = client.pipeline(transaction=False)
-    for keys, args in calls:
-        pipeline.evalsha(sha, len(keys), *keys, *args)
-    return await pipeline.execute(raise_on_error=False)
+@lru_cache(maxsize=8)
+def _sha1(script: str) -> str:
+    return hashlib.sha1(script.encode()).hexdigest()
+
+
+def _is_noscript(reply: Any) -> bool:
+    return isinstance(reply, ReplyError) and reply.code == "NOSCRIPT"
 
 
 @lru_cache(maxsize=4096)
@@ -195,7 +171,7 @@ def _or_none(limit: int | None) -> int:
 
 
 def _window(values: list[Any]) -> WindowState | None:
-    limit, remaining, reset_ms = (int(value) for value in values)
+    limit, remaining, reset_ms = values
     if limit == _NONE:
         return None
     return WindowState(limit=limit, remaining=remaining, reset_ms=reset_ms)

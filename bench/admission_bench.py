@@ -26,6 +26,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oarlock.settings")
 django.setup()
 
+from redis.asyncio import Redis  # noqa: E402
+
 from accounts.admission import Admission, AdmissionController, release_admissions  # noqa: E402  (needs django.setup())
 from accounts.authenticated_key import AuthenticatedKey, Limits  # noqa: E402
 from accounts.limit_store import LimitStore  # noqa: E402
@@ -149,9 +151,10 @@ async def run(
 
 async def delete_bench_keys(store: LimitStore) -> None:
     assert isinstance(store, RedisLimitStore)
-    client = store.client()
+    client = Redis.from_url(store.url)
     async for key in client.scan_iter(match=f"{BENCH_PREFIX}:*"):
         await client.delete(key)
+    await client.aclose()
     await store.aclose()
 
 
