@@ -23,8 +23,8 @@ class BenchProfile:
     litellm: bool
     dashboard: bool
     wrk: bool
-    # Rounds of the interleaved with/without-metrics measurement (bench/metrics_ab.py).
-    metrics_pairs: int
+    # Rounds of the interleaved pairs (bench/interleaved_pairs.py): metrics cost, worker scaling.
+    paired_rounds: int
 
 
 # The server setups the quick and full profiles measure side by side (server, storage).
@@ -50,7 +50,7 @@ PROFILES: Final = {
         litellm=False,
         dashboard=False,
         wrk=False,
-        metrics_pairs=1,
+        paired_rounds=1,
     ),
     "quick": BenchProfile(
         name="quick",
@@ -65,7 +65,7 @@ PROFILES: Final = {
         litellm=True,
         dashboard=False,
         wrk=True,
-        metrics_pairs=2,
+        paired_rounds=2,
     ),
     "full": BenchProfile(
         name="full",
@@ -80,6 +80,6 @@ PROFILES: Final = {
         litellm=True,
         dashboard=True,
         wrk=True,
-        metrics_pairs=4,
+        paired_rounds=4,
     ),
 }

@@ -50,6 +50,7 @@ from bench.toolchain import (
     ensure_services,
     ensure_wrk,
 )
+from bench.worker_scaling_ab import worker_scaling_ab
 
 logger = logging.getLogger("bench")
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
@@ -168,11 +169,17 @@ def run(
                         "setup": name,
                         **open_streams(target, profile, server_pid=server.pid, mock_url=mock.url),
                     }
-        if profile.metrics_pairs and deployments:
+        if profile.paired_rounds and deployments:
             storage = "postgres" if "postgres" in deployments else next(iter(deployments))
-            logger.info("metrics cost: %s interleaved pairs on %s", profile.metrics_pairs, storage)
+            logger.info("metrics cost: %s interleaved pairs on %s", profile.paired_rounds, storage)
             report["metrics_ab"] = metrics_ab(
                 deployments[storage], profile=profile, wrk=wrk, mock_pid=mock.pid, log_dir=log_dir
+            )
+        if profile.paired_rounds and "postgres" in deployments and ("daphne-2-workers", "postgres") in setups:
+            # A pool of two needs Redis: measured on the PostgreSQL + Redis deployment only.
+            logger.info("worker scaling: %s interleaved pairs", profile.paired_rounds)
+            report["worker_scaling_ab"] = worker_scaling_ab(
+                deployments["postgres"], profile=profile, wrk=wrk, mock_pid=mock.pid, log_dir=log_dir
             )
         if litellm_python is not None:
             with litellm_process(litellm_python, mock.url, log_dir=log_dir) as proxy:

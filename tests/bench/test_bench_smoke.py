@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bench.bench_profile import PROFILES
+from bench.issue_targets import target_rows
 from bench.report import generated_section
 from bench.run import run
 from bench.scenarios import STREAM_TOKENS
@@ -105,3 +106,10 @@ def test_the_metrics_cost_is_measured_in_interleaved_pairs(smoke_run: tuple[dict
         assert pair["with"] > 0 and pair["without"] > 0
         assert paired["cost"][scenario] == pytest.approx(pair["with"] / pair["without"] - 1)
     assert "median of 1 interleaved pairs" in generated_section(report, output)
+
+
+def test_responses_against_chat_is_read_from_the_rounds_on_one_server(smoke_run: tuple[dict[str, Any], Path]) -> None:
+    report, _ = smoke_run
+    ((chat,), (responses,)) = (report["metrics_ab"]["pairs"][s] for s in ("chat_streaming", "responses_streaming"))
+    (row,) = [row for row in target_rows(report) if row[0].startswith("Responses stream CPU")]
+    assert row[2].startswith(f"{responses['with'] / chat['with']:.2f}× (median of 1 rounds on one server")

@@ -1,0 +1,34 @@
+"""The verdicts of issue 17's ratio targets, from interleaved pairs (bench/interleaved_pairs.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.issue_targets import target_rows
+
+
+def scaling_report(pairs: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
+    """A run whose only measurement is the worker-scaling pairs: (one, two) req/s per round."""
+    by_concurrency = {c: [{"one": one, "two": two} for one, two in rounds] for c, rounds in pairs.items()}
+    return {"targets": {}, "worker_scaling_ab": {"pairs": by_concurrency}}
+
+
+def scaling_row(report: dict[str, Any]) -> list[str]:
+    (row,) = [row for row in target_rows(report) if row[0].startswith("2 workers")]
+    return row
+
+
+def test_two_workers_are_judged_by_the_median_pair_not_by_one_outlier() -> None:
+    # One round where the single worker was slow (drift) would read 2.4×; the median is 1.5×.
+    row = scaling_row(
+        scaling_report({"10": [(500, 750), (300, 720), (510, 760)], "100": [(500, 900), (500, 880), (500, 910)]})
+    )
+    assert row[3] == "missed"
+    assert row[2].startswith("c=10: 1.50× (1.49×–2.40×)")
+
+
+def test_two_workers_meet_the_target_only_when_both_concurrencies_hold() -> None:
+    both = scaling_report({"10": [(500, 900), (500, 880), (500, 910)], "100": [(500, 880), (500, 870), (500, 860)]})
+    assert scaling_row(both)[3] == "met"
+    only_one = scaling_report({"10": [(500, 900), (500, 880), (500, 910)], "100": [(500, 800), (500, 820), (500, 810)]})
+    assert scaling_row(only_one)[3] == "missed"
