@@ -86,7 +86,7 @@ async def test_the_next_start_records_the_request_and_frees_its_slot(
     serving = asyncio.create_task(lifecycle.begin(ChatLikeView))
     try:
         await asyncio.wait_for(store.taken.wait(), 5)
-        assert journal.sync()
+        journal.sync()
     finally:
         # The worker is dead: its journal file stays as the kill left it, its lock is freed.
         journal.stop(keep_open_entries=True)
