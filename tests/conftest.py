@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 import openai
 import pytest
+from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.core.management import CommandError
-from django.db import OperationalError
+from django.db import OperationalError, connections
 from django.test import TransactionTestCase
 
 from tests.factories import make_api_key
 from tests.fake_paddler import FakePaddlerServer
 from tests.live_server import LiveServer
+from usage.usage_writer import usage_writer
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +55,17 @@ def django_db_modify_db_settings() -> None:
         database.setdefault("TEST", {})["NAME"] = f"{stem}{suffix}{dot}{extension}" if dot else test_name + suffix
     else:
         database.setdefault("TEST", {})["NAME"] = test_name + suffix
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    """pytest-django's test database, dropped only once this process's background threads
+    have let go of it: the usage writer and asgiref's thread for sync ORM calls each keep a
+    connection open, and PostgreSQL refuses to drop a database anyone is connected to (the
+    teardown warning "being accessed by other users")."""
+    yield
+    usage_writer.stop()
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
 
 
 @pytest.fixture(autouse=True)
