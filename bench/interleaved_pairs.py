@@ -1,15 +1,22 @@
-"""Two sides measured back to back, in alternating order, round after round.
+"""Two sides measured as a pair, round after round: at the same time, or back to back.
 
 On this shared VM the same code measured minutes apart drifts by ±15–30 %: more than the
 margins of issue 17's ratio targets. A ratio taken within one pair sees the same machine on
-both sides, and its median over the rounds is the verdict (``metrics_ab.py``,
-``worker_scaling_ab.py``).
+both sides, and its median over the rounds is the verdict.
+
+* ``simultaneous``: both sides under load in the same seconds, each on its own server, for CPU
+  per request (``metrics_ab.py``, ``responses_ab.py``). Back to back, 5 s apart, single pairs
+  of the same code still differed by up to 22 % in the run of 08:29; loaded together, whatever
+  the machine does meanwhile happens to both.
+* ``paired``: back to back in alternating order, for a ratio of throughputs, which sharing the
+  cores would change (``worker_scaling_ab.py``).
 """
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from bench.scenarios import ProfiledScenario, Target, scenario_load
 
@@ -20,6 +27,13 @@ def paired(sides: tuple[str, str], round_index: int, measure: Callable[[str], fl
     """``measure(side)`` of both sides, back to back; which goes first alternates per round."""
     order = sides if round_index % 2 == 0 else sides[::-1]
     return {side: measure(side) for side in order}
+
+
+def simultaneous(measures: Mapping[str, Callable[[], float]]) -> Pair:
+    """Every side's ``measure()`` at once (each starts its own load generator)."""
+    with ThreadPoolExecutor(max_workers=len(measures)) as pool:
+        running = {side: pool.submit(measure) for side, measure in measures.items()}
+        return {side: future.result() for side, future in running.items()}
 
 
 def measured(

@@ -128,12 +128,13 @@ def target_rows(report: Mapping[str, Any]) -> list[list[str]]:
         ("responses_streaming", "Responses stream"),
     ):
         if paired is not None:
-            # Interleaved pairs (bench/metrics_ab.py): the verdict the run's drift cannot flip.
+            # Pairs (bench/metrics_ab.py): the verdict the run's drift cannot flip.
             cost = paired["cost"].get(scenario)
             pairs = paired["pairs"].get(scenario, [])
             spread = [pair["with"] / pair["without"] - 1 for pair in pairs]
+            kind = "simultaneous" if paired.get("simultaneous") else "interleaved"
             detail = (
-                f"{(cost or 0) * 100:+.1f} % (median of {len(pairs)} interleaved pairs, "
+                f"{(cost or 0) * 100:+.1f} % (median of {len(pairs)} {kind} pairs, "
                 f"{min(spread, default=0) * 100:+.1f} to {max(spread, default=0) * 100:+.1f} %)"
             )
         else:
@@ -148,22 +149,16 @@ def target_rows(report: Mapping[str, Any]) -> list[list[str]]:
 
 
 def _responses_row(report: Mapping[str, Any]) -> list[str]:
-    """Responses ÷ chat stream CPU: the median of the metrics pairs' rounds on the main setup
-    (both streams measured seconds apart on one server, ``bench/metrics_ab.py``), else the two
-    setup runs' numbers."""
+    """Responses ÷ chat stream CPU: the median of simultaneous pairs on two servers of the
+    measured setup (``bench/responses_ab.py``), else the two setup runs' numbers."""
     label, goal = "Responses stream CPU ÷ chat stream CPU", "≤ 1.15×"
-    paired = report.get("metrics_ab")
+    paired = report.get("responses_ab")
     if paired is not None:
-        rounds = [
-            {"chat": chat["with"], "responses": responses["with"]}
-            for chat, responses in zip(
-                paired["pairs"].get("chat_streaming", []), paired["pairs"].get("responses_streaming", []), strict=False
-            )
-        ]
-        ratio = median_ratio(rounds, "responses", "chat")
-        spread = ratios(rounds, "responses", "chat")
+        pairs = paired["pairs"]
+        ratio = median_ratio(pairs, "responses", "chat")
+        spread = ratios(pairs, "responses", "chat")
         text = (
-            f"{_times(ratio)} (median of {len(rounds)} rounds on one server, "
+            f"{_times(ratio)} (median of {len(pairs)} simultaneous pairs, "
             f"{_times(min(spread, default=None))} to {_times(max(spread, default=None))})"
         )
         return _row(label, goal, ratio, text, ratio is not None and ratio <= 1.15)

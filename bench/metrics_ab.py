@@ -1,14 +1,11 @@
-"""The cost of metrics, measured in interleaved pairs (issue 17: at most 3 % of CPU per request).
+"""The cost of metrics, measured in simultaneous pairs (issue 17: at most 3 % of CPU per request).
 
 Two servers of one deployment run side by side, one with metrics and one without
-(``daphne-no-metrics``). Each round loads every scenario on both, back to back and in
-alternating order, and the cost of a scenario is the median over the rounds of
-``with ÷ without − 1`` of server CPU per request. Measured as the other setups are, one after
-the other minutes apart, the machine's drift on this shared VM (±15–30 % between short runs of
-the same code) was larger than the few microseconds the metrics hooks cost per request.
-
-Each round measures a chat stream and a Responses stream on the same server seconds apart, so
-``issue_targets`` also reads the Responses ÷ chat CPU ratio from the "with" side's rounds.
+(``daphne-no-metrics``). Each round loads every scenario on both at the same time (c=10 each,
+``interleaved_pairs.simultaneous``), and the cost of a scenario is the median over the rounds
+of ``with ÷ without − 1`` of server CPU per request. Measured as separate setups minutes apart,
+or even back to back, the machine's drift on this shared VM (single pairs of the same code
+differed by up to 22 %) was larger than the few microseconds the metrics hooks cost per request.
 """
 
 from __future__ import annotations
@@ -19,7 +16,7 @@ from typing import Any, Final
 
 from bench.bench_profile import BenchProfile
 from bench.deployment import Deployment
-from bench.interleaved_pairs import Pair, measured, median_ratio, paired
+from bench.interleaved_pairs import Pair, measured, median_ratio, simultaneous
 from bench.scenarios import PROFILED_SCENARIOS, ProfiledScenario, Target
 
 CONCURRENCY: Final = 10
@@ -42,28 +39,25 @@ def metrics_ab(
             )
             for side, server in servers.items()
         }
-        for side in SIDES:  # warm both: first-request set-up is not part of any pair
+        for scenario in PROFILED_SCENARIOS:  # warm both: first-request set-up is not in any pair
+            _pair(scenario, targets, wrk, profile.warmup)
+        for _ in range(profile.paired_rounds):
             for scenario in PROFILED_SCENARIOS:
-                _cpu(scenario, targets[side], wrk, profile.warmup)
-        for round_index in range(profile.paired_rounds):
-            for scenario in PROFILED_SCENARIOS:
-                measure = partial(_side_cpu, scenario, targets, wrk, profile.duration / 2)
-                pairs[scenario].append(paired(SIDES, round_index, measure))
+                pairs[scenario].append(_pair(scenario, targets, wrk, profile.duration / 2))
     return {
         "concurrency": CONCURRENCY,
         "seconds_per_measurement": profile.duration / 2,
+        "simultaneous": True,
         "pairs": pairs,
         "cost": {scenario: _median_cost(scenario_pairs) for scenario, scenario_pairs in pairs.items()},
     }
 
 
-def _side_cpu(
-    scenario: ProfiledScenario, targets: dict[str, Target], wrk: str | None, seconds: float, side: str
-) -> float:
-    return _cpu(scenario, targets[side], wrk, seconds)
+def _pair(scenario: ProfiledScenario, targets: dict[str, Target], wrk: str | None, seconds: float) -> Pair:
+    return simultaneous({side: partial(cpu_per_request, scenario, targets[side], wrk, seconds) for side in SIDES})
 
 
-def _cpu(scenario: ProfiledScenario, target: Target, wrk: str | None, seconds: float) -> float:
+def cpu_per_request(scenario: ProfiledScenario, target: Target, wrk: str | None, seconds: float) -> float:
     return measured(
         scenario, target, wrk=wrk, concurrency=CONCURRENCY, seconds=seconds, value="server_cpu_ms_per_request"
     )

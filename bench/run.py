@@ -32,6 +32,7 @@ from bench.managed_process import ManagedProcess, free_port
 from bench.metrics_ab import metrics_ab
 from bench.process_stats import tree_rss_bytes
 from bench.report import update_results_markdown
+from bench.responses_ab import responses_ab
 from bench.scenarios import (
     STREAM_TOKENS,
     TTFT_TOKEN_DELAY_MS,
@@ -171,8 +172,12 @@ def run(
                     }
         if profile.paired_rounds and deployments:
             storage = "postgres" if "postgres" in deployments else next(iter(deployments))
-            logger.info("metrics cost: %s interleaved pairs on %s", profile.paired_rounds, storage)
+            logger.info("metrics cost: %s simultaneous pairs on %s", profile.paired_rounds, storage)
             report["metrics_ab"] = metrics_ab(
+                deployments[storage], profile=profile, wrk=wrk, mock_pid=mock.pid, log_dir=log_dir
+            )
+            logger.info("Responses ÷ chat: %s simultaneous pairs on %s", profile.paired_rounds, storage)
+            report["responses_ab"] = responses_ab(
                 deployments[storage], profile=profile, wrk=wrk, mock_pid=mock.pid, log_dir=log_dir
             )
         if profile.paired_rounds and "postgres" in deployments and ("daphne-2-workers", "postgres") in setups:
