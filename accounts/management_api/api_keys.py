@@ -32,6 +32,7 @@ from accounts.management_api.access import (
     ManagementApiMixin,
     ManagesTenantObjects,
     call_service,
+    in_tenant_of_query,
 )
 from accounts.management_api.tenants import AllowedModelsField
 from accounts.models import ApiKey, Tenant, TenantMembership
@@ -129,9 +130,9 @@ class ApiKeyViewSet(
     def get_queryset(self) -> QuerySet[ApiKey]:
         if getattr(self, "swagger_fake_view", False):
             return ApiKey.objects.none()
-        keys = administered_keys(self.request.user).order_by("tenant__name", "name", "id")
-        tenant = self.request.query_params.get("tenant")
-        return keys.filter(tenant_id=tenant) if tenant and tenant.isdigit() else keys
+        return in_tenant_of_query(
+            administered_keys(self.request.user).order_by("tenant__name", "name", "id"), self.request
+        )
 
     @extend_schema(
         parameters=[OpenApiParameter("tenant", int, description="Only the keys of this tenant.")],
