@@ -17,10 +17,13 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Final
 
 from bench.scenarios import ProfiledScenario, Target, scenario_load
 
 Pair = dict[str, float]
+# The load of each side of a CPU pair.
+CONCURRENCY: Final = 10
 
 
 def paired(sides: tuple[str, str], round_index: int, measure: Callable[[str], float]) -> Pair:
@@ -46,6 +49,13 @@ def measured(
     if not number or result.get("errors"):
         raise RuntimeError(f"{target.name} {scenario}: no clean measurement ({result.get('error_kinds')})")
     return float(number)
+
+
+def cpu_per_request(scenario: ProfiledScenario, target: Target, wrk: str | None, seconds: float) -> float:
+    """Server CPU ms per request of one load run at the pairs' concurrency (c=10)."""
+    return measured(
+        scenario, target, wrk=wrk, concurrency=CONCURRENCY, seconds=seconds, value="server_cpu_ms_per_request"
+    )
 
 
 def ratios(pairs: Sequence[Mapping[str, float]], numerator: str, denominator: str) -> list[float]:

@@ -131,7 +131,7 @@ def target_rows(report: Mapping[str, Any]) -> list[list[str]]:
             # Pairs (bench/metrics_ab.py): the verdict the run's drift cannot flip.
             cost = paired["cost"].get(scenario)
             pairs = paired["pairs"].get(scenario, [])
-            spread = [pair["with"] / pair["without"] - 1 for pair in pairs]
+            spread = [ratio - 1 for ratio in ratios(pairs, "with", "without")]
             kind = "simultaneous" if paired.get("simultaneous") else "interleaved"
             detail = (
                 f"{(cost or 0) * 100:+.1f} % (median of {len(pairs)} {kind} pairs, "

@@ -16,10 +16,9 @@ from typing import Any, Final
 
 from bench.bench_profile import BenchProfile
 from bench.deployment import Deployment
-from bench.interleaved_pairs import Pair, measured, median_ratio, simultaneous
+from bench.interleaved_pairs import CONCURRENCY, Pair, cpu_per_request, median_ratio, simultaneous
 from bench.scenarios import PROFILED_SCENARIOS, ProfiledScenario, Target
 
-CONCURRENCY: Final = 10
 SIDES: Final = ("with", "without")
 
 
@@ -55,12 +54,6 @@ def metrics_ab(
 
 def _pair(scenario: ProfiledScenario, targets: dict[str, Target], wrk: str | None, seconds: float) -> Pair:
     return simultaneous({side: partial(cpu_per_request, scenario, targets[side], wrk, seconds) for side in SIDES})
-
-
-def cpu_per_request(scenario: ProfiledScenario, target: Target, wrk: str | None, seconds: float) -> float:
-    return measured(
-        scenario, target, wrk=wrk, concurrency=CONCURRENCY, seconds=seconds, value="server_cpu_ms_per_request"
-    )
 
 
 def _median_cost(pairs: list[Pair]) -> float | None:

@@ -15,8 +15,7 @@ from typing import Any
 
 from bench.bench_profile import BenchProfile
 from bench.deployment import Deployment
-from bench.interleaved_pairs import Pair, median_ratio, simultaneous
-from bench.metrics_ab import CONCURRENCY, cpu_per_request
+from bench.interleaved_pairs import CONCURRENCY, Pair, cpu_per_request, median_ratio, simultaneous
 from bench.scenarios import Target
 
 
