@@ -17,7 +17,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final
+from typing import Any, Final
 
 from bench.scenarios import ProfiledScenario, Target, scenario_load
 
@@ -42,13 +42,20 @@ def simultaneous(measures: Mapping[str, Callable[[], float]]) -> Pair:
 def measured(
     scenario: ProfiledScenario, target: Target, *, wrk: str | None, concurrency: int, seconds: float, value: str
 ) -> float:
-    """One load run's ``value`` (``server_cpu_ms_per_request``, ``requests_per_second``); a run
-    with errors measures nothing, so it stops the benchmark instead of entering a pair."""
+    """One load run's ``value`` (``server_cpu_ms_per_request``, ``requests_per_second``)."""
+    result = clean_run(scenario, target, wrk=wrk, concurrency=concurrency, seconds=seconds)
+    return float(result[value])
+
+
+def clean_run(
+    scenario: ProfiledScenario, target: Target, *, wrk: str | None, concurrency: int, seconds: float
+) -> dict[str, Any]:
+    """One load run's whole result; a run with errors or no requests measures nothing, so it
+    stops the benchmark instead of entering a pair."""
     result = scenario_load(scenario, target, wrk=wrk, concurrency=concurrency, duration=seconds, watched=target.watched)
-    number = result.get(value)
-    if not number or result.get("errors"):
+    if not result.get("requests_per_second") or not result.get("server_cpu_ms_per_request") or result.get("errors"):
         raise RuntimeError(f"{target.name} {scenario}: no clean measurement ({result.get('error_kinds')})")
-    return float(number)
+    return result
 
 
 def cpu_per_request(scenario: ProfiledScenario, target: Target, wrk: str | None, seconds: float) -> float:

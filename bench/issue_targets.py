@@ -7,6 +7,7 @@ The measured setup is Daphne + PostgreSQL + Redis with auth, limits, usage and m
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 from typing import Any
 
@@ -187,6 +188,14 @@ def _worker_scaling_row(report: Mapping[str, Any]) -> list[str]:
         )
         rounds = max((len(pairs) for pairs in paired["pairs"].values()), default=0)
         text = f"{detail}; median of {rounds} interleaved pairs"
+        ceilings = {
+            int(c): statistics.median(pair["ceiling"] for pair in pairs)
+            for c, pairs in paired["pairs"].items()
+            if pairs and all("ceiling" in pair for pair in pairs)
+        }
+        if ceilings:
+            # bench/worker_scaling_ab.py: the machine's cores ÷ the cores it kept busy with one worker.
+            text += "; this machine's ceiling " + ", ".join(f"c={c}: {_times(ceilings[c])}" for c in sorted(ceilings))
     else:
         rps = ("requests_per_second",)
         scaling = {

@@ -26,6 +26,14 @@ def cpu_seconds(pid: int) -> float:
     return (utime + stime + cutime + cstime) / _CLOCK_TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent busy since boot, whoever ran: user, nice,
+    system, irq and softirq from /proc/stat (idle, iowait and the hypervisor's steal are not busy)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields[:7])
+    return (user + nice + system + irq + softirq) / _CLOCK_TICKS
+
+
 def sample(pid: int) -> CpuSample:
     """CPU used so far by ``pid`` and its descendants."""
     return CpuSample(tree_cpu_seconds(pid), time.monotonic())

@@ -6,17 +6,24 @@ by side; each round loads both, back to back and in alternating order, at each c
 and the scaling is the median over the rounds of ``two ÷ one``. Measured as separate setups
 minutes apart, this row read 1.44× in one full run and 1.98× in the next for the same code:
 the single worker it divides by had drifted by 40 %. The side not being measured is idle.
+
+Each pair also carries this machine's **ceiling** for it: while one worker is measured, the
+whole machine (the worker, the mock, the load generator, PostgreSQL, Redis, anything else) keeps
+``machine_cores`` of its cores busy. Two workers serve at most ``cores ÷ machine CPU per
+request``, so unless a request gets cheaper under more load, two ÷ one ≤ ``cores ÷
+machine_cores``: a goal above that is out of reach for this setup on this machine.
 """
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
 from bench.bench_profile import BenchProfile
 from bench.deployment import Deployment
-from bench.interleaved_pairs import Pair, measured, median_ratio, paired
+from bench.interleaved_pairs import Pair, clean_run, median_ratio, paired
 from bench.scenarios import Target
 
 CONCURRENCIES: Final = (10, 100)
@@ -40,11 +47,14 @@ def worker_scaling_ab(
         }
         for side in SIDES:  # warm both (and every worker of the pool): set-up is not in any pair
             for concurrency in CONCURRENCIES:
-                _requests_per_second(targets, wrk, concurrency, profile.warmup, side)
+                _requests_per_second(targets, wrk, concurrency, profile.warmup, {}, side)
         for round_index in range(profile.paired_rounds):
             for concurrency in CONCURRENCIES:
-                measure = partial(_requests_per_second, targets, wrk, concurrency, profile.duration / 2)
-                pairs[str(concurrency)].append(paired(SIDES, round_index, measure))
+                machine_cores: dict[str, float] = {}
+                measure = partial(_requests_per_second, targets, wrk, concurrency, profile.duration / 2, machine_cores)
+                pair = paired(SIDES, round_index, measure)
+                pair["ceiling"] = (os.cpu_count() or 1) / machine_cores["one"]
+                pairs[str(concurrency)].append(pair)
     return {
         "seconds_per_measurement": profile.duration / 2,
         "pairs": pairs,
@@ -53,8 +63,14 @@ def worker_scaling_ab(
 
 
 def _requests_per_second(
-    targets: dict[str, Target], wrk: str | None, concurrency: int, seconds: float, side: str
+    targets: dict[str, Target],
+    wrk: str | None,
+    concurrency: int,
+    seconds: float,
+    machine_cores: dict[str, float],
+    side: str,
 ) -> float:
-    return measured(
-        "non_streaming", targets[side], wrk=wrk, concurrency=concurrency, seconds=seconds, value="requests_per_second"
-    )
+    """The side's requests per second; the machine's busy cores meanwhile go in ``machine_cores``."""
+    result = clean_run("non_streaming", targets[side], wrk=wrk, concurrency=concurrency, seconds=seconds)
+    machine_cores[side] = result["cpu"]["machine_cores"]
+    return float(result["requests_per_second"])

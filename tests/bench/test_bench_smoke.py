@@ -62,6 +62,16 @@ def test_every_load_run_completes_requests_without_errors(smoke_run: tuple[dict[
         assert result["errors"] == 0, (label, result.get("error_kinds"))
 
 
+def test_every_load_run_counts_the_whole_machines_busy_cores(smoke_run: tuple[dict[str, Any], Path]) -> None:
+    # The worker-scaling ceiling divides the cores by these: they hold the server's own cores
+    # (counted in clock ticks, hence the margin) and never more than the machine has.
+    report, _ = smoke_run
+    cores = report["machine"]["nproc"]
+    for label, result in _runs(report):
+        busy = result["cpu"]["machine_cores"]
+        assert result["cpu"].get("server_cores", 0) - 0.1 <= busy <= cores + 0.1, label
+
+
 def test_oarlock_streams_relay_every_token_of_the_mock(smoke_run: tuple[dict[str, Any], Path]) -> None:
     report, _ = smoke_run
     streamed = report["targets"]["oarlock-daphne-sqlite"]["chat_streaming"]

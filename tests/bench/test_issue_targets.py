@@ -32,3 +32,13 @@ def test_two_workers_meet_the_target_only_when_both_concurrencies_hold() -> None
     assert scaling_row(both)[3] == "met"
     only_one = scaling_report({"10": [(500, 900), (500, 880), (500, 910)], "100": [(500, 800), (500, 820), (500, 810)]})
     assert scaling_row(only_one)[3] == "missed"
+
+
+def test_the_scaling_row_shows_the_machines_ceiling_when_the_pairs_carry_it() -> None:
+    # One worker kept 1.25 of 2 cores busy: two can be at most 1.6× whatever the server does.
+    report = scaling_report({"10": [(500, 750)] * 3, "100": [(500, 760)] * 3})
+    for pairs in report["worker_scaling_ab"]["pairs"].values():
+        for pair, ceiling in zip(pairs, (1.5, 1.6, 1.7), strict=True):
+            pair["ceiling"] = ceiling
+    assert scaling_row(report)[2].endswith("this machine's ceiling c=10: 1.60×, c=100: 1.60×")
+    assert "ceiling" not in scaling_row(scaling_report({"10": [(500, 750)], "100": [(500, 760)]}))[2]
