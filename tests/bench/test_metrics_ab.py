@@ -1,0 +1,56 @@
+"""The metrics pairs give neither side the advantage of the server started first."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import metrics_ab as metrics_ab_module
+from bench.bench_profile import PROFILES
+from bench.metrics_ab import metrics_ab
+
+
+@dataclasses.dataclass
+class _Server:
+    pid: int
+    url: str
+
+
+class _RecordingDeployment:
+    """Starts no process: records which server kind was started when."""
+
+    api_key = "oar_test"
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    @contextlib.contextmanager
+    def server(self, kind: str, *, log_dir: Path) -> Iterator[_Server]:
+        self.started.append(kind)
+        yield _Server(pid=len(self.started), url=f"http://127.0.0.1:{9000 + len(self.started)}")
+
+
+def test_each_round_starts_both_servers_afresh_in_alternating_order(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # CPU per request by server: the one with metrics costs 2 % more.
+    monkeypatch.setattr(
+        metrics_ab_module,
+        "cpu_per_request",
+        lambda scenario, target, wrk, seconds: 1.02 if target.name == "metrics-with" else 1.0,
+    )
+    deployment: Any = _RecordingDeployment()
+    profile = dataclasses.replace(PROFILES["smoke"], paired_rounds=4)
+
+    result = metrics_ab(deployment, profile=profile, wrk=None, mock_pid=1, log_dir=tmp_path)
+
+    first_started = deployment.started[::2]
+    assert first_started == ["daphne", "daphne-no-metrics", "daphne", "daphne-no-metrics"]
+    assert sorted(deployment.started) == ["daphne"] * 4 + ["daphne-no-metrics"] * 4
+    assert all(len(pairs) == 4 for pairs in result["pairs"].values())
+    assert result["cost"]["non_streaming"] == pytest.approx(0.02)
