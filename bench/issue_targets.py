@@ -138,6 +138,14 @@ def target_rows(report: Mapping[str, Any]) -> list[list[str]]:
                 f"{(cost or 0) * 100:+.1f} % (median of {len(pairs)} {kind} pairs, "
                 f"{min(spread, default=0) * 100:+.1f} to {max(spread, default=0) * 100:+.1f} %)"
             )
+            control = paired.get("control")
+            if control is not None:
+                # Two identical servers measured the same way (bench/metrics_ab.py).
+                equal = [ratio - 1 for ratio in ratios(control["pairs"].get(scenario, []), "a", "b")]
+                detail += (
+                    f"; A/A control {(control['difference'].get(scenario) or 0) * 100:+.1f} % "
+                    f"({min(equal, default=0) * 100:+.1f} to {max(equal, default=0) * 100:+.1f} %)"
+                )
         else:
             with_metrics = _num(_run(report, MAIN, scenario, 10), *cpu)
             without = _num(_run(report, NO_METRICS, scenario, 10), *cpu)

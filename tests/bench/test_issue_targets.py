@@ -42,3 +42,20 @@ def test_the_scaling_row_shows_the_machines_ceiling_when_the_pairs_carry_it() ->
             pair["ceiling"] = ceiling
     assert scaling_row(report)[2].endswith("this machine's ceiling c=10: 1.60×, c=100: 1.60×")
     assert "ceiling" not in scaling_row(scaling_report({"10": [(500, 750)], "100": [(500, 760)]}))[2]
+
+
+def test_the_metrics_rows_put_the_aa_control_beside_the_cost() -> None:
+    pairs = {"non_streaming": [{"with": 1.03, "without": 1.0}, {"with": 1.01, "without": 1.0}]}
+    control = {"non_streaming": [{"a": 1.05, "b": 1.0}, {"a": 0.98, "b": 1.0}]}
+    report = {
+        "targets": {},
+        "metrics_ab": {
+            "simultaneous": True,
+            "pairs": pairs,
+            "cost": {"non_streaming": 0.02},
+            "control": {"pairs": control, "difference": {"non_streaming": 0.015}},
+        },
+    }
+    (row,) = [row for row in target_rows(report) if row[0] == "metrics cost, CPU per request (non-streaming)"]
+    assert row[2] == "+2.0 % (median of 2 simultaneous pairs, +1.0 to +3.0 %); A/A control +1.5 % (-2.0 to +5.0 %)"
+    assert row[3] == "met"

@@ -1,4 +1,5 @@
-"""The metrics pairs give neither side the advantage of the server started first."""
+"""The metrics pairs give neither side the advantage of the server started first, and an A/A
+control of two identical servers says how far apart the machine puts equal code."""
 
 from __future__ import annotations
 
@@ -49,8 +50,12 @@ def test_each_round_starts_both_servers_afresh_in_alternating_order(
 
     result = metrics_ab(deployment, profile=profile, wrk=None, mock_pid=1, log_dir=tmp_path)
 
-    first_started = deployment.started[::2]
-    assert first_started == ["daphne", "daphne-no-metrics", "daphne", "daphne-no-metrics"]
-    assert sorted(deployment.started) == ["daphne"] * 4 + ["daphne-no-metrics"] * 4
+    with_and_without, control = deployment.started[:8], deployment.started[8:]
+    assert with_and_without[::2] == ["daphne", "daphne-no-metrics", "daphne", "daphne-no-metrics"]
+    assert sorted(with_and_without) == ["daphne"] * 4 + ["daphne-no-metrics"] * 4
     assert all(len(pairs) == 4 for pairs in result["pairs"].values())
     assert result["cost"]["non_streaming"] == pytest.approx(0.02)
+    # The A/A control: two servers with metrics, the same rounds; equal code measures equal here.
+    assert control == ["daphne"] * 8
+    assert all(len(pairs) == 4 for pairs in result["control"]["pairs"].values())
+    assert result["control"]["difference"]["non_streaming"] == pytest.approx(0.0)
