@@ -39,14 +39,6 @@ def simultaneous(measures: Mapping[str, Callable[[], float]]) -> Pair:
         return {side: future.result() for side, future in running.items()}
 
 
-def measured(
-    scenario: ProfiledScenario, target: Target, *, wrk: str | None, concurrency: int, seconds: float, value: str
-) -> float:
-    """One load run's ``value`` (``server_cpu_ms_per_request``, ``requests_per_second``)."""
-    result = clean_run(scenario, target, wrk=wrk, concurrency=concurrency, seconds=seconds)
-    return float(result[value])
-
-
 def clean_run(
     scenario: ProfiledScenario, target: Target, *, wrk: str | None, concurrency: int, seconds: float
 ) -> dict[str, Any]:
@@ -60,9 +52,8 @@ def clean_run(
 
 def cpu_per_request(scenario: ProfiledScenario, target: Target, wrk: str | None, seconds: float) -> float:
     """Server CPU ms per request of one load run at the pairs' concurrency (c=10)."""
-    return measured(
-        scenario, target, wrk=wrk, concurrency=CONCURRENCY, seconds=seconds, value="server_cpu_ms_per_request"
-    )
+    result = clean_run(scenario, target, wrk=wrk, concurrency=CONCURRENCY, seconds=seconds)
+    return float(result["server_cpu_ms_per_request"])
 
 
 def ratios(pairs: Sequence[Mapping[str, float]], numerator: str, denominator: str) -> list[float]:

@@ -11,20 +11,16 @@ only: a benchmark tool, never loaded by the product.
 
 from __future__ import annotations
 
-import json
 import time
 from asyncio import base_events
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any, Final
 
+from bench.probed_asgi import Receive, Scope, Send, send_json
 from oarlock.asgi import application as oarlock_application
 
 PROBE_PATH: Final = "/__bench/loop_iterations"
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 totals: defaultdict[str, float] = defaultdict(float)
 _run_once: Callable[[Any], None] = base_events.BaseEventLoop._run_once  # type: ignore[attr-defined]  # private, on purpose
@@ -61,10 +57,9 @@ base_events.BaseEventLoop._run_once = _counted_run_once  # type: ignore[attr-def
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "http" and scope["path"] == PROBE_PATH:
-        body = json.dumps(dict(totals)).encode()
+        counted = dict(totals)
         totals.clear()
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, counted)
         return
     if scope["type"] == "http":
         totals["requests"] += 1

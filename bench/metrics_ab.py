@@ -27,7 +27,6 @@ from bench.deployment import Deployment, ServerKind
 from bench.interleaved_pairs import CONCURRENCY, Pair, cpu_per_request, median_ratio, simultaneous
 from bench.scenarios import PROFILED_SCENARIOS, ProfiledScenario, Target
 
-SIDES: Final = ("with", "without")
 SERVER_KINDS: Final[Mapping[str, ServerKind]] = {"with": "daphne", "without": "daphne-no-metrics"}
 # The A/A control: two identical servers with metrics, measured exactly as the pairs above.
 CONTROL_KINDS: Final[Mapping[str, ServerKind]] = {"a": "daphne", "b": "daphne"}

@@ -65,14 +65,19 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "http":
         probe.ensure_running()
         if scope["path"] == PROBE_PATH:
-            body = json.dumps(probe.take()).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json(send, probe.take())
             return
     await oarlock_application(scope, receive, send)
+
+
+async def send_json(send: Send, document: Any) -> None:
+    """A probe's answer: ``document`` as a 200 JSON response."""
+    body = json.dumps(document).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
