@@ -22,7 +22,7 @@ the page cache per event, as the request's log line does; handing each line to a
 more: a wake-up and a GIL hand-off per event, measured by ``bench/thread_cpu.py``.)
 
 File: one JSON line per event — ``{"o": entry}`` opened, ``{"p": [id, content, reasoning,
-tool_call, undeterminable, time]}`` progress, ``{"u": [id, fields]}`` updated, ``{"r": [[id, billed], …]}`` recorded, ``{"x": id}``
+tool_call, undeterminable, time]}`` progress, ``{"u": [id, fields]}`` updated (the fields that changed), ``{"r": [[id, billed], …]}`` recorded, ``{"x": id}``
 released (with the finished draft, in case its record never reached the writer's journal),
 ``{"c": [ids]}`` closed. When the file grows past
 ``COMPACT_BYTES`` it is rewritten with the open entries alone.
@@ -134,9 +134,13 @@ class InFlightJournal:
                 return
             if request_id in self._live:
                 entry = self._entries.get(request_id)
+                # Only what changed goes in the line (admission adds a plan, then the prompt
+                # estimate): replay applies it as an update of the fields it already has.
                 if entry is not None:
-                    entry.fields.update(fields)
-                    self._write(_dump({"u": [request_id, fields]}))
+                    changed = {name: value for name, value in fields.items() if entry.fields.get(name) != value}
+                    if changed:
+                        entry.fields.update(changed)
+                        self._write(_dump({"u": [request_id, changed]}))
                 return
             self._live[request_id] = counters
             entry = InFlightEntry(request_id, fields, checkpointed_at=time.time())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 
 import pytest
 
@@ -246,3 +247,15 @@ def test_only_token_limits_budgets_and_slots_need_a_release() -> None:
     assert not plan(key_scope(rpm=5), tenant_scope(rpm=50)).needs_release
     for limits in ({"tpm": 5}, {"max_concurrent": 1}, {"token_budget": 10}):
         assert plan(key_scope(rpm=5), tenant_scope(**limits)).needs_release
+
+
+def test_a_plan_journalled_as_json_comes_back_whole() -> None:
+    # A dead worker's admission is settled from the plan in the in-flight journal: every limit
+    # of every scope must survive the round trip, or the settlement gives back the wrong slots.
+    journalled = plan(
+        key_scope(rpm=60, tpm=1000, max_concurrent=2, token_budget=5000),
+        tenant_scope(rpm=600, token_budget=90000),
+        tokens=321,
+        lease_seconds=60,
+    )
+    assert AdmissionPlan.from_json(json.loads(json.dumps(journalled.to_json()))) == journalled

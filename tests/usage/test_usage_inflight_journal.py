@@ -55,3 +55,19 @@ def test_compaction_keeps_exactly_the_open_requests(journal: InFlightJournal, mo
 
     open_ids = sorted(entry.request_id for entry in read_open_entries(journal.path))
     assert open_ids == sorted([f"req_{number}" for number in range(10, 200, 10)] + ["req_late"])
+
+
+def test_a_repeated_admission_journals_only_what_changed(journal: InFlightJournal) -> None:
+    # Each admission step journals the request again with all its fields: the file gets the
+    # changes alone, and reading it back still gives every field.
+    fields = {"endpoint": "chat.completions", "model": "m", "prompt_estimate": None, "admissions": [{"a": 1}]}
+    journal.opened("req_a", fields, _counters)
+    assert journal.path is not None
+    size = journal.path.stat().st_size
+    journal.opened("req_a", dict(fields), _counters)
+    assert journal.path.stat().st_size == size
+    journal.opened("req_a", {**fields, "prompt_estimate": 9, "admissions": [{"a": 1}, {"b": 2}]}, _counters)
+    update = journal.path.read_text().splitlines()[-1]
+    assert '"endpoint"' not in update and '"prompt_estimate":9' in update
+    (entry,) = read_open_entries(journal.path)
+    assert entry.fields == {**fields, "prompt_estimate": 9, "admissions": [{"a": 1}, {"b": 2}]}
