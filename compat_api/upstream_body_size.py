@@ -2,8 +2,8 @@
 
 Paddler refuses bodies over its own limit with a bare error; measuring the translated body
 here, against ``OARLOCK_UPSTREAM_MAX_BODY_BYTES``, lets the client get a 413 that gives both
-sizes. The body is measured as compact JSON in UTF-8, which is how it is sent. Each endpoint
-words the refusal for what its clients send (messages or input items).
+sizes. What is measured are the very bytes that are sent (``ConversationParams.encoded``).
+Each endpoint words the refusal for what its clients send (messages or input items).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Protocol
 from django.conf import settings
 
 from compat_api.errors import PayloadTooLarge
-from foundation.compact_json import compact_json
 from paddler_protocol.conversation_params import ConversationParams
 
 
@@ -22,7 +21,7 @@ class RefusalMessage(Protocol):
 
 
 def check_upstream_body_size(params: ConversationParams, *, refusal: RefusalMessage) -> None:
-    size = len(compact_json(params.to_json()).encode())
+    size = len(params.encoded())
     limit: int = settings.OARLOCK_UPSTREAM_MAX_BODY_BYTES
     if size > limit:
         raise PayloadTooLarge(refusal(size=size, limit=limit))

@@ -1,4 +1,4 @@
-"""Compact JSON text: no spaces after separators, non-ASCII kept as is.
+"""Compact JSON text: no spaces after separators, non-ASCII kept as is (but in journal lines).
 
 The one serialisation of everything Oarlock sends or measures, so a grammar's schema string and
 the byte count checked against the upstream limit match what actually goes on the wire.
@@ -7,13 +7,15 @@ It runs once per streamed event, so the encoder is built once: ``json.dumps`` wi
 constructs a ``JSONEncoder`` and its C encoder on every call, which doubled the cost of a
 chunk (bench/RESULTS.md). Values serialised here are trees (never self-referencing), so the
 circular-reference bookkeeping is left out; the output is byte for byte ``json.dumps``'s.
+Three variants share that: ``compact_json``, ``strict_compact_json`` for bodies sent to Paddler
+(NaN and Infinity refused) and ``ascii_compact_json`` for journal lines.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from json.encoder import encode_basestring
+from json.encoder import encode_basestring, encode_basestring_ascii
 
 try:
     from json.encoder import c_make_encoder  # type: ignore[attr-defined]  # the C accelerator is not in typeshed
@@ -23,12 +25,15 @@ except ImportError:  # pragma: no cover - CPython always has the C accelerator
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
-def _build_encoder() -> Callable[[object], str]:
+def _build_encoder(*, ascii_only: bool = False, allow_nan: bool = True) -> Callable[[object], str]:
     if c_make_encoder is None:  # pragma: no cover
-        return _ENCODER.encode
+        return json.JSONEncoder(
+            separators=(",", ":"), ensure_ascii=ascii_only, allow_nan=allow_nan, check_circular=False
+        ).encode
     # The arguments JSONEncoder.iterencode passes for these settings: no markers (no circular
-    # check), default(), non-ASCII kept, no indent, ":" and ",", unsorted, no skipped keys, NaN allowed.
-    encode_chunks = c_make_encoder(None, _ENCODER.default, encode_basestring, None, ":", ",", False, False, True)
+    # check), default(), the string encoder, no indent, ":" and ",", unsorted, no skipped keys.
+    string_encoder = encode_basestring_ascii if ascii_only else encode_basestring
+    encode_chunks = c_make_encoder(None, _ENCODER.default, string_encoder, None, ":", ",", False, False, allow_nan)
 
     def encode(value: object) -> str:
         return "".join(encode_chunks(value, 0))
@@ -37,3 +42,7 @@ def _build_encoder() -> Callable[[object], str]:
 
 
 compact_json: Callable[[object], str] = _build_encoder()
+# What goes to Paddler: serde_json refuses NaN and Infinity, so they raise ValueError here.
+strict_compact_json: Callable[[object], str] = _build_encoder(allow_nan=False)
+# Journal lines: ASCII, so that a client's string (a lone surrogate) can never make one unwritable.
+ascii_compact_json: Callable[[object], str] = _build_encoder(ascii_only=True)

@@ -11,11 +11,9 @@ Paddler learns that the caller went away and stops generating (reference 1.7). T
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 from types import TracebackType
-from typing import Any
 
 from inference.errors import (
     LocalEngineStopped,
@@ -74,10 +72,10 @@ class PaddlerClient:
         self._read_timeout = read_timeout
 
     def continue_from_conversation_history(self, params: ConversationParams) -> PaddlerStream:
-        return PaddlerStream(self, CONVERSATION_HISTORY_PATH, params.to_json())
+        return PaddlerStream(self, CONVERSATION_HISTORY_PATH, params.encoded())
 
     def continue_from_raw_prompt(self, params: RawPromptParams) -> PaddlerStream:
-        return PaddlerStream(self, RAW_PROMPT_PATH, params.to_json())
+        return PaddlerStream(self, RAW_PROMPT_PATH, params.encoded())
 
     async def check_health(self) -> bool:
         """Whether Paddler's ``GET /health`` answers 200 within about two seconds. Never raises."""
@@ -133,11 +131,11 @@ class PaddlerStream:
         "generated_by",
     )
 
-    def __init__(self, client: PaddlerClient, path: str, body: dict[str, Any]) -> None:
+    def __init__(self, client: PaddlerClient, path: str, body: bytes) -> None:
         self._client = client
         self._path = path
         # Compact, UTF-8 and NaN-free: exactly what serde_json on the other side accepts.
-        self._body = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        self._body = body
         self._response: StreamedResponse | None = None
         self._opened = False
         self._lines = NdjsonLines()

@@ -1,13 +1,16 @@
 """The request bodies Paddler's inference routes accept (protocol reference 1.2, 1.3).
 
 Paddler denies unknown fields at every level, so these types hold exactly what may be sent and
-``to_json`` writes nothing else. The API layer builds them; the client only serialises them.
+``to_json`` writes nothing else. The API layer builds them; ``encoded`` serialises them once,
+so the size check before admission and the client send the same bytes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
+
+from foundation.compact_json import strict_compact_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,10 @@ class ConversationParams:
     grammar: GrammarConstraint | None = None
     tools: tuple[FunctionTool, ...] = field(default_factory=tuple)
     parse_tool_calls: bool = False
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def encoded(self) -> bytes:
+        return _encoded(self)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -112,9 +119,23 @@ class RawPromptParams:
     raw_prompt: str
     max_tokens: int
     grammar: GrammarConstraint | None = None
+    _encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def encoded(self) -> bytes:
+        return _encoded(self)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"raw_prompt": self.raw_prompt, "max_tokens": self.max_tokens}
         if self.grammar is not None:
             body["grammar"] = self.grammar.to_json()
         return body
+
+
+def _encoded(params: ConversationParams | RawPromptParams) -> bytes:
+    """The body as sent: compact UTF-8 JSON, NaN and Infinity refused as serde_json refuses them
+    (``ValueError``). Kept on the frozen params after the first call: a conversation can be
+    megabytes, and it is measured against the upstream's limit before it is sent."""
+    if params._encoded is None:
+        object.__setattr__(params, "_encoded", strict_compact_json(params.to_json()).encode())
+    assert params._encoded is not None
+    return params._encoded

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from foundation.compact_json import ascii_compact_json
 from usage.journal_fsync import FSYNC_INTERVAL_SECONDS, PacedFsync
 from usage.usage_record_draft import UsageRecordDraft
 
@@ -390,7 +391,7 @@ def _replay_line(event: dict[str, Any], entries: dict[str, InFlightEntry]) -> No
 
 
 def _dump(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":")) + "\n"
+    return ascii_compact_json(value) + "\n"
 
 
 def _write_all(descriptor: int, data: bytes) -> None:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from foundation.compact_json import ascii_compact_json
 from foundation.errors import OarlockError
 from usage.journal_fsync import PacedFsync
 from usage.usage_record_draft import UsageRecordDraft
@@ -185,7 +186,7 @@ class UsageJournal:
 
 def journal_line(draft: UsageRecordDraft) -> str:
     """One draft as a journal line (also the dead-letter file's format)."""
-    return json.dumps(draft.to_json(), separators=(",", ":")) + "\n"
+    return ascii_compact_json(draft.to_json()) + "\n"
 
 
 def claim_orphan(lock_path: Path) -> Orphan | None:

@@ -171,6 +171,36 @@ def test_a_conversation_over_the_upstream_limit_is_a_413(
     assert fake_paddler.requests == []
 
 
+def test_the_upstream_limit_counts_the_bytes_paddler_receives(
+    live_server_factory: Callable[..., LiveServer], api_key: tuple[object, str], fake_paddler: FakePaddlerServer
+) -> None:
+    # Non-ASCII text is two bytes a character on the wire: the limit is checked against the
+    # body exactly as sent, so a limit of that many bytes passes and one byte less is a 413.
+    messages = [{"role": "user", "content": "Grüße aus Köln. " * 40}]
+    client = openai.OpenAI(base_url=live_server_factory().base_url, api_key=api_key[1], max_retries=0)
+    client.chat.completions.create(model="default", messages=messages)  # type: ignore[arg-type]
+    (sent,) = fake_paddler.requests
+    size = int(sent.headers["content-length"])
+    assert size > len(json.dumps(sent.body, ensure_ascii=False, separators=(",", ":")))  # counted in bytes
+
+    exact = openai.OpenAI(
+        base_url=live_server_factory({"OARLOCK_UPSTREAM_MAX_BODY_BYTES": str(size)}).base_url,
+        api_key=api_key[1],
+        max_retries=0,
+    )
+    exact.chat.completions.create(model="default", messages=messages)  # type: ignore[arg-type]
+    short = openai.OpenAI(
+        base_url=live_server_factory({"OARLOCK_UPSTREAM_MAX_BODY_BYTES": str(size - 1)}).base_url,
+        api_key=api_key[1],
+        max_retries=0,
+    )
+    with pytest.raises(openai.APIStatusError) as caught:
+        short.chat.completions.create(model="default", messages=messages)  # type: ignore[arg-type]
+    assert caught.value.status_code == 413
+    assert f"sent as {size} bytes, and the limit is {size - 1} bytes" in error_of(caught.value)["message"]
+    assert len(fake_paddler.requests) == 2
+
+
 def test_an_item_timeout_after_tokens_ends_the_stream_with_an_error(
     openai_client: openai.OpenAI, fake_paddler: FakePaddlerServer
 ) -> None:
