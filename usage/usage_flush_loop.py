@@ -16,8 +16,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, connections
+from django.db import connections
 
+from foundation.paced_connection_check import PacedConnectionCheck
 from usage import request_metrics as metrics
 from usage.dead_writer_replay import replay_dead_writers
 from usage.refused_drafts import RefusedDrafts
@@ -75,6 +76,7 @@ class FlushLoop:
         self._waiters: list[FlushRequest] = []
         self._oldest: float | None = None
         self._backoff = WriteBackoff()
+        self._connection_check = PacedConnectionCheck()
         self._refused = RefusedDrafts(store=store, dead_letter=dead_letter, journal=journal, backoff=self._backoff)
         self._stop_deadline: float | None = None
 
@@ -201,9 +203,10 @@ class FlushLoop:
         while self._pending:
             batch = self._pending[: self._batch_size]
             try:
-                close_old_connections()
+                self._connection_check.before_batch()
                 self._store(batch)
             except CONNECTION_ERRORS as error:
+                self._connection_check.failed()
                 self._backoff.failed(error, pending=len(self._pending))
                 return
             except Exception as error:  # noqa: BLE001 - refused data: the batch is bisected, lone refusals dead-lettered

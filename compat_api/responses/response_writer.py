@@ -29,20 +29,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.db import InterfaceError, OperationalError, connections
 
 from compat_api.responses.response_store import ResponseToStore, save_responses
+from foundation.paced_connection_check import PacedConnectionCheck
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 CONNECTION_ATTEMPTS = 4
 WAIT_FOR_PENDING_SECONDS = 5.0
-# How often the connection's age and health are checked (Django's close_old_connections).
-# Each check costs a ``SELECT 1`` round trip, which per batch of one or two rows under load
-# was a quarter of the writer's time; between checks a dead connection still fails over
-# through the retry below.
-CONNECTION_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +64,7 @@ class ResponseWriter:
         self._pending: dict[str, ResponseRow] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._checked_at = float("-inf")
+        self._connection_check = PacedConnectionCheck()
 
     def submit(
         self,
@@ -168,21 +164,15 @@ class ResponseWriter:
     def _commit(self, rows: list[ResponseRow]) -> None:
         for attempt in range(1, CONNECTION_ATTEMPTS + 1):
             try:
-                self._check_connection()
+                self._connection_check.before_batch()
                 save_responses([row.content for row in rows])
                 return
             except (OperationalError, InterfaceError):
                 connections.close_all()
-                self._checked_at = float("-inf")
+                self._connection_check.failed()
                 if attempt == CONNECTION_ATTEMPTS:
                     raise
                 time.sleep(0.1 * 2**attempt)
-
-    def _check_connection(self) -> None:
-        now = time.monotonic()
-        if now - self._checked_at >= CONNECTION_CHECK_SECONDS:
-            close_old_connections()
-            self._checked_at = now
 
 
 def _resolve(futures: list[asyncio.Future[None]]) -> None:

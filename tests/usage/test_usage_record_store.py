@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from django.db import OperationalError
 from django.db.models import QuerySet, Sum
+from django.utils import timezone as dj_timezone
 
 from accounts.models import ApiKey
 from paddler_protocol.token_usage import TokenUsage
@@ -37,6 +39,28 @@ def test_a_record_keeps_every_counter_of_the_draft_and_their_completion_sum() ->
     assert record.undeterminable_tokens == 1
     assert record.completion_tokens == 71
     assert record.total_tokens == 92
+
+
+def test_a_record_keeps_every_value_of_the_draft_exactly() -> None:
+    # Times to the microsecond whatever their offset, the day, flags, a missing time to first
+    # token, and text with quotes, backslashes and non-ASCII characters.
+    started = datetime(2026, 12, 6, 23, 59, 58, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    draft = make_draft(
+        request_id="req_exact",
+        started_at=started,
+        time_to_first_token_ms=None,
+        streamed=True,
+        model='mödel "x" \\ y',
+        error_class="",
+        generated_by="agent-ß",
+    )
+    store(draft)
+    record = UsageRecord.objects.get(request_id="req_exact")
+    assert record.started_at == started
+    assert record.day == dj_timezone.localdate(started)
+    assert (record.time_to_first_token_ms, record.streamed) == (None, True)
+    assert (record.model, record.generated_by) == ('mödel "x" \\ y', "agent-ß")
+    assert (record.prompt_tokens_known, record.prompt_tokens_estimated) == (draft.prompt_tokens_known, False)
 
 
 def test_storing_the_same_batch_twice_counts_it_once() -> None:

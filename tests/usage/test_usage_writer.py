@@ -115,6 +115,29 @@ def test_a_database_outage_delays_records_without_losing_or_doubling_any(
     assert _rollup().requests == 10
 
 
+@pytest.mark.skipif(connections["default"].vendor != "postgresql", reason="PostgreSQL ends a connection")
+def test_a_connection_the_database_ended_between_batches_costs_no_record(
+    make_writer: Callable[..., UsageWriter],
+) -> None:
+    # The writer checks its connection at a pace, not before each batch: a connection that
+    # PostgreSQL ended meanwhile fails one attempt, and the retry reconnects.
+    writer = make_writer(flush_interval=0.05)
+    first = make_draft()
+    writer.submit(first)
+    assert writer.flush(timeout=10)
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    later = [make_draft() for _ in range(5)]
+    for draft in later:
+        writer.submit(draft)
+    assert writer.flush(timeout=15)
+    assert _request_ids() == {draft.request_id for draft in [first, *later]}
+    assert _rollup().requests == 6
+
+
 def test_stopping_commits_what_is_pending_before_the_interval_is_up(
     make_writer: Callable[..., UsageWriter],
 ) -> None:
