@@ -88,7 +88,10 @@ class Deployment:
         log_dir: Path,
         app: str = "oarlock.asgi:application",
         extra_env: dict[str, str] | None = None,
+        project_dir: Path = PROJECT_DIR,
     ) -> ManagedProcess:
+        """``project_dir``: the checkout whose code the server runs (``bench/code_ab.py``
+        compares two); this one by default."""
         port = free_port()
         env = {**self.env, **(extra_env or {})}
         if kind == "daphne-no-metrics":
@@ -99,7 +102,7 @@ class Deployment:
             f"oarlock-{kind}-{self.storage}",
             server_command(kind, port, app),
             env=env,
-            cwd=PROJECT_DIR,
+            cwd=project_dir,
             log_path=log_dir / f"oarlock-{kind}-{self.storage}.log",
             ready_url=f"http://127.0.0.1:{port}/v1/models",
             port=port,
