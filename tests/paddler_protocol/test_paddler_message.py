@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paddler_protocol.errors import UpstreamProtocolError
 from paddler_protocol.paddler_message import (
@@ -26,6 +28,7 @@ from paddler_protocol.paddler_message import (
     UnrecognizedToolCallFormat,
     encode_line,
     is_terminal,
+    parse_json_line,
     parse_line,
 )
 from paddler_protocol.token_usage import TokenUsage
@@ -319,3 +322,46 @@ def test_a_lone_surrogate_from_upstream_becomes_a_replacement_character(raw: byt
     assert message == ContentToken(text)
     assert isinstance(message, ContentToken)
     message.text.encode("utf-8")  # what every chunk, event and record does with it
+
+
+_TOKEN_TYPES = (ContentToken, ReasoningToken, ToolCallToken, UndeterminableToken)
+
+
+def _outcome(parse: Any, line: bytes) -> PaddlerLine | str:
+    try:
+        parsed: PaddlerLine = parse(line)
+    except UpstreamProtocolError:
+        return "refused"
+    return parsed
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    kind=st.sampled_from(_TOKEN_TYPES),
+    text=st.text(),
+    request_id=st.text(max_size=30),
+    generated_by=st.none() | st.text(max_size=20),
+)
+def test_a_token_line_reads_the_same_whatever_its_text(
+    kind: type[ContentToken], text: str, request_id: str, generated_by: str | None
+) -> None:
+    # Plain token lines take a fast path; lines with escapes, quotes or control characters
+    # the JSON parse. Either way the line reads back as what was written.
+    line = PaddlerLine(kind(text), request_id=request_id, generated_by=generated_by)
+    assert parse_line(encode_line(line).rstrip(b"\n")) == line
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    position=st.integers(min_value=0, max_value=200),
+    inserted=st.binary(min_size=0, max_size=3),
+    removed=st.integers(min_value=0, max_value=3),
+    kind=st.sampled_from(_TOKEN_TYPES),
+    text=st.text(alphabet='ab é"\\\x01{}:,', max_size=10),
+)
+def test_a_damaged_token_line_is_judged_as_the_json_parse_judges_it(
+    position: int, inserted: bytes, removed: int, kind: type[ContentToken], text: str
+) -> None:
+    line = encode_line(PaddlerLine(kind(text), request_id=REQUEST_ID, generated_by="gpu-box-1")).rstrip(b"\n")
+    damaged = line[:position] + inserted + line[position + removed :]
+    assert _outcome(parse_line, damaged) == _outcome(parse_json_line, damaged)
