@@ -1,4 +1,4 @@
-"""Compact JSON text: no spaces after separators, non-ASCII kept as is (but in journal lines).
+"""Compact JSON text: no spaces after separators, non-ASCII kept as is (escaped in journal lines).
 
 The one serialisation of everything Oarlock sends or measures, so a grammar's schema string and
 the byte count checked against the upstream limit match what actually goes on the wire.
