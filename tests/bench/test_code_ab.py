@@ -3,9 +3,6 @@ every round in alternating order, and the verdict is the median of this ÷ base.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,26 +10,7 @@ import pytest
 
 from bench import code_ab as code_ab_module
 from bench.code_ab import code_pairs, summary
-
-
-@dataclasses.dataclass
-class _Server:
-    pid: int
-    url: str
-
-
-class _RecordingDeployment:
-    """Starts no process: records which checkout each server was started from."""
-
-    api_key = "oar_test"
-
-    def __init__(self) -> None:
-        self.started: list[Path] = []
-
-    @contextlib.contextmanager
-    def server(self, kind: str, *, log_dir: Path, project_dir: Path) -> Iterator[_Server]:
-        self.started.append(project_dir)
-        yield _Server(pid=len(self.started), url=f"http://127.0.0.1:{9000 + len(self.started)}")
+from tests.bench.recording_deployment import RecordingDeployment
 
 
 def test_each_round_runs_both_checkouts_afresh_and_the_verdict_is_the_median(
@@ -46,7 +24,7 @@ def test_each_round_runs_both_checkouts_afresh_and_the_verdict_is_the_median(
         lambda scenario, target, wrk, seconds: 0.95 if target.name == "code-this" else 1.0,
     )
     monkeypatch.setattr(code_ab_module, "simultaneous", lambda measures: {s: m() for s, m in measures.items()})
-    deployment: Any = _RecordingDeployment()
+    deployment: Any = RecordingDeployment()
 
     pairs = code_pairs(
         deployment,
@@ -59,6 +37,6 @@ def test_each_round_runs_both_checkouts_afresh_and_the_verdict_is_the_median(
         log_dir=tmp_path,
     )
 
-    assert deployment.started == [this, base, base, this, this, base, base, this]
+    assert deployment.checkouts == [this, base, base, this, this, base, base, this]
     assert [pair["this"] / pair["base"] for pair in pairs] == pytest.approx([0.95] * 4)
     assert summary(pairs, "this", "base").startswith("this ÷ base: median 0.950")

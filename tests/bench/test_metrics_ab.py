@@ -3,9 +3,7 @@ control of two identical servers says how far apart the machine puts equal code.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,26 +12,7 @@ import pytest
 from bench import metrics_ab as metrics_ab_module
 from bench.bench_profile import PROFILES
 from bench.metrics_ab import metrics_ab
-
-
-@dataclasses.dataclass
-class _Server:
-    pid: int
-    url: str
-
-
-class _RecordingDeployment:
-    """Starts no process: records which server kind was started when."""
-
-    api_key = "oar_test"
-
-    def __init__(self) -> None:
-        self.started: list[str] = []
-
-    @contextlib.contextmanager
-    def server(self, kind: str, *, log_dir: Path) -> Iterator[_Server]:
-        self.started.append(kind)
-        yield _Server(pid=len(self.started), url=f"http://127.0.0.1:{9000 + len(self.started)}")
+from tests.bench.recording_deployment import RecordingDeployment
 
 
 def test_each_round_starts_both_servers_afresh_in_alternating_order(
@@ -45,7 +24,7 @@ def test_each_round_starts_both_servers_afresh_in_alternating_order(
         "cpu_per_request",
         lambda scenario, target, wrk, seconds: 1.02 if target.name == "metrics-with" else 1.0,
     )
-    deployment: Any = _RecordingDeployment()
+    deployment: Any = RecordingDeployment()
     profile = dataclasses.replace(PROFILES["smoke"], paired_rounds=4)
 
     result = metrics_ab(deployment, profile=profile, wrk=None, mock_pid=1, log_dir=tmp_path)
