@@ -49,6 +49,11 @@ def test_validation_of_a_json_object_matches_drfs_own_loop() -> None:
         mode = drf.ChoiceField(["a", "b"], default="a")
         note = drf.CharField(required=False, allow_null=True)
 
+        def validate_size(self, value: int) -> int:
+            if value == 13:
+                raise drf.ValidationError("unlucky")
+            return value * 2
+
     class Shared(SharedFieldsSerializer, Fields):  # type: ignore[misc]
         name, size, mode, note = Fields.name, Fields.size, Fields.mode, Fields.note
 
@@ -61,6 +66,8 @@ def test_validation_of_a_json_object_matches_drfs_own_loop() -> None:
         {},
         {"size": 0, "mode": "c"},
         {"name": "x", "unknown": 1},
+        {"note": "n", "size": 4, "name": "x"},  # out of declared order: errors and data keep it
+        {"size": 13},
     ):
         shared, plain = Shared(data=data), Plain(data=data)
         assert shared.is_valid() == plain.is_valid(), data
