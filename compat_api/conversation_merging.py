@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TypeAlias
 
 from paddler_protocol.conversation_params import ContentPart, ConversationMessage, TextPart
@@ -32,38 +33,105 @@ class Turn:
 def merge_consecutive_turns(turns: Iterable[Turn], *, skip_empty_texts: bool) -> tuple[ConversationMessage, ...]:
     """``skip_empty_texts``: chat has always joined only the non-empty texts (an empty string
     turn vanishes into its neighbour), Responses every text as sent; both are kept as they were
-    until one rule is chosen for both."""
-    merged: list[Turn] = []
+    until one rule is chosen for both.
+
+    Linear in the conversation: each run of one role is joined once, at its end. Joining turn by
+    turn copied the growing text (or parts) at every turn, so a 4 MiB body of one-character
+    messages cost seconds."""
+    runs: list[list[Turn]] = []
     for turn in turns:
-        previous = merged[-1] if merged else None
         role = turn.message.role
-        if previous is None or previous.message.role != role or role == "tool":
-            merged.append(turn)
-            continue
-        separator = CALL_SEPARATOR if previous.is_call and turn.is_call else MERGE_SEPARATOR
-        content = _joined(previous.message.content, turn.message.content, separator, skip_empty_texts)
-        # The merged turn ends with the later turn, so that turn decides the next separator.
-        merged[-1] = Turn(ConversationMessage(role, content), turn.is_call)
-    return tuple(turn.message for turn in merged)
+        if runs and runs[-1][-1].message.role == role and role != "tool":
+            runs[-1].append(turn)
+        else:
+            runs.append([turn])
+    return tuple(_merged(run, skip_empty_texts) for run in runs)
 
 
-def _joined(first: Content, second: Content, separator: str, skip_empty: bool) -> Content:
-    if isinstance(first, str) and isinstance(second, str):
-        return _joined_text(first, second, separator, skip_empty)
-    left, right = _as_parts(first, skip_empty), _as_parts(second, skip_empty)
-    if left and right and isinstance(left[-1], TextPart) and isinstance(right[0], TextPart):
-        seam = TextPart(_joined_text(left[-1].text, right[0].text, separator, skip_empty))
-        return (*left[:-1], seam, *right[1:])
-    return (*left, *right)
+def _merged(run: list[Turn], skip_empty: bool) -> ConversationMessage:
+    if len(run) == 1:
+        return run[0].message
+    content = _MergedContent(run[0].message.content, skip_empty)
+    for previous, turn in pairwise(run):
+        # The separator is chosen by the two turns that meet: a line between two rendered calls.
+        content.add(turn.message.content, CALL_SEPARATOR if previous.is_call and turn.is_call else MERGE_SEPARATOR)
+    return ConversationMessage(run[0].message.role, content.value())
 
 
-def _joined_text(first: str, second: str, separator: str, skip_empty: bool) -> str:
-    if skip_empty:
-        return separator.join(text for text in (first, second) if text)
-    return first + separator + second
+class _MergedContent:
+    """The content of merged turns, built in one pass: texts are joined by the separator; where
+    parts are involved they stay in order, and the two texts that meet at a seam become one
+    part. The text being extended is kept as a list of pieces until the end."""
 
+    def __init__(self, content: Content, skip_empty: bool) -> None:
+        self._skip_empty = skip_empty
+        self._parts: list[ContentPart] | None = None  # None while the content is one string
+        self._tail: list[str] | None = None  # the trailing text, in pieces; None: no text there
+        self._tail_empty = True
+        if isinstance(content, str):
+            self._start_tail(content)
+        else:
+            self._parts = []
+            self._add_parts(content, "")
 
-def _as_parts(content: Content, skip_empty: bool) -> tuple[ContentPart, ...]:
-    if isinstance(content, str):
-        return () if skip_empty and not content else (TextPart(content),)
-    return content
+    def add(self, content: Content, separator: str) -> None:
+        if isinstance(content, str):
+            if self._parts is not None and self._skip_empty and not content:
+                return  # an empty string is no part at all
+            if self._tail is None:
+                self._start_tail(content)
+            else:
+                self._extend_tail(content, separator)
+            return
+        if self._parts is None:
+            # A string meets parts: it becomes a text part, or nothing when empty and skipped.
+            self._parts = []
+            if self._skip_empty and self._tail_empty:
+                self._tail = None
+        self._add_parts(content, separator)
+
+    def value(self) -> Content:
+        tail = None if self._tail is None else "".join(self._tail)
+        if self._parts is None:
+            return tail or ""
+        return (*self._parts, TextPart(tail)) if tail is not None else tuple(self._parts)
+
+    def _add_parts(self, parts: tuple[ContentPart, ...], separator: str) -> None:
+        assert self._parts is not None
+        if not parts:
+            return
+        first, rest = parts[0], parts[1:]
+        if isinstance(first, TextPart) and self._tail is not None:
+            self._extend_tail(first.text, separator)
+        else:
+            rest = parts
+        if not rest:
+            return
+        self._close_tail()
+        self._parts.extend(rest[:-1])
+        last = rest[-1]
+        if isinstance(last, TextPart):
+            self._start_tail(last.text)
+        else:
+            self._parts.append(last)
+
+    def _start_tail(self, text: str) -> None:
+        self._tail = [text]
+        self._tail_empty = not text
+
+    def _extend_tail(self, text: str, separator: str) -> None:
+        assert self._tail is not None
+        if self._skip_empty:
+            if not text:
+                return
+            if self._tail_empty:
+                self._start_tail(text)
+                return
+        self._tail += (separator, text)
+        self._tail_empty = False
+
+    def _close_tail(self) -> None:
+        if self._tail is not None:
+            assert self._parts is not None
+            self._parts.append(TextPart("".join(self._tail)))
+            self._tail = None
