@@ -20,6 +20,7 @@ from django.http import HttpResponse, HttpResponseBase, JsonResponse, StreamingH
 from django.urls import Resolver404, ResolverMatch, resolve
 
 from compat_api.error_envelope import SERVER_ERROR_MESSAGE, ErrorDescription, error_body
+from compat_api.openai_api_view import InferenceApiView
 from compat_api.request_lifecycle import ClientDisconnected, RequestLifecycle
 from foundation.request_context import current_request_id, new_request_id
 
@@ -90,8 +91,12 @@ class _Exchange:
         self.status = 500
 
     async def serve(self, request: Any, match: ResolverMatch, lifecycle: RequestLifecycle) -> None:
+        view_class = cast(Any, match.func).view_class
         try:
-            response = await match.func(request, *match.args, **match.kwargs)
+            if request.method == "POST" and issubclass(view_class, InferenceApiView):
+                response = await view_class().serve(lifecycle)
+            else:
+                response = await match.func(request, *match.args, **match.kwargs)
         except Exception:
             logger.exception("the view failed outside its exception handler")
             response = _error_response(ErrorDescription(500, "server_error", SERVER_ERROR_MESSAGE))

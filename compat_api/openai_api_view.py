@@ -1,10 +1,15 @@
-"""Base class of the /v1 views: a request already authenticated by its owner, OpenAI's errors.
+"""Base classes of the /v1 views: a request already authenticated by its owner, OpenAI's errors.
 
 The consumer hands the view a request whose ``RequestLifecycle`` (compat_api/request_lifecycle.py)
 has authenticated it with this class's ``authentication_classes``, admitted it and read its body.
 adrf's ``async_dispatch`` would run DRF's ``initial()`` through ``sync_to_async`` — a thread hop
 per request that costs more than the rest of the path — so this dispatch does the remaining steps
 natively: negotiate, run the handler, map exceptions with the OpenAI handler.
+
+The two inference endpoints skip even that: the consumer awaits ``InferenceApiView.serve`` with
+the request's owner, which has all they read (key, body). DRF's request wrapper, its dispatch
+and the Django view function around it were 7 % of a non-streaming request's CPU
+(bench/RESULTS.md); their schemas, authentication class and exception handler are DRF's as before.
 """
 
 from __future__ import annotations
@@ -13,29 +18,23 @@ from typing import Any, ClassVar
 
 from adrf.views import APIView
 from django.http import HttpResponseBase, JsonResponse
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from accounts.api_key_authentication import ApiKeyAuthentication
 from compat_api.exception_handler import openai_exception_handler
 from compat_api.json_response import CompactJsonResponse
-from compat_api.request_lifecycle import RequestLifecycle
+from compat_api.request_lifecycle import RequestLifecycle, lifecycle_of
 from paddler_protocol.errors import UpstreamError
-
-
-class DecodedJsonParser(JSONParser):
-    """The body's JSON as the request's owner already decoded it (bounded, maybe off the loop)."""
-
-    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
-        return parser_context["request"].lifecycle.body_json
 
 
 class OpenAIApiView(APIView):  # type: ignore[misc]  # adrf has no type hints
     authentication_classes = [ApiKeyAuthentication]
     permission_classes: ClassVar[list[Any]] = []
     throttle_classes: ClassVar[list[Any]] = []
-    parser_classes = [DecodedJsonParser]
+    # No view reads ``request.data``: a body is read from its owner (``request_json``), which
+    # decoded it already (bounded, maybe off the loop).
+    parser_classes: ClassVar[list[Any]] = []
     renderer_classes = [JSONRenderer]
     # Set on inference views ("chat.completions", "responses"): those requests are metered.
     usage_endpoint: ClassVar[str | None] = None
@@ -87,3 +86,22 @@ class OpenAIApiView(APIView):  # type: ignore[misc]  # adrf has no type hints
             return response
         finalized: HttpResponseBase = super().finalize_response(request, response, *args, **kwargs)
         return finalized
+
+
+class InferenceApiView(OpenAIApiView):
+    """A metered POST endpoint, answered from the request's owner by ``respond``."""
+
+    async def respond(self, lifecycle: RequestLifecycle) -> HttpResponseBase:
+        raise NotImplementedError
+
+    async def serve(self, lifecycle: RequestLifecycle) -> HttpResponseBase:
+        """The answer to a POST, as the consumer awaits it: any refusal in OpenAI's envelope."""
+        try:
+            return await self.respond(lifecycle)
+        except Exception as exc:  # noqa: BLE001 - the OpenAI handler maps all; unknown ones are 500s
+            return self.handle_refusal(exc, lifecycle)
+
+    async def post(self, request: Request) -> HttpResponseBase:
+        # Reached only through DRF's dispatch (the consumer calls ``serve``); kept so that DRF
+        # lists POST among the allowed methods of a 405 and of OPTIONS.
+        return await self.respond(lifecycle_of(request))

@@ -8,8 +8,9 @@ costs microseconds, not its body:
 2. ``begin``   admit the cheap limits: requests per minute, requests in flight
 3. ``begin``   read the body (capped) and decode its JSON (depth-bounded; a large body off the
                event loop, so nobody waits behind it)
-4. view        validate it (``parse``: serializers; off the loop for a large body) and translate
-               it to Paddler params (``compat_api/<endpoint>/paddler_params.py``)
+4. view        validate it (serializers) and translate it to Paddler params
+               (``compat_api/<endpoint>/paddler_params.py``), both through ``compute``: off the
+               loop for a large body
 5. ``open_upstream``  model access, then the token estimate reserved against tokens per minute
                and budgets. After translation on purpose: the estimate counts the conversation
                Paddler will see, stored history (``previous_response_id``) included
@@ -33,7 +34,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 
 from accounts.admission import Admission, admit_call, reserve_tokens
@@ -71,6 +72,7 @@ class RequestLifecycle:
         self.meter: UsageMeter | None = None
         self.body_json: Any = None
         self.body_size = 0
+        self._content_type = ""
         self._receive = receive
         self._admissions: list[Admission] = []
 
@@ -100,16 +102,27 @@ class RequestLifecycle:
         self.body_size = len(body)
         body_file.write(body)
         body_file.seek(0)
+        self._content_type = request.META.get("CONTENT_TYPE", "")
         if body and _is_json(request.content_type):
-            self.body_json = await self.parse(decode_json, body)
+            self.body_json = await self.compute(decode_json, body)
             self._note_request_shape()
         return request
 
-    async def parse(self, parse: Callable[[Any], T], value: Any) -> T:
-        """``parse(value)``, in a worker thread when the body is large."""
+    def request_json(self) -> Any:
+        """The body as the views read it: its JSON, ``{}`` when there is none. A body of any
+        other media type is refused, as DRF's parser negotiation refused it."""
+        if not self.body_size:
+            return {}
+        if not _is_json(self._content_type):
+            raise UnsupportedMediaType(self._content_type)
+        return self.body_json
+
+    async def compute(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)``, in a worker thread when the body is large: for the work that
+        grows with the body (decoding, validation, translation)."""
         if self.body_size > OFF_LOOP_BYTES:
-            return await asyncio.to_thread(parse, value)
-        return parse(value)
+            return await asyncio.to_thread(function, *args)
+        return function(*args)
 
     # --- steps 5-6: once the view has translated the request -------------------------------
 

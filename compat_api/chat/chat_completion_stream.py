@@ -46,7 +46,7 @@ class ChatCompletionStream(RelayStream):
 
     @classmethod
     async def open(cls, request: ChatCompletionRequest, *, lifecycle: RequestLifecycle) -> ChatCompletionStream:
-        params = build_paddler_params(request)
+        params = await lifecycle.compute(build_paddler_params, request)
         created = int(time.time())
         upstream = await lifecycle.open_upstream(model=request.model, params=params, streamed=request.stream)
         state = ChatStreamState(

@@ -33,6 +33,7 @@ from compat_api.responses.response_store import previous_conversation
 from compat_api.responses.response_writer import response_writer
 from compat_api.responses.stream_state import ResponsesStreamState
 from compat_api.upstream_stream import UpstreamStream
+from paddler_protocol.conversation_params import ConversationParams
 from paddler_protocol.errors import UpstreamProtocolError
 from paddler_protocol.paddler_message import PaddlerMessage
 
@@ -76,9 +77,7 @@ class ResponseStream(RelayStream):
             inherited = await database_sync_to_async(previous_conversation)(
                 tenant_id=tenant_id, response_id=request.previous_response_id
             )
-        own = tuple(_with_stored_id(item) for item in request.input)
-        items = (*(parse_input_item(document) for document in inherited), *own)
-        params = build_paddler_params(request, items)
+        params, input_items = await lifecycle.compute(_translate, request, inherited)
         builder = ResponseObjectBuilder(new_object_id("resp"), _now(), request)
         upstream = await lifecycle.open_upstream(model=request.model, params=params, streamed=request.stream)
         state = ResponsesStreamState(
@@ -88,7 +87,6 @@ class ResponseStream(RelayStream):
             now=_now,
             parallel_tool_calls=request.parallel_tool_calls,
         )
-        input_items = (*inherited, *(item_json(item) for item in own))
         return cls(
             request=request,
             tenant_id=tenant_id,
@@ -161,6 +159,16 @@ class ResponseStream(RelayStream):
 
     def _end_details(self) -> str:
         return f"store={self._request.store}"
+
+
+def _translate(
+    request: ResponsesRequest, inherited: tuple[Mapping[str, Any], ...]
+) -> tuple[ConversationParams, tuple[Mapping[str, Any], ...]]:
+    """Paddler's params for the whole conversation, and the conversation in stored form (ids
+    included, for input_items and later turns): work that grows with the request."""
+    own = tuple(_with_stored_id(item) for item in request.input)
+    items = (*(parse_input_item(document) for document in inherited), *own)
+    return build_paddler_params(request, items), (*inherited, *(item_json(item) for item in own))
 
 
 def _with_stored_id(item: InputItem) -> InputItem:

@@ -8,8 +8,8 @@ from rest_framework.request import Request
 
 from compat_api.errors import InvalidRequest
 from compat_api.json_response import CompactJsonResponse
-from compat_api.openai_api_view import OpenAIApiView
-from compat_api.request_lifecycle import authenticated_key, lifecycle_of
+from compat_api.openai_api_view import InferenceApiView, OpenAIApiView
+from compat_api.request_lifecycle import RequestLifecycle, authenticated_key, lifecycle_of
 from compat_api.responses.input_item_list import (
     InputItemsQuerySerializer,
     input_item_list_json,
@@ -24,12 +24,11 @@ from compat_api.responses.response_stream import ResponseStream
 from compat_api.sse_response import sse_response
 
 
-class ResponsesView(OpenAIApiView):
+class ResponsesView(InferenceApiView):
     usage_endpoint = "responses"
 
-    async def post(self, request: Request) -> HttpResponseBase:
-        lifecycle = lifecycle_of(request)
-        responses_request = await lifecycle.parse(ResponsesRequestSerializer.parse, request.data)
+    async def respond(self, lifecycle: RequestLifecycle) -> HttpResponseBase:
+        responses_request = await lifecycle.compute(ResponsesRequestSerializer.parse, lifecycle.request_json())
         stream = await ResponseStream.open(
             responses_request, tenant_id=authenticated_key(lifecycle).tenant_id, lifecycle=lifecycle
         )

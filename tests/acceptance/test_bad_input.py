@@ -7,6 +7,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.fake_paddler import FakePaddlerServer
+from tests.fake_paddler_scripts import plain_content
 from tests.live_server import LiveServer
 
 
@@ -72,3 +74,36 @@ def test_an_unknown_v1_route_is_a_json_404(live_server: LiveServer, auth: dict[s
 def test_a_wrong_method_is_a_json_405(live_server: LiveServer, auth: dict[str, str]) -> None:
     response = httpx.get(live_server.base_url + "/chat/completions", headers=auth)
     assert_envelope(response, 405)
+
+
+def test_a_json_body_without_a_content_type_is_a_400_naming_it(live_server: LiveServer, auth: dict[str, str]) -> None:
+    response = httpx.post(
+        live_server.base_url + "/chat/completions",
+        content=b'{"model": "default", "messages": [{"role": "user", "content": "Hi"}]}',
+        headers=auth,
+    )
+    error = assert_envelope(response, 400)
+    assert "Content-Type" in str(error["message"])
+
+
+@pytest.mark.parametrize("endpoint", ["/chat/completions", "/responses"])
+def test_an_empty_body_is_a_400_naming_the_missing_field(
+    live_server: LiveServer, auth: dict[str, str], endpoint: str
+) -> None:
+    response = httpx.post(live_server.base_url + endpoint, headers={**auth, "Content-Type": "application/json"})
+    error = assert_envelope(response, 400)
+    assert error["param"] == "model"
+
+
+def test_a_body_sent_in_chunks_without_a_length_is_read(
+    live_server: LiveServer, auth: dict[str, str], fake_paddler: FakePaddlerServer
+) -> None:
+    fake_paddler.script(plain_content("Hello"))
+    body = b'{"model": "default", "messages": [{"role": "user", "content": "Hi"}]}'
+    response = httpx.post(
+        live_server.base_url + "/chat/completions",
+        content=iter([body[:20], body[20:]]),  # an iterator: httpx sends it chunked
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == "Hello"
