@@ -8,7 +8,7 @@ natively: negotiate, run the handler, map exceptions with the OpenAI handler.
 
 The two inference endpoints skip even that: the consumer awaits ``InferenceApiView.serve`` with
 the request's owner, which has all they read (key, body). DRF's request wrapper, its dispatch
-and the Django view function around it were 7 % of a non-streaming request's CPU
+and the Django view function around it were about 7 % of a non-streaming request's CPU
 (bench/RESULTS.md); their schemas, authentication class and exception handler are DRF's as before.
 """
 
