@@ -66,7 +66,7 @@ async def _serve(exchange: _Exchange, lifecycle: RequestLifecycle, scope: dict[s
         response = view_class().handle_refusal(error, lifecycle)
         await exchange.send_response(response, lifecycle.response_headers)
         return False
-    serving = asyncio.ensure_future(exchange.serve(request, match, lifecycle))
+    serving = asyncio.ensure_future(exchange.serve(request, match, view_class, lifecycle))
     watching = asyncio.ensure_future(_wait_for_disconnect(receive))
     try:
         await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
@@ -90,8 +90,7 @@ class _Exchange:
         self._request_id = request_id
         self.status = 500
 
-    async def serve(self, request: Any, match: ResolverMatch, lifecycle: RequestLifecycle) -> None:
-        view_class = cast(Any, match.func).view_class
+    async def serve(self, request: Any, match: ResolverMatch, view_class: Any, lifecycle: RequestLifecycle) -> None:
         try:
             if request.method == "POST" and issubclass(view_class, InferenceApiView):
                 response = await view_class().serve(lifecycle)

@@ -67,7 +67,6 @@ class _MergedContent:
         self._skip_empty = skip_empty
         self._parts: list[ContentPart] | None = None  # None while the content is one string
         self._tail: list[str] | None = None  # the trailing text, in pieces; None: no text there
-        self._tail_empty = True
         if isinstance(content, str):
             self._start_tail(content)
         else:
@@ -86,14 +85,15 @@ class _MergedContent:
         if self._parts is None:
             # A string meets parts: it becomes a text part, or nothing when empty and skipped.
             self._parts = []
-            if self._skip_empty and self._tail_empty:
+            if self._skip_empty and self._tail_is_empty():
                 self._tail = None
         self._add_parts(content, separator)
 
     def value(self) -> Content:
         tail = None if self._tail is None else "".join(self._tail)
         if self._parts is None:
-            return tail or ""
+            assert tail is not None  # one string: its text is the tail
+            return tail
         return (*self._parts, TextPart(tail)) if tail is not None else tuple(self._parts)
 
     def _add_parts(self, parts: tuple[ContentPart, ...], separator: str) -> None:
@@ -117,18 +117,21 @@ class _MergedContent:
 
     def _start_tail(self, text: str) -> None:
         self._tail = [text]
-        self._tail_empty = not text
+
+    def _tail_is_empty(self) -> bool:
+        # Only asked when empty texts are skipped: then an empty text is never appended, so an
+        # empty tail is the one empty piece it started with.
+        return self._tail == [""]
 
     def _extend_tail(self, text: str, separator: str) -> None:
         assert self._tail is not None
         if self._skip_empty:
             if not text:
                 return
-            if self._tail_empty:
+            if self._tail_is_empty():
                 self._start_tail(text)
                 return
         self._tail += (separator, text)
-        self._tail_empty = False
 
     def _close_tail(self) -> None:
         if self._tail is not None:

@@ -103,7 +103,7 @@ class RequestLifecycle:
         body_file.write(body)
         body_file.seek(0)
         self._content_type = request.META.get("CONTENT_TYPE", "")
-        if body and _is_json(request.content_type):
+        if body and _is_json(self._content_type):
             self.body_json = await self.compute(decode_json, body)
             self._note_request_shape()
         return request
